@@ -1,0 +1,55 @@
+# Castellan — the two commands a new user needs are `make demo` and `make test`.
+# Each installs missing Debian packages (scripts/bootstrap.sh), builds with CMake presets
+# (Ninja + ccache + precompiled headers) and runs.
+
+JOBS ?= $(shell nproc)
+DEMO_DIR ?= $(CURDIR)/build/demo-data
+export CCACHE_DIR ?= $(HOME)/.cache/ccache
+export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_MAXSIZE = 5G
+export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0
+export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS = halt_on_error=1:second_deadlock_stack=1
+
+CTEST = ctest --output-on-failure -j$(JOBS) --timeout 600
+
+.PHONY: all bootstrap build demo test test-dev test-asan test-tsan bench clean
+
+all: build
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+build: bootstrap
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j$(JOBS)
+
+demo: build
+	build/dev/src/app/castellan demo --data-dir $(DEMO_DIR)
+
+# All tests: plain build, then ASan+UBSan, then TSan on the concurrency-labelled tests.
+test: bootstrap test-dev test-asan test-tsan
+	@echo "make test: all suites passed (dev, asan+ubsan, tsan)"
+
+test-dev: bootstrap
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j$(JOBS)
+	cd build/dev && $(CTEST)
+
+test-asan: bootstrap
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j$(JOBS)
+	cd build/asan && $(CTEST) -LE no_asan
+
+test-tsan: bootstrap
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j$(JOBS)
+	cd build/tsan && $(CTEST) -L concurrency
+
+bench: bootstrap
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j$(JOBS)
+	bash bench/run_all.sh build/release
+
+clean:
+	rm -rf build

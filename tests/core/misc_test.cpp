@@ -1,0 +1,63 @@
+#include <gtest/gtest.h>
+
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/result.hpp"
+
+namespace castellan {
+namespace {
+
+TEST(Ids, SiteAndEntityIds) {
+  EXPECT_TRUE(is_valid_site_id("hq"));
+  EXPECT_TRUE(is_valid_site_id("site-2"));
+  EXPECT_FALSE(is_valid_site_id("HQ"));
+  EXPECT_FALSE(is_valid_site_id(""));
+  EXPECT_FALSE(is_valid_site_id(std::string(33, 'a')));
+  EXPECT_TRUE(is_valid_id("Door_1.main-east"));
+  EXPECT_FALSE(is_valid_id("door/1"));
+  EXPECT_FALSE(is_valid_id(std::string(65, 'a')));
+}
+
+TEST(Ids, CardUidNormalisation) {
+  EXPECT_EQ(*normalize_card_uid("04A1B2C3"), "04a1b2c3");
+  EXPECT_FALSE(normalize_card_uid("04A1B2C").has_value()) << "7 digits";
+  EXPECT_FALSE(normalize_card_uid(std::string(33, 'a')).has_value());
+  EXPECT_FALSE(normalize_card_uid("04A1B2CG").has_value());
+}
+
+TEST(Log, JsonLineShape) {
+  EXPECT_EQ(format_json_log("2026-11-22T03:04:05.123Z", "info", "door \"d1\"\nopen", "abc"),
+            "{\"ts\":\"2026-11-22T03:04:05.123Z\",\"level\":\"info\",\"msg\":\"door "
+            "\\\"d1\\\"\\nopen\",\"trace_id\":\"abc\"}\n");
+  EXPECT_EQ(format_json_log("t", "warn", "x", ""), "{\"ts\":\"t\",\"level\":\"warn\",\"msg\":\"x\"}\n");
+}
+
+TEST(Log, TraceScopeNests) {
+  EXPECT_EQ(TraceScope::current(), "");
+  {
+    TraceScope a("aaaa");
+    EXPECT_EQ(TraceScope::current(), "aaaa");
+    {
+      TraceScope b("bbbb");
+      EXPECT_EQ(TraceScope::current(), "bbbb");
+    }
+    EXPECT_EQ(TraceScope::current(), "aaaa");
+  }
+  EXPECT_EQ(TraceScope::current(), "");
+}
+
+TEST(Result, ValueAndError) {
+  Result<int> ok = 5;
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, 5);
+  Result<int> bad = make_error(Code::ERR_NOT_FOUND, "no such door");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, Code::ERR_NOT_FOUND);
+  Result<void> v;
+  EXPECT_TRUE(v.ok());
+  Result<void> e = make_error(Code::ERR_UNAVAILABLE, "disk full");
+  EXPECT_FALSE(e.ok());
+}
+
+}  // namespace
+}  // namespace castellan
