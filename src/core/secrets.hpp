@@ -1,0 +1,23 @@
+// Secrets kept as files with mode 0600 in the data directory (card_secret, JWT key, door
+// keys, admin password): created once with random content, then read back on every start.
+#pragma once
+
+#include <string>
+
+#include "core/result.hpp"
+
+namespace castellan {
+
+// Returns the file's content; if the file does not exist, writes `make_content()` to it
+// atomically with mode 0600 first. Fails if the file exists with a mode other than 0600
+// (group/other may not read a secret) or cannot be written.
+Result<std::string> load_or_create_secret_file(const std::string& path,
+                                               const std::string& new_content);
+
+// Writes `content` to `path` atomically (temp file + rename + fsync) with mode 0600.
+Result<void> write_secret_file(const std::string& path, const std::string& content);
+
+// Creates the directory (and parents) with mode 0700 if missing.
+Result<void> ensure_private_dir(const std::string& path);
+
+}  // namespace castellan
