@@ -1,0 +1,88 @@
+#include "journal/file_io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace castellan::journal {
+
+void Fd::reset() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Error io_error(std::string_view what, const std::string& path, int err) {
+  std::string message(what);
+  message += " ";
+  message += path;
+  message += ": ";
+  message += std::strerror(err);
+  return make_error(Code::ERR_UNAVAILABLE, std::move(message));
+}
+
+Result<Fd> open_file(const std::string& path, int flags, int mode) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return io_error("cannot open", path, errno);
+  return Fd(fd);
+}
+
+Result<void> pwrite_all(int fd, std::string_view data, std::uint64_t offset,
+                        const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io_error("cannot write", path, errno);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
+Result<std::string> pread_exact(int fd, std::uint64_t offset, std::size_t size,
+                                const std::string& path) {
+  std::string out(size, '\0');
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n =
+        ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io_error("cannot read", path, errno);
+    }
+    if (n == 0) {
+      return make_error(Code::ERR_UNAVAILABLE, "cannot read " + path + ": file ends early");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return out;
+}
+
+Result<std::string> read_whole_file(const std::string& path) {
+  auto fd = open_file(path, O_RDONLY);
+  if (!fd) return fd.error();
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return io_error("cannot stat", path, errno);
+  return pread_exact(fd->get(), 0, static_cast<std::size_t>(st.st_size), path);
+}
+
+Result<void> fsync_dir(const std::string& dir) {
+  auto fd = open_file(dir, O_RDONLY | O_DIRECTORY);
+  if (!fd) return fd.error();
+  if (::fsync(fd->get()) != 0) return io_error("cannot fsync directory", dir, errno);
+  return {};
+}
+
+Result<void> make_dirs(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return io_error("cannot create directory", dir, ec.value());
+  return {};
+}
+
+}  // namespace castellan::journal

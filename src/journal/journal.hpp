@@ -1,0 +1,156 @@
+// Journal: the append-only, tamper-evident, durable access log (contract §5).
+//
+// Appenders on any thread call append(); a single flusher thread takes whatever is queued (up
+// to `batch_max` records, waiting at most `linger_us` for more when appends are concurrent),
+// assigns seq/prev/hash, writes the batch with one write and one fdatasync, and only then runs
+// each appender's callback: a record is acknowledged only once it is on disk. Subscribers see
+// every durable record in seq order (used by the SSE stream).
+//
+// A failed write or fdatasync (disk full, I/O error) fails the whole batch with 50301, cuts the
+// segment back to its last durable size, and marks the journal unhealthy; every later batch
+// tries again and the journal is healthy again as soon as one succeeds. Acknowledged records
+// are never touched.
+//
+// Opening runs recovery (see recovery.hpp): a torn or CRC-failing tail of the last segment is
+// cut, reported in last_recovery(), and recorded as a `resilience` record of its own.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "journal/record.hpp"
+
+namespace castellan::journal {
+
+struct JournalOptions {
+  std::string dir;                            // created if missing
+  std::uint64_t segment_bytes = 64ULL << 20;  // rotate once a segment reaches this size
+  std::size_t batch_max = 256;                // records per fdatasync at most
+  std::chrono::microseconds linger{200};      // how long a batch may wait to fill up
+  std::chrono::seconds retention_age{0};      // 0: keep forever; else drop older whole segments
+  std::uint64_t retention_bytes = 0;          // 0: unlimited; else drop oldest segments above it
+};
+
+// What recovery found when the journal was last opened.
+struct RecoveryReport {
+  bool tail_cut = false;
+  std::string segment;           // file name of the segment that was cut
+  std::uint64_t cut_offset = 0;  // where the segment now ends
+  std::uint64_t bytes_cut = 0;
+  std::uint64_t first_cut_seq = 0;  // seq range of the (partial) records cut
+  std::uint64_t last_cut_seq = 0;
+  std::uint64_t last_seq = 0;  // last intact record after recovery (0: none)
+  std::size_t segments = 0;
+  bool index_rebuilt = false;   // the query index was missing or stale
+  std::string summary() const;  // one human sentence
+};
+
+// Bucket upper bounds for the histograms in JournalStats (the last bucket is +Inf).
+inline constexpr std::array<double, 10> kBatchSizeBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+inline constexpr std::array<double, 12> kFsyncSecondsBounds = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
+
+struct JournalStats {
+  std::uint64_t records = 0;  // records made durable since open
+  std::uint64_t batches = 0;  // fdatasyncs that succeeded
+  std::uint64_t bytes = 0;    // bytes written (frames and segment headers)
+  std::uint64_t failed_batches = 0;
+  std::uint64_t failed_records = 0;
+  std::uint64_t last_seq = 0;
+  std::uint64_t segments = 0;  // segment files on disk
+  // Non-cumulative counts: batch_size_buckets[i] counts batches with size in
+  // (bounds[i-1], bounds[i]]; the extra last element is the +Inf bucket.
+  std::array<std::uint64_t, kBatchSizeBounds.size() + 1> batch_size_buckets{};
+  std::array<std::uint64_t, kFsyncSecondsBounds.size() + 1> fsync_seconds_buckets{};
+  double fsync_seconds_sum = 0;
+  bool healthy = true;
+  std::string last_error;  // empty while nothing failed since open
+};
+
+struct EventQuery {
+  std::string door;  // empty = any
+  std::string user;
+  std::optional<RecordKind> kind;
+  std::string decision;
+  std::optional<TimePoint> from;  // inclusive
+  std::optional<TimePoint> to;    // inclusive
+  std::size_t limit = 100;        // 1..1000
+  std::string cursor;             // next_cursor of the previous page; empty = newest
+};
+
+struct EventPage {
+  std::vector<JournalRecord> records;  // newest first
+  std::string next_cursor;             // empty: no more records
+};
+
+using DurableCallback = std::function<void(Result<JournalRecord>)>;
+using RecordCallback = std::function<void(const JournalRecord&)>;
+
+class Journal {
+ public:
+  // Opens (creating) the journal in options.dir and runs recovery. Fails with 50301 when the
+  // directory cannot be used, or when a segment is damaged *before* intact records (that is
+  // not a torn tail; cutting would drop acknowledged records, so an operator must look).
+  static Result<std::unique_ptr<Journal>> open(JournalOptions options, Clock& clock);
+
+  ~Journal();  // flushes what is queued, then stops the flusher
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Queues a record. `on_durable` runs on the flusher thread once the record is fsynced, with
+  // seq/ts/prev/hash filled, or with an error: 40001 for an invalid record (bad UTF-8, bad
+  // extra), 50301 when it could not be written (disk full, I/O error, journal closing).
+  void append(JournalRecord record, DurableCallback on_durable);
+
+  // append() and wait for the outcome.
+  Result<JournalRecord> append_and_wait(JournalRecord record);
+
+  class Subscription {
+   public:
+    Subscription() = default;
+    ~Subscription();
+    Subscription(Subscription&& other) noexcept;
+    Subscription& operator=(Subscription&& other) noexcept;
+    void reset();  // unsubscribes; after it returns the callback is never called again
+
+   private:
+    friend class Journal;
+    Subscription(Journal* journal, std::uint64_t id) : journal_(journal), id_(id) {}
+    Journal* journal_ = nullptr;
+    std::uint64_t id_ = 0;
+  };
+
+  // `callback` runs on the flusher thread for every record made durable after this call, in
+  // seq order. Keep it short and non-blocking; do not destroy the Subscription from inside it.
+  // The Subscription must not outlive the Journal.
+  [[nodiscard]] Subscription subscribe(RecordCallback callback);
+
+  // Records matching every given filter, newest first. 40001 for a bad limit or cursor.
+  Result<EventPage> query(const EventQuery& query) const;
+
+  bool healthy() const;
+  std::string last_error() const;
+  JournalStats stats() const;
+  const RecoveryReport& last_recovery() const;
+  const JournalOptions& options() const;
+
+  // Fault injection: the flusher pauses `ms` before its next write (appends queue up).
+  void stall_for(std::chrono::milliseconds ms);
+
+  class Impl;
+
+ private:
+  explicit Journal(std::unique_ptr<Impl> impl);
+  void unsubscribe(std::uint64_t id);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace castellan::journal

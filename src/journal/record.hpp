@@ -1,0 +1,84 @@
+// One journal record (contract §5) and its canonical text.
+//
+// The canonical form of a record is its export line: a compact JSON object with the §5 fields
+// in a fixed order (seq, ts, kind, trace_id, site, door, req, card_hash, user, decision, code,
+// source, gateway_ip, latency_us), then the members of `extra`, then prev and hash. Empty
+// strings and absent optionals are omitted. `hash` = hex SHA-256 of that line *without* the
+// hash member, so anyone holding an export can recompute the chain. The journal stores exactly
+// this line on disk, so the bytes that are hashed are the bytes that are exported.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+#include "core/time.hpp"
+
+namespace castellan::journal {
+
+enum class RecordKind : std::uint8_t {
+  decision,
+  door_state,
+  device_online,
+  device_offline,
+  force_unlock,
+  lockdown,
+  door_alarm,
+  admin,
+  resilience,
+  task_leak,
+};
+
+// "decision", "door_state", ...
+std::string_view kind_name(RecordKind kind);
+// The kind for a name; nullopt if it names none.
+std::optional<RecordKind> parse_kind(std::string_view name);
+
+// hex SHA-256 of nothing at all: the `prev` of the very first record ("000…0", 64 zeros).
+const std::string& genesis_hash();
+
+struct JournalRecord {
+  std::uint64_t seq = 0;  // assigned by the writer
+  TimePoint ts{};         // epoch (default) = the writer stamps clock.now(); kept to milliseconds
+  RecordKind kind = RecordKind::decision;
+  std::string trace_id;
+  std::string site;
+  std::string door;
+  std::string req;  // the swipe's req (MQTT); empty = absent (API)
+  std::string card_hash;
+  std::string user;
+  std::string decision;  // "grant" | "deny" | empty
+  std::optional<int> code;
+  std::string source;  // "mqtt", "api", ...
+  std::string gateway_ip;
+  std::optional<std::int64_t> latency_us;
+  // Additional members as the text of a JSON object ("" = none), e.g. for admin records
+  // {"actor":"admin","action":"create","collection":"doors","id":"d1"}. Its members are
+  // merged into the export line (and covered by the hash); they may not reuse a §5 name.
+  std::string extra;
+  std::string prev;  // hex SHA-256 of the previous record (set by the writer)
+  std::string hash;  // hex SHA-256 of this record (set by the writer)
+
+  bool operator==(const JournalRecord&) const = default;
+};
+
+// Checks what an appender controls: UTF-8 strings, `extra` a JSON object without §5 names.
+// On success `extra` is rewritten in compact canonical form (so the stored bytes are stable).
+Result<void> validate_and_normalize(JournalRecord& record);
+
+// The export line, without a trailing newline.
+std::string to_json_line(const JournalRecord& record);
+
+// The export line without the hash member: the bytes the hash covers.
+std::string canonical_bytes(const JournalRecord& record);
+
+// hex SHA-256 of canonical_bytes(record).
+std::string compute_hash(const JournalRecord& record);
+
+// Parses an export line back into a record. Fails (40001, with the reason) on anything that
+// is not a well-formed record line.
+Result<JournalRecord> parse_json_line(std::string_view line);
+
+}  // namespace castellan::journal

@@ -1,0 +1,173 @@
+#include "journal/segment.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "core/crypto.hpp"
+#include "journal/crc32c.hpp"
+
+namespace castellan::journal {
+namespace {
+
+constexpr std::string_view kMagic = "CSTLJNL1";
+constexpr std::uint32_t kVersion = 1;
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+std::uint32_t get_u32(std::string_view b, std::size_t at) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
+  return v;
+}
+std::uint64_t get_u64(std::string_view b, std::size_t at) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
+  return v;
+}
+
+}  // namespace
+
+std::string hex_to_raw32(std::string_view hex) {
+  auto raw = from_hex(hex);
+  if (!raw || raw->size() != 32) return std::string(32, '\0');
+  return *raw;
+}
+
+std::string encode_segment_header(const SegmentHeader& h) {
+  std::string out;
+  out.reserve(kSegmentHeaderBytes);
+  out += kMagic;
+  put_u32(out, kVersion);
+  put_u64(out, h.first_seq);
+  out += hex_to_raw32(h.anchor);
+  put_u64(out, static_cast<std::uint64_t>(h.created_unix_ms));
+  put_u32(out, crc32c(out));
+  return out;
+}
+
+Result<SegmentHeader> decode_segment_header(std::string_view b) {
+  auto bad = [](const char* why) {
+    return make_error(Code::ERR_BAD_REQUEST, std::string("segment header ") + why);
+  };
+  if (b.size() < kSegmentHeaderBytes) return bad("is truncated");
+  if (b.substr(0, kMagic.size()) != kMagic) return bad("has the wrong magic");
+  if (crc32c(b.substr(0, 60)) != get_u32(b, 60)) return bad("fails its CRC");
+  if (get_u32(b, 8) != kVersion) return bad("has an unknown version");
+  SegmentHeader h;
+  h.first_seq = get_u64(b, 12);
+  h.anchor = to_hex(b.substr(20, 32));
+  h.created_unix_ms = static_cast<std::int64_t>(get_u64(b, 52));
+  return h;
+}
+
+std::string segment_file_name(std::uint64_t first_seq) {
+  std::string digits = std::to_string(first_seq);
+  return "seg-" + std::string(20 - std::min<std::size_t>(20, digits.size()), '0') + digits + ".cjl";
+}
+
+std::optional<std::uint64_t> parse_segment_file_name(std::string_view name) {
+  if (name.size() != 28 || name.substr(0, 4) != "seg-" || name.substr(24) != ".cjl") {
+    return std::nullopt;
+  }
+  std::uint64_t v = 0;
+  for (char c : name.substr(4, 20)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v;
+}
+
+Result<std::vector<SegmentFile>> list_segments(const std::string& dir) {
+  std::vector<SegmentFile> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    auto first = parse_segment_file_name(name);
+    if (!first || !entry.is_regular_file()) continue;
+    std::error_code size_ec;
+    const auto size = entry.file_size(size_ec);
+    out.push_back({entry.path().string(), name, *first, size_ec ? 0 : size});
+  }
+  if (ec) {
+    return make_error(Code::ERR_UNAVAILABLE,
+                      "cannot read journal directory " + dir + ": " + ec.message());
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SegmentFile& a, const SegmentFile& b) { return a.first_seq < b.first_seq; });
+  return out;
+}
+
+void append_frame(std::string& out, std::uint64_t seq, std::string_view payload) {
+  const std::size_t start = out.size();
+  put_u32(out, static_cast<std::uint32_t>(payload.size()));
+  put_u32(out, 0);  // CRC, filled below
+  put_u64(out, seq);
+  out += payload;
+  const std::uint32_t crc = crc32c(std::string_view(out).substr(start + 8));
+  for (int i = 0; i < 4; ++i) out[start + 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+}
+
+FrameRead read_frame(std::string_view segment, std::uint64_t offset) {
+  FrameRead r;
+  r.offset = offset;
+  if (offset >= segment.size()) return r;  // end
+  const std::uint64_t left = segment.size() - offset;
+  if (left < kFrameHeaderBytes) {
+    r.status = FrameStatus::torn;
+    return r;
+  }
+  const std::uint32_t len = get_u32(segment, offset);
+  const std::uint32_t crc = get_u32(segment, offset + 4);
+  r.seq = get_u64(segment, offset + 8);
+  if (len == 0 || len > kMaxPayloadBytes) {
+    r.status = FrameStatus::bad_length;
+    return r;
+  }
+  if (left < kFrameHeaderBytes + len) {
+    r.status = FrameStatus::torn;
+    return r;
+  }
+  if (crc32c(segment.substr(offset + 8, 8 + len)) != crc) {
+    r.status = FrameStatus::bad_crc;
+    return r;
+  }
+  r.status = FrameStatus::ok;
+  r.payload = segment.substr(offset + kFrameHeaderBytes, len);
+  r.next_offset = offset + kFrameHeaderBytes + len;
+  return r;
+}
+
+bool intact_frame_after(std::string_view segment, std::uint64_t offset, std::uint64_t after_seq) {
+  for (std::uint64_t at = offset + 1; at + kFrameHeaderBytes <= segment.size(); ++at) {
+    const std::uint32_t len = get_u32(segment, at);
+    if (len == 0 || len > kMaxPayloadBytes || at + kFrameHeaderBytes + len > segment.size()) {
+      continue;
+    }
+    auto f = read_frame(segment, at);
+    if (f.status == FrameStatus::ok && f.seq > after_seq) return true;
+  }
+  return false;
+}
+
+std::string_view frame_status_name(FrameStatus status) {
+  switch (status) {
+    case FrameStatus::ok:
+      return "ok";
+    case FrameStatus::end:
+      return "end";
+    case FrameStatus::torn:
+      return "torn (runs past the end of the file)";
+    case FrameStatus::bad_length:
+      return "bad length";
+    case FrameStatus::bad_crc:
+      return "CRC mismatch";
+  }
+  return "unknown";
+}
+
+}  // namespace castellan::journal

@@ -1,0 +1,82 @@
+// On-disk layout of journal segments.
+//
+// A journal directory holds segment files "seg-<first seq, 20 digits>.cjl". Each starts with
+// a 64-byte header, then frames back to back. All integers are little-endian.
+//
+//   header: "CSTLJNL1" | u32 version (1) | u64 first_seq | 32 bytes anchor (the SHA-256 the
+//           first record's prev must equal; zeros at the genesis) | i64 created (Unix ms)
+//           | u32 CRC32C of the preceding 60 bytes
+//   frame:  u32 payload length | u32 CRC32C(seq bytes + payload) | u64 seq | payload
+//
+// The payload is the record's export line (record.hpp), so what is hashed is what is stored.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace castellan::journal {
+
+inline constexpr std::size_t kSegmentHeaderBytes = 64;
+inline constexpr std::size_t kFrameHeaderBytes = 16;
+inline constexpr std::uint32_t kMaxPayloadBytes = 1U << 20;
+
+struct SegmentHeader {
+  std::uint64_t first_seq = 1;
+  std::string anchor;  // hex SHA-256 (64 chars)
+  std::int64_t created_unix_ms = 0;
+};
+
+std::string encode_segment_header(const SegmentHeader& header);
+// 40001 with the reason when the bytes are not a valid header.
+Result<SegmentHeader> decode_segment_header(std::string_view bytes);
+
+std::string segment_file_name(std::uint64_t first_seq);
+std::optional<std::uint64_t> parse_segment_file_name(std::string_view name);
+
+struct SegmentFile {
+  std::string path;
+  std::string name;
+  std::uint64_t first_seq = 0;  // from the file name
+  std::uint64_t size = 0;
+};
+
+// Segment files of `dir`, ordered by first seq. 50301 if the directory cannot be read.
+Result<std::vector<SegmentFile>> list_segments(const std::string& dir);
+
+// Appends one frame to `out`.
+void append_frame(std::string& out, std::uint64_t seq, std::string_view payload);
+
+enum class FrameStatus {
+  ok,
+  end,         // clean end of data
+  torn,        // a frame that runs past the end of the data
+  bad_length,  // a length of 0 or above kMaxPayloadBytes
+  bad_crc,
+};
+
+struct FrameRead {
+  FrameStatus status = FrameStatus::end;
+  std::uint64_t offset = 0;       // where the frame starts
+  std::uint64_t next_offset = 0;  // where the next frame starts (status ok)
+  std::uint64_t seq = 0;          // as framed (trustworthy only when ok)
+  std::string_view payload;       // status ok
+};
+
+// Reads the frame at `offset` of a whole segment's bytes.
+FrameRead read_frame(std::string_view segment, std::uint64_t offset);
+
+// Whether an intact frame with seq > `after_seq` starts anywhere past `offset`: tells a torn
+// tail (nothing intact follows) from damage in the middle (intact records follow).
+bool intact_frame_after(std::string_view segment, std::uint64_t offset, std::uint64_t after_seq);
+
+std::string_view frame_status_name(FrameStatus status);
+
+// 32 raw bytes <-> 64 hex chars.
+std::string hex_to_raw32(std::string_view hex);
+
+}  // namespace castellan::journal

@@ -1,0 +1,26 @@
+// Offline integrity check of a journal directory (`castellan journal verify DIR`).
+//
+// Walks every segment in order and checks: segment headers (magic, CRC), each frame's length
+// and CRC32C, seq continuity (within and across segments), each record's canonical encoding,
+// its prev = the previous record's hash (the first remaining segment's anchor for the first
+// record), and its hash. Any edit, deletion, reordering or truncation inside a record shows up
+// as the first seq that is not what it should be.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace castellan::journal {
+
+struct VerifyReport {
+  bool ok = false;
+  std::uint64_t first_bad_seq = 0;  // when !ok: the first seq whose record is missing or wrong
+  std::string message;              // what is wrong (or a summary when ok)
+  std::uint64_t records = 0;        // intact records before the first problem
+  std::uint64_t first_seq = 0;      // first record present (retention may have dropped older)
+  std::uint64_t last_seq = 0;       // last intact record
+};
+
+VerifyReport verify(const std::string& dir);
+
+}  // namespace castellan::journal
