@@ -48,6 +48,7 @@ std::vector<Field> fields(Config& c) {
       {"mqtt", "keepalive_s", &c.mqtt.keepalive_s},
       {"mqtt", "passwd_file", &c.mqtt.passwd_file},
       {"mqtt", "acl_file", &c.mqtt.acl_file},
+      {"mqtt", "broker_pid_file", &c.mqtt.broker_pid_file},
       {"store", "path", &c.store.path},
       {"journal", "dir", &c.journal.dir},
       {"journal", "segment_bytes", &c.journal.segment_bytes},

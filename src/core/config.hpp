@@ -45,6 +45,7 @@ struct Config {
     int keepalive_s = 10;
     std::string passwd_file;  // broker password file Castellan maintains for device credentials
     std::string acl_file;     // broker ACL file Castellan maintains
+    std::string broker_pid_file;  // pid of a local mosquitto to SIGHUP after credential changes
   } mqtt;
   struct Store {
     std::string path;  // empty: data_dir/castellan.db
