@@ -5,10 +5,12 @@
 // - Reconnects on its own with jittered exponential backoff (reconnect_min .. reconnect_max,
 //   "equal jitter": half the delay fixed, half random) and re-subscribes every remembered
 //   subscription after each (re)connect.
-// - Threads: the client owns one network thread that runs libmosquitto's loop and the
-//   reconnect policy. Callbacks (message, state) run on that thread: keep them short and
-//   never block in them. publish()/subscribe() are thread-safe and may be called from any
-//   thread, including from inside a callback.
+// - Threads: the client owns one network thread that runs mosquitto_loop() and the reconnect
+//   policy (libmosquitto's own mosquitto_loop_start() thread only knows whole-second,
+//   un-jittered delays and gives up for good on an auth error; see docs/architecture.md). Callbacks
+//   (message, state) run on that thread: keep them short and never block in them.
+//   publish()/subscribe() are thread-safe and may be called from any thread, including from inside
+//   a callback.
 // - publish() fails at once with ERR_UNAVAILABLE while the client is not connected; it never
 //   queues for later (the caller decides what an unsent message means).
 #pragma once
@@ -78,6 +80,9 @@ class MqttClient {
   Result<void> start();
   // Sends DISCONNECT when connected and joins the network thread. Idempotent.
   void stop();
+  // Drops the TCP connection without DISCONNECT, as a crashed device would: the broker then
+  // publishes the will. Joins the network thread; the client stays stopped.
+  void stop_abruptly();
 
   // Remembers the subscription (re-sent on every reconnect) and sends it now if connected.
   Result<void> subscribe(const std::string& topic_filter, int qos = 1);

@@ -1,0 +1,300 @@
+#include "devices/mqtt_client.hpp"
+
+#include <mosquitto.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/crypto.hpp"
+
+namespace castellan::devices {
+namespace {
+
+// mosquitto_lib_init() once per process; it is never undone (other clients may live on).
+void init_library_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { mosquitto_lib_init(); });
+}
+
+Error mosq_error(std::string_view what, int rc) {
+  return make_error(Code::ERR_UNAVAILABLE, std::string(what) + ": " + mosquitto_strerror(rc));
+}
+
+// How long one mosquitto_loop() call may wait for traffic: bounds how late the thread sees a
+// stop request when nothing else wakes it.
+constexpr int kLoopTimeoutMs = 100;
+
+}  // namespace
+
+struct MqttClient::Impl {
+  explicit Impl(MqttOptions o) : opts(std::move(o)), rng(std::random_device{}()) {}
+
+  MqttOptions opts;
+  mosquitto* mosq = nullptr;
+  MessageHandler message_handler;
+  StateHandler state_handler;
+  std::thread thread;
+
+  mutable std::mutex mu;  // guards stopping/abrupt and signals cv
+  mutable std::condition_variable cv;
+  bool stopping = false;
+  bool abrupt = false;
+  std::atomic<bool> is_connected{false};
+  bool connected_this_attempt = false;  // network thread only
+
+  std::mutex subs_mu;
+  std::vector<std::pair<std::string, int>> subscriptions;
+
+  std::atomic<std::uint64_t> published{0}, publish_failed{0}, received{0}, connects{0},
+      reconnects{0}, disconnects{0};
+  std::mt19937_64 rng;
+
+  bool stop_requested() const {
+    std::lock_guard lock(mu);
+    return stopping;
+  }
+
+  void notify_state(bool up, std::string_view reason) {
+    if (state_handler) state_handler(up, reason);
+  }
+
+  void handle_connect(int rc) {
+    if (rc != 0) {
+      notify_state(false, mosquitto_connack_string(rc));
+      return;
+    }
+    {
+      std::lock_guard lock(subs_mu);
+      for (const auto& [filter, qos] : subscriptions) {
+        mosquitto_subscribe(mosq, nullptr, filter.c_str(), qos);
+      }
+    }
+    if (connects.fetch_add(1) > 0) reconnects.fetch_add(1);
+    connected_this_attempt = true;
+    {
+      std::lock_guard lock(mu);
+      is_connected.store(true);
+    }
+    cv.notify_all();
+    notify_state(true, "connected");
+  }
+
+  void handle_disconnect(int rc) {
+    bool was = is_connected.exchange(false);
+    if (!was) return;
+    disconnects.fetch_add(1);
+    notify_state(false, rc == 0 ? "disconnected" : "connection lost");
+  }
+
+  // Equal jitter: half of the delay is fixed, the other half random.
+  std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
+    auto half = std::max<std::int64_t>(d.count() / 2, 1);
+    std::uniform_int_distribution<std::int64_t> dist(0, half);
+    return std::chrono::milliseconds{half + dist(rng)};
+  }
+
+  // The network thread: connect, run the loop until the connection ends, back off, repeat.
+  void run() {
+    auto delay = opts.reconnect_min;
+    bool first = true;
+    while (!stop_requested()) {
+      connected_this_attempt = false;
+      int rc = first ? mosquitto_connect_async(mosq, opts.host.c_str(), opts.port, opts.keepalive_s)
+                     : mosquitto_reconnect_async(mosq);
+      first = false;
+      if (rc == MOSQ_ERR_SUCCESS) {
+        while (!stop_requested()) {
+          rc = mosquitto_loop(mosq, kLoopTimeoutMs, 1);
+          if (rc != MOSQ_ERR_SUCCESS) break;
+        }
+      }
+      if (stop_requested()) break;
+      handle_disconnect(rc);
+      if (connected_this_attempt) delay = opts.reconnect_min;
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, jittered(delay), [this] { return stopping; });
+      delay = std::min(delay * 2, opts.reconnect_max);
+    }
+    bool abruptly;
+    {
+      std::lock_guard lock(mu);
+      abruptly = abrupt;
+    }
+    if (!abruptly && is_connected.load()) {
+      // Flush the DISCONNECT queued by stop(); the library closes the socket after sending it.
+      for (int i = 0; i < 20 && mosquitto_loop(mosq, kLoopTimeoutMs, 1) == MOSQ_ERR_SUCCESS; ++i) {
+      }
+    }
+    handle_disconnect(0);
+  }
+};
+
+MqttClient::MqttClient(MqttOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  init_library_once();
+}
+
+MqttClient::~MqttClient() {
+  stop();
+  if (impl_->mosq) mosquitto_destroy(impl_->mosq);
+}
+
+void MqttClient::on_message(MessageHandler handler) {
+  impl_->message_handler = std::move(handler);
+}
+void MqttClient::on_state(StateHandler handler) {
+  impl_->state_handler = std::move(handler);
+}
+
+Result<void> MqttClient::start() {
+  Impl& s = *impl_;
+  if (s.mosq) return make_error(Code::ERR_CONFLICT, "MQTT client already started");
+  if (s.opts.client_id.empty()) s.opts.client_id = "castellan-" + to_hex(random_bytes(6));
+  s.mosq = mosquitto_new(s.opts.client_id.c_str(), s.opts.clean_session, &s);
+  if (!s.mosq) return make_error(Code::ERR_INTERNAL, "mosquitto_new failed");
+  mosquitto_threaded_set(s.mosq, true);  // our own thread runs the loop
+  mosquitto_int_option(s.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  mosquitto_int_option(s.mosq, MOSQ_OPT_TCP_NODELAY, 1);
+  mosquitto_max_inflight_messages_set(s.mosq, static_cast<unsigned>(s.opts.max_inflight));
+  if (!s.opts.username.empty()) {
+    int rc = mosquitto_username_pw_set(s.mosq, s.opts.username.c_str(),
+                                       s.opts.password.empty() ? nullptr : s.opts.password.c_str());
+    if (rc != MOSQ_ERR_SUCCESS) return mosq_error("MQTT username/password rejected", rc);
+  }
+  if (!s.opts.tls_ca.empty()) {
+    int rc = mosquitto_tls_set(s.mosq, s.opts.tls_ca.c_str(), nullptr, nullptr, nullptr, nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) return mosq_error("MQTT TLS CA file '" + s.opts.tls_ca + "'", rc);
+  }
+  if (s.opts.will) {
+    const MqttWill& w = *s.opts.will;
+    int rc = mosquitto_will_set(s.mosq, w.topic.c_str(), static_cast<int>(w.payload.size()),
+                                w.payload.data(), w.qos, w.retain);
+    if (rc != MOSQ_ERR_SUCCESS) return mosq_error("MQTT will topic '" + w.topic + "'", rc);
+  }
+  mosquitto_connect_callback_set(
+      s.mosq, [](mosquitto*, void* obj, int rc) { static_cast<Impl*>(obj)->handle_connect(rc); });
+  mosquitto_disconnect_callback_set(s.mosq, [](mosquitto*, void* obj, int rc) {
+    static_cast<Impl*>(obj)->handle_disconnect(rc);
+  });
+  mosquitto_message_callback_set(s.mosq, [](mosquitto*, void* obj, const mosquitto_message* m) {
+    auto* impl = static_cast<Impl*>(obj);
+    impl->received.fetch_add(1);
+    if (!impl->message_handler) return;
+    impl->message_handler(m->topic,
+                          std::string_view(static_cast<const char*>(m->payload),
+                                           static_cast<std::size_t>(std::max(m->payloadlen, 0))));
+  });
+  s.thread = std::thread([&s] { s.run(); });
+  return {};
+}
+
+void MqttClient::stop() {
+  Impl& s = *impl_;
+  {
+    std::lock_guard lock(s.mu);
+    if (s.stopping && !s.thread.joinable()) return;
+    s.stopping = true;
+  }
+  s.cv.notify_all();
+  if (s.mosq && s.is_connected.load()) mosquitto_disconnect(s.mosq);  // also wakes the loop
+  if (s.thread.joinable()) s.thread.join();
+}
+
+void MqttClient::stop_abruptly() {
+  Impl& s = *impl_;
+  {
+    std::lock_guard lock(s.mu);
+    s.stopping = true;
+    s.abrupt = true;
+  }
+  s.cv.notify_all();
+  // shutdown() wakes the loop at once; the library closes the descriptor itself afterwards.
+  if (s.mosq) {
+    int fd = mosquitto_socket(s.mosq);
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  }
+  if (s.thread.joinable()) s.thread.join();
+}
+
+Result<void> MqttClient::subscribe(const std::string& topic_filter, int qos) {
+  Impl& s = *impl_;
+  if (mosquitto_sub_topic_check(topic_filter.c_str()) != MOSQ_ERR_SUCCESS) {
+    return make_error(Code::ERR_BAD_REQUEST,
+                      "not a valid MQTT topic filter: '" + topic_filter + "'");
+  }
+  {
+    std::lock_guard lock(s.subs_mu);
+    s.subscriptions.emplace_back(topic_filter, qos);
+  }
+  if (s.mosq && s.is_connected.load()) {
+    int rc = mosquitto_subscribe(s.mosq, nullptr, topic_filter.c_str(), qos);
+    // A lost connection here is fine: the subscription is re-sent on reconnect.
+    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) return mosq_error("MQTT subscribe", rc);
+  }
+  return {};
+}
+
+Result<void> MqttClient::publish(std::string_view topic, std::string_view payload, int qos,
+                                 bool retain) {
+  Impl& s = *impl_;
+  if (!s.mosq || !s.is_connected.load()) {
+    s.publish_failed.fetch_add(1);
+    return make_error(Code::ERR_UNAVAILABLE, "MQTT client is not connected to the broker");
+  }
+  std::string t(topic);
+  int rc = mosquitto_publish(s.mosq, nullptr, t.c_str(), static_cast<int>(payload.size()),
+                             payload.data(), qos, retain);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    s.publish_failed.fetch_add(1);
+    return mosq_error("MQTT publish to '" + t + "'", rc);
+  }
+  s.published.fetch_add(1);
+  return {};
+}
+
+bool MqttClient::connected() const {
+  return impl_->is_connected.load();
+}
+
+bool MqttClient::wait_connected(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->mu);
+  return impl_->cv.wait_for(lock, timeout, [this] { return impl_->is_connected.load(); });
+}
+
+MqttStats MqttClient::stats() const {
+  const Impl& s = *impl_;
+  return MqttStats{s.published.load(), s.publish_failed.load(), s.received.load(),
+                   s.connects.load(),  s.reconnects.load(),     s.disconnects.load()};
+}
+
+const MqttOptions& MqttClient::options() const {
+  return impl_->opts;
+}
+
+Result<std::pair<std::string, int>> parse_host_port(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
+    return make_error(Code::ERR_BAD_REQUEST, "expected HOST:PORT, got '" + std::string(text) + "'");
+  }
+  std::string_view port_text = text.substr(colon + 1);
+  int port = 0;
+  for (char c : port_text) {
+    if (c < '0' || c > '9' || port > 65535) {
+      return make_error(Code::ERR_BAD_REQUEST,
+                        "port in '" + std::string(text) + "' is not a number");
+    }
+    port = port * 10 + (c - '0');
+  }
+  if (port < 1 || port > 65535) {
+    return make_error(Code::ERR_BAD_REQUEST,
+                      "port in '" + std::string(text) + "' is outside 1..65535");
+  }
+  return std::pair<std::string, int>{std::string(text.substr(0, colon)), port};
+}
+
+}  // namespace castellan::devices
