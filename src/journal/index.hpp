@@ -1,0 +1,66 @@
+// EventIndex: the query index behind GET /v1/events.
+//
+// One fixed-size entry per record (seq, ts, where the frame is, and 64-bit hashes of door,
+// user and decision plus the kind) kept in memory and mirrored to DIR/index.dat. The file is
+// a cache derived from the segments: it is appended after each durable batch but never
+// fsynced, and on open it is checked against the segments (contiguous seqs, first seq = the
+// first retained record, nothing past the last intact record, the last entry pointing at an
+// intact frame with its seq). What is missing is scanned from the segments; anything
+// inconsistent makes it rebuild from scratch.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "journal/file_io.hpp"
+#include "journal/record.hpp"
+#include "journal/segment.hpp"
+
+namespace castellan::journal {
+
+struct IndexEntry {
+  std::uint64_t seq = 0;
+  std::int64_t ts_us = 0;
+  std::uint64_t segment = 0;  // first seq of the segment holding the frame
+  std::uint64_t offset = 0;   // frame offset in that segment
+  std::uint64_t door_h = 0;
+  std::uint64_t user_h = 0;
+  std::uint64_t decision_h = 0;
+  std::uint64_t kind = 0;
+};
+static_assert(sizeof(IndexEntry) == 64);
+
+// FNV-1a, 64-bit: cheap prefilter; matches are confirmed on the record itself.
+std::uint64_t filter_hash(std::string_view text);
+
+IndexEntry make_index_entry(const JournalRecord& record, std::uint64_t segment,
+                            std::uint64_t offset);
+
+class EventIndex {
+ public:
+  // Loads DIR/index.dat and reconciles it with `segments` (whose last intact seq is
+  // `last_seq`). Sets `rebuilt` when the file was missing or stale.
+  static Result<EventIndex> load(const std::string& dir, const std::vector<SegmentFile>& segments,
+                                 std::uint64_t last_seq, bool& rebuilt);
+
+  // Adds entries of a durable batch (memory, and the file as a best effort).
+  void append(std::span<const IndexEntry> entries);
+  // Retention removed every segment before `first_seq`.
+  void drop_before(std::uint64_t first_seq);
+
+  const std::vector<IndexEntry>& entries() const { return entries_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  void rewrite_file();
+
+  std::string dir_;
+  std::string path_;
+  std::vector<IndexEntry> entries_;
+  Fd file_;
+};
+
+}  // namespace castellan::journal

@@ -1,0 +1,36 @@
+// Recovery: what the writer needs to continue a journal directory after a clean stop, a
+// kill -9 or a power cut.
+//
+// Rules (docs/architecture.md, "Journal"):
+// - Only the last segment can have a torn tail: older segments were complete and fsynced
+//   before the next one was created.
+// - A last segment whose header never made it to disk (file no longer than a header, header
+//   invalid) was being created when the process died: it holds no records and is removed.
+// - In the last segment, the first frame that is torn, has a bad length or fails its CRC
+//   starts the tail. If no intact frame follows it, the tail is cut (ftruncate + fdatasync)
+//   and reported. If intact frames follow, this is damage in the middle, not a torn write:
+//   cutting would drop acknowledged records, so recovery refuses (50301) and an operator
+//   runs `castellan journal verify`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "journal/journal.hpp"
+#include "journal/segment.hpp"
+
+namespace castellan::journal {
+
+struct RecoveredState {
+  std::vector<SegmentFile> segments;     // after recovery, ordered
+  std::vector<std::int64_t> created_ms;  // per segment, from its header (0 if unreadable)
+  std::uint64_t last_seq = 0;            // 0: no record yet
+  std::string last_hash;                 // what the next record's prev must be
+  std::uint64_t active_size = 0;         // size of the last segment after recovery
+  RecoveryReport report;
+};
+
+Result<RecoveredState> recover_journal(const std::string& dir);
+
+}  // namespace castellan::journal
