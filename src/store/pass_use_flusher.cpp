@@ -1,0 +1,46 @@
+#include "store/pass_use_flusher.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace castellan::store {
+
+PassUseFlusher::PassUseFlusher(ResourceService& service, access::PassUseLedger& ledger,
+                               std::chrono::milliseconds interval)
+    : service_(service), ledger_(ledger), interval_(interval) {
+  ledger_.set_on_dirty([this] {
+    {
+      std::lock_guard lock(mu_);
+      pending_ = true;
+    }
+    cv_.notify_one();
+  });
+  thread_ = std::thread([this] { run(); });
+}
+
+PassUseFlusher::~PassUseFlusher() {
+  ledger_.set_on_dirty(nullptr);
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+}
+
+void PassUseFlusher::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    // Wake on a use or on the interval (to retry a failed flush).
+    cv_.wait_for(lock, interval_, [this] { return pending_ || stop_; });
+    bool stopping = stop_;
+    pending_ = false;
+    lock.unlock();
+    if (auto r = service_.flush_pass_uses(); !r) {
+      spdlog::warn("pass use counts not saved yet: {}", r.error().message);
+    }
+    lock.lock();
+    if (stopping) return;
+  }
+}
+
+}  // namespace castellan::store

@@ -1,0 +1,195 @@
+#include "store/sqlite_store.hpp"
+
+#include "access/codec.hpp"
+#include "store/sqlite/connection.hpp"
+#include "store/sqlite/migrations.hpp"
+
+namespace castellan::store {
+
+namespace {
+
+std::string not_found(Collection c, std::string_view key) {
+  std::string kind(access::collection_name(c));
+  kind.pop_back();  // "doors" -> "door"
+  return "no " + kind + " with " + std::string(access::key_field(c)) + " '" + std::string(key) +
+         "'";
+}
+
+Result<json::object> parse_body(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) {
+    return make_error(Code::ERR_UNAVAILABLE, "store holds a corrupt document");
+  }
+  return std::move(v.get_object());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file) {
+  auto db = sqlite::Connection::open(file);
+  if (!db) return db.error();
+  if (auto m = sqlite::migrate(**db, sqlite::latest_schema_version()); !m) return m.error();
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db)));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<sqlite::Connection> db) : db_(std::move(db)) {}
+SqliteStore::~SqliteStore() = default;
+
+int SqliteStore::latest_schema_version() {
+  return sqlite::latest_schema_version();
+}
+
+int SqliteStore::schema_version() {
+  std::lock_guard lock(mu_);
+  auto v = sqlite::schema_version(*db_);
+  return v ? *v : -1;
+}
+
+Result<json::object> SqliteStore::get(Collection c, std::string_view key) {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare("SELECT body FROM documents WHERE collection = ?1 AND key = ?2");
+  if (!q) return q.error();
+  q->bind(1, access::collection_name(c)).bind(2, key);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return make_error(Code::ERR_NOT_FOUND, not_found(c, key));
+  return parse_body(q->text(0));
+}
+
+Result<Page> SqliteStore::list(Collection c, std::string_view after, std::size_t limit) {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare(
+      "SELECT key, body FROM documents WHERE collection = ?1 AND key > ?2 ORDER BY key LIMIT ?3");
+  if (!q) return q.error();
+  limit = std::max<std::size_t>(limit, 1);
+  // One extra row tells whether another page exists.
+  q->bind(1, access::collection_name(c))
+      .bind(2, after)
+      .bind(3, static_cast<std::int64_t>(limit + 1));
+  Page page;
+  std::string last;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    if (page.items.size() == limit) {
+      page.next_cursor = last;
+      break;
+    }
+    last = std::string(q->text(0));
+    auto doc = parse_body(q->text(1));
+    if (!doc) return doc.error();
+    page.items.push_back(std::move(*doc));
+  }
+  return page;
+}
+
+Result<std::vector<json::object>> SqliteStore::load_all(Collection c) {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare("SELECT body FROM documents WHERE collection = ?1 ORDER BY key");
+  if (!q) return q.error();
+  q->bind(1, access::collection_name(c));
+  std::vector<json::object> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto doc = parse_body(q->text(0));
+    if (!doc) return doc.error();
+    out.push_back(std::move(*doc));
+  }
+  return out;
+}
+
+Result<void> SqliteStore::apply(std::span<const Write> writes) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  if (auto b = tx.begin(); !b) return b;
+  for (const Write& w : writes) {
+    std::string key = w.key.empty() ? access::document_key(w.collection, w.doc) : w.key;
+    if (key.empty()) {
+      return make_error(Code::ERR_BAD_REQUEST,
+                        "missing field '" + std::string(access::key_field(w.collection)) + "'");
+    }
+    std::string_view coll = access::collection_name(w.collection);
+    const char* sql = nullptr;
+    switch (w.kind) {
+      case Write::Kind::insert:
+        sql = "INSERT OR IGNORE INTO documents(collection, key, body) VALUES (?1, ?2, ?3)";
+        break;
+      case Write::Kind::replace:
+        sql = "UPDATE documents SET body = ?3 WHERE collection = ?1 AND key = ?2";
+        break;
+      case Write::Kind::remove:
+        sql = "DELETE FROM documents WHERE collection = ?1 AND key = ?2";
+        break;
+    }
+    auto q = db_->prepare(sql);
+    if (!q) return q.error();
+    q->bind(1, coll).bind(2, key);
+    if (w.kind != Write::Kind::remove) q->bind(3, json::serialize(w.doc));
+    if (auto r = q->step(); !r) return r.error();
+    if (db_->changes() == 0) {
+      if (w.kind == Write::Kind::insert) {
+        std::string kind(coll);
+        kind.pop_back();
+        return make_error(Code::ERR_CONFLICT, "a " + kind + " with " +
+                                                  std::string(access::key_field(w.collection)) +
+                                                  " '" + key + "' already exists");
+      }
+      return make_error(Code::ERR_NOT_FOUND, not_found(w.collection, key));
+    }
+    if (w.kind == Write::Kind::remove && w.collection == Collection::passes) {
+      auto d = db_->prepare("DELETE FROM pass_uses WHERE pass_id = ?1");
+      if (!d) return d.error();
+      d->bind(1, key);
+      if (auto r = d->step(); !r) return r.error();
+    }
+  }
+  if (auto r = db_->exec("UPDATE meta SET value = value + 1 WHERE name = 'revision'"); !r) {
+    return r;
+  }
+  return tx.commit();
+}
+
+Result<std::uint64_t> SqliteStore::revision() {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare("SELECT value FROM meta WHERE name = 'revision'");
+  if (!q) return q.error();
+  auto row = q->step();
+  if (!row) return row.error();
+  return static_cast<std::uint64_t>(*row ? q->integer(0) : 0);
+}
+
+Result<void> SqliteStore::save_pass_uses(std::span<const PassUse> uses) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  if (auto b = tx.begin(); !b) return b;
+  for (const PassUse& u : uses) {
+    // Counts only grow: a late flush of an older value never lowers a newer one.
+    auto q = db_->prepare(
+        "INSERT INTO pass_uses(pass_id, used) VALUES (?1, ?2) ON CONFLICT(pass_id) DO UPDATE "
+        "SET used = max(used, excluded.used)");
+    if (!q) return q.error();
+    q->bind(1, u.pass_id).bind(2, static_cast<std::int64_t>(u.used));
+    if (auto r = q->step(); !r) return r.error();
+  }
+  return tx.commit();
+}
+
+Result<std::vector<PassUse>> SqliteStore::load_pass_uses() {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare("SELECT pass_id, used FROM pass_uses ORDER BY pass_id");
+  if (!q) return q.error();
+  std::vector<PassUse> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(PassUse{std::string(q->text(0)), static_cast<std::uint32_t>(q->integer(1))});
+  }
+  return out;
+}
+
+}  // namespace castellan::store

@@ -1,0 +1,68 @@
+// Store: persistence of the resource documents (JSON objects, with any extra fields) and of
+// pass use counts. Blocking calls: run them off the io threads. The interface speaks only
+// collections and documents so that a PostgreSQL backend can implement it beside SQLite.
+// Every successful write bumps a monotonically increasing revision, in the same transaction.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "access/model.hpp"
+#include "access/pass_ledger.hpp"
+#include "core/result.hpp"
+
+namespace castellan::store {
+
+using access::Collection;
+using access::PassUse;
+namespace json = boost::json;
+
+struct Page {
+  std::vector<json::object> items;         // ordered by key
+  std::optional<std::string> next_cursor;  // key of the last item when more may follow
+};
+
+// One write of an atomic batch. The key of insert/replace is taken from the document
+// ("id", or "username" for accounts).
+struct Write {
+  enum class Kind { insert, replace, remove };
+  Kind kind = Kind::insert;
+  Collection collection = Collection::sites;
+  std::string key;   // for remove; for insert/replace filled from the document if empty
+  json::object doc;  // for insert/replace
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // 40402 ERR_NOT_FOUND if absent.
+  virtual Result<json::object> get(Collection c, std::string_view key) = 0;
+  // Items with key > `after` (empty = from the start), at most `limit` (>= 1).
+  virtual Result<Page> list(Collection c, std::string_view after, std::size_t limit) = 0;
+  // Every document of a collection (snapshot building at start).
+  virtual Result<std::vector<json::object>> load_all(Collection c) = 0;
+
+  // All-or-nothing. insert of an existing key -> 40901 ERR_CONFLICT; replace/remove of a
+  // missing key -> 40402 ERR_NOT_FOUND; nothing of the batch is applied then.
+  virtual Result<void> apply(std::span<const Write> writes) = 0;
+
+  Result<void> insert(Collection c, const json::object& doc);
+  Result<void> replace(Collection c, const json::object& doc);
+  Result<void> remove(Collection c, std::string_view key);
+
+  // Revision after the last committed write (0 for an empty store).
+  virtual Result<std::uint64_t> revision() = 0;
+
+  // Pass use counts: upsert, and read all back at start.
+  virtual Result<void> save_pass_uses(std::span<const PassUse> uses) = 0;
+  virtual Result<std::vector<PassUse>> load_pass_uses() = 0;
+};
+
+}  // namespace castellan::store
