@@ -1,0 +1,80 @@
+#include "api/accounts.hpp"
+
+#include "core/crypto.hpp"
+#include "core/secrets.hpp"
+
+namespace castellan::api {
+
+std::optional<Account> MemoryAccountRepository::find(const std::string& username) {
+  std::lock_guard lock(mu_);
+  auto it = accounts_.find(username);
+  if (it == accounts_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<Account> MemoryAccountRepository::list(const std::string& after, int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<Account> out;
+  for (auto it = accounts_.upper_bound(after);
+       it != accounts_.end() && static_cast<int>(out.size()) < limit; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+Result<void> MemoryAccountRepository::create(const Account& account) {
+  std::lock_guard lock(mu_);
+  if (!accounts_.emplace(account.username, account).second) {
+    return make_error(Code::ERR_CONFLICT, "An account named '" + account.username + "' exists.");
+  }
+  return {};
+}
+
+Result<void> MemoryAccountRepository::update(const Account& account) {
+  std::lock_guard lock(mu_);
+  auto it = accounts_.find(account.username);
+  if (it == accounts_.end()) {
+    return make_error(Code::ERR_NOT_FOUND, "No account named '" + account.username + "'.");
+  }
+  it->second = account;
+  return {};
+}
+
+Result<void> MemoryAccountRepository::remove(const std::string& username) {
+  std::lock_guard lock(mu_);
+  if (accounts_.erase(username) == 0) {
+    return make_error(Code::ERR_NOT_FOUND, "No account named '" + username + "'.");
+  }
+  return {};
+}
+
+bool is_valid_username(std::string_view username) {
+  if (username.empty() || username.size() > 64) return false;
+  for (char c : username) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '@' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<AdminBootstrap> ensure_admin_account(AccountRepository& accounts,
+                                            const PasswordHasher& hasher,
+                                            const std::string& data_dir) {
+  AdminBootstrap out;
+  out.password_file = data_dir + "/admin-password";
+  if (accounts.find("admin")) return out;
+  if (auto dir = ensure_private_dir(data_dir); !dir) return dir.error();
+  // 12 random bytes as 24 hex digits: 96 bits, easy to copy from a terminal.
+  const std::string password = to_hex(random_bytes(12));
+  auto hash = hasher.hash(password);
+  if (!hash) return hash.error();
+  // Write the file first: an account whose password nobody knows would lock the admin out.
+  if (auto w = write_secret_file(out.password_file, password + "\n"); !w) return w.error();
+  if (auto c = accounts.create(Account{"admin", *hash, Role::kAdmin}); !c) return c.error();
+  out.created = true;
+  out.password = password;
+  return out;
+}
+
+}  // namespace castellan::api

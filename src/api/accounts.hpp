@@ -1,0 +1,66 @@
+// API log-in accounts ({"username","password","role"}; only an Argon2id hash is kept) and the
+// first-start `admin` account.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/auth.hpp"
+#include "core/result.hpp"
+
+namespace castellan::api {
+
+struct Account {
+  std::string username;
+  std::string password_hash;
+  Role role = Role::kAuditor;
+};
+
+// Where accounts live (the store's accounts collection in production). May block.
+class AccountRepository {
+ public:
+  virtual ~AccountRepository() = default;
+  virtual std::optional<Account> find(const std::string& username) = 0;
+  // Sorted by username; at most `limit` after `after` (exclusive, "" = from the start).
+  virtual std::vector<Account> list(const std::string& after, int limit) = 0;
+  // 40901 when the username exists.
+  virtual Result<void> create(const Account& account) = 0;
+  // 40402 when missing.
+  virtual Result<void> update(const Account& account) = 0;
+  virtual Result<void> remove(const std::string& username) = 0;
+};
+
+// Process-local accounts (benchmarks and tests; `castellan server` uses the store).
+class MemoryAccountRepository final : public AccountRepository {
+ public:
+  std::optional<Account> find(const std::string& username) override;
+  std::vector<Account> list(const std::string& after, int limit) override;
+  Result<void> create(const Account& account) override;
+  Result<void> update(const Account& account) override;
+  Result<void> remove(const std::string& username) override;
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, Account> accounts_;
+};
+
+// Usernames: 1–64 of [A-Za-z0-9_.@-]. Passwords: 8–1024 bytes.
+bool is_valid_username(std::string_view username);
+
+struct AdminBootstrap {
+  bool created = false;
+  std::string password;  // only when created: print it once
+  std::string password_file;
+};
+
+// First start: when no account `admin` exists, creates it (role admin) with a random
+// password, writes the password to DATA_DIR/admin-password (0600) and returns it so the
+// caller prints it once. Later starts return created=false.
+Result<AdminBootstrap> ensure_admin_account(AccountRepository& accounts,
+                                            const PasswordHasher& hasher,
+                                            const std::string& data_dir);
+
+}  // namespace castellan::api

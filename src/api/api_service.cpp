@@ -1,0 +1,110 @@
+#include "api/api_service.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json.hpp>
+#include <exception>
+
+#include "api/replies.hpp"
+#include "core/log.hpp"
+
+namespace castellan::api {
+namespace json = boost::json;
+
+struct ApiService::BlockingPool {
+  boost::asio::thread_pool pool{2};
+};
+
+void audit(ApiContext& ctx, const Request& request, std::string_view action, json::object details) {
+  details["action"] = action;
+  details["route"] = request.method + " " + request.path;
+  ctx.events.record_admin(request.username, details, request.trace_id);
+}
+
+ApiService::ApiService(ApiContext ctx)
+    : ctx_(std::move(ctx)),
+      login_limiter_(ctx_.clock, ctx_.config.api.login_attempts_per_minute),
+      pool_(std::make_unique<BlockingPool>()) {
+  add_auth_routes(router_, ctx_, login_limiter_);
+  add_resource_routes(router_, ctx_);
+  add_event_routes(router_, ctx_);
+  add_door_routes(router_, ctx_);
+  add_system_routes(router_, ctx_);
+}
+
+ApiService::~ApiService() {
+  pool_->pool.join();
+}
+
+std::string ApiService::render_metrics() {
+  return ctx_.runtime.render_metrics() + metrics_.render();
+}
+
+void ApiService::handle(Request request, ReplyFn done) {
+  request.trace_id = trace_id_from(request.traceparent);
+  TraceScope trace(request.trace_id);
+  const auto match = router_.match(request.method, request.path);
+  const auto started = ctx_.clock.monotonic();
+  const std::string route_name = match.route ? match.route->pattern : "unmatched";
+  // Every reply passes here once: metrics, then the transport.
+  auto finish = [this, started, route_name, method = request.method,
+                 done = std::move(done)](Reply reply) {
+    const auto elapsed = std::chrono::duration<double>(ctx_.clock.monotonic() - started).count();
+    metrics_.observe(method, route_name, reply.status, elapsed);
+    done(std::move(reply));
+  };
+  if (!match.route) {
+    const std::string what = match.path_exists
+                                 ? request.method + " is not allowed on " + request.path + "."
+                                 : "There is no route " + request.path + ".";
+    return finish(error_reply(Code::ERR_NOT_FOUND, what, request.trace_id));
+  }
+  const Route& route = *match.route;
+  request.params = match.params;
+  if (route.access != Access::kPublic) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (request.authorization.rfind(kBearer, 0) != 0) {
+      return finish(error_reply(Code::ERR_UNAUTHENTICATED,
+                                "This route needs an 'Authorization: Bearer <token>' header.",
+                                request.trace_id));
+    }
+    auto claims = ctx_.tokens.check(std::string_view(request.authorization).substr(kBearer.size()));
+    if (!claims) return finish(error_reply(claims.error(), request.trace_id));
+    request.username = claims->username;
+    request.role = claims->role;
+    if (!role_allows(request.role, route.access)) {
+      return finish(error_reply(Code::ERR_FORBIDDEN,
+                                "The role '" + std::string(role_name(request.role)) +
+                                    "' may not use " + request.method + " " + route.pattern + ".",
+                                request.trace_id));
+    }
+  }
+  if (!route.blocking) return run(route, std::move(request), std::move(finish));
+  boost::asio::post(pool_->pool, [this, &route, request = std::move(request),
+                                  finish = std::move(finish)]() mutable {
+    TraceScope scope(request.trace_id);
+    run(route, std::move(request), std::move(finish));
+  });
+}
+
+// The error boundary: a handler that throws answers 50001 with a generic sentence; the
+// exception text goes to the log only.
+void ApiService::run(const Route& route, Request request, ReplyFn done) {
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  ReplyFn once = [answered, done = std::move(done)](Reply reply) {
+    if (!answered->exchange(true)) done(std::move(reply));
+  };
+  const std::string trace_id = request.trace_id;
+  try {
+    route.handler(request, once);
+  } catch (const std::exception& e) {
+    spdlog::error("handler {} {} failed: {}", route.method, route.pattern, e.what());
+    once(error_reply(Code::ERR_INTERNAL, "The server failed to handle this request.", trace_id));
+  } catch (...) {
+    spdlog::error("handler {} {} failed with a non-standard exception", route.method,
+                  route.pattern);
+    once(error_reply(Code::ERR_INTERNAL, "The server failed to handle this request.", trace_id));
+  }
+}
+
+}  // namespace castellan::api

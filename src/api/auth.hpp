@@ -1,0 +1,88 @@
+// Authentication pieces: roles, Argon2id password hashes (libsodium), HS256 JWTs signed with
+// a 0600 secret file, and the failed-login limiter (per user and per client address).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+
+namespace castellan::api {
+
+// admin: everything; operator: read + passes, verify, unlock, lockdown; auditor: read only.
+enum class Role { kAuditor, kOperator, kAdmin };
+std::string_view role_name(Role role);
+std::optional<Role> parse_role(std::string_view name);
+
+// What a route needs. kPublic: no token (only POST /v1/auth/token).
+enum class Access { kPublic, kRead, kOperate, kAdmin };
+bool role_allows(Role role, Access access);
+
+// Argon2id via crypto_pwhash_str. Production uses libsodium's "interactive" limits; tests
+// may pass the minimum limits to stay fast (the hash string records its own parameters, so
+// verification works with either).
+class PasswordHasher {
+ public:
+  static PasswordHasher interactive();
+  static PasswordHasher fast_for_tests();
+  Result<std::string> hash(std::string_view password) const;
+  bool verify(std::string_view hash, std::string_view password) const;
+
+ private:
+  PasswordHasher(unsigned long long ops, std::size_t mem) : ops_(ops), mem_(mem) {}
+  unsigned long long ops_;
+  std::size_t mem_;
+};
+
+struct TokenClaims {
+  std::string username;
+  Role role = Role::kAuditor;
+  TimePoint expires_at;
+};
+
+// HS256 JSON Web Tokens: header {"alg":"HS256","typ":"JWT"}, claims {"sub","role","iat","exp"}.
+class TokenSigner {
+ public:
+  TokenSigner(std::string key, const Clock& clock, std::chrono::seconds ttl);
+  // Loads (or creates on first start) the 0600 key file DATA_DIR/jwt-secret.
+  static Result<std::string> load_key(const std::string& data_dir);
+  struct Issued {
+    std::string token;
+    TimePoint expires_at;
+  };
+  Issued issue(std::string_view username, Role role) const;
+  // Same, with an explicit expiry (tests mint expired tokens this way).
+  std::string sign(std::string_view username, Role role, TimePoint expires_at) const;
+  // 40101 when malformed, badly signed, or expired.
+  Result<TokenClaims> check(std::string_view token) const;
+
+ private:
+  std::string key_;
+  const Clock& clock_;
+  std::chrono::seconds ttl_;
+};
+
+// Counts failed logins in a sliding one-minute window per key ("user:NAME", "addr:IP").
+// blocked() is true once a key reached the limit within the window.
+class LoginLimiter {
+ public:
+  LoginLimiter(const Clock& clock, int failures_per_minute);
+  bool blocked(std::string_view key);
+  void record_failure(std::string_view key);
+
+ private:
+  void prune(std::deque<Clock::Monotonic>& q, Clock::Monotonic now) const;
+  const Clock& clock_;
+  int limit_;
+  std::mutex mu_;
+  std::map<std::string, std::deque<Clock::Monotonic>, std::less<>> failures_;
+};
+
+}  // namespace castellan::api

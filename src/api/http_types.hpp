@@ -1,0 +1,41 @@
+// Transport-neutral request and reply: the HTTPS layer fills a Request from the wire, the
+// router and handlers answer with a Reply. No Beast here, so handlers compile fast.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "api/auth.hpp"
+
+namespace castellan::api {
+
+struct Request {
+  std::string method;  // "GET", "POST", …
+  std::string path;    // decoded, without the query string
+  std::map<std::string, std::string, std::less<>> query;
+  std::string body;
+  std::string authorization;  // the Authorization header as received
+  std::string traceparent;    // W3C trace context header, if any
+  std::string client_address;
+  // Filled by ApiService before the handler runs.
+  std::string trace_id;
+  std::string username;
+  Role role = Role::kAuditor;
+  std::vector<std::string> params;  // path parameters in pattern order
+};
+
+struct Reply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  // Set by GET /v1/events/stream: the transport switches to Server-Sent Events.
+  bool event_stream = false;
+};
+
+// A handler answers by calling this exactly once, from any thread.
+using ReplyFn = std::function<void(Reply)>;
+using Handler = std::function<void(Request& request, ReplyFn done)>;
+
+}  // namespace castellan::api

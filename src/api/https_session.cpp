@@ -1,0 +1,261 @@
+// One HTTPS connection: TLS handshake, keep-alive request loop with limits, dispatch to the
+// ApiService, and the Server-Sent Events stream.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/url/parse.hpp>
+#include <deque>
+
+#include "api/replies.hpp"
+#include "api/server_impl.hpp"
+#include "core/log.hpp"
+
+namespace castellan::api {
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+using namespace asio::experimental::awaitable_operators;
+using runtime::WaitKind;
+using runtime::WaitMarker;
+
+Request to_request(const http::request<http::string_body>& msg, const std::string& client) {
+  Request r;
+  r.method = std::string(msg.method_string());
+  auto url = boost::urls::parse_origin_form(msg.target());
+  if (url) {
+    r.path = url->path();
+    for (const auto& param : url->params()) r.query.emplace(param.key, param.value);
+  } else {
+    r.path = std::string(msg.target());
+  }
+  r.body = msg.body();
+  r.authorization = std::string(msg[http::field::authorization]);
+  r.traceparent = std::string(msg["traceparent"]);
+  r.client_address = client;
+  return r;
+}
+
+// Events waiting to be written to one SSE client. A client that cannot keep up (the queue
+// exceeds kMaxQueued) is disconnected rather than buffered without bound.
+struct SseQueue {
+  static constexpr std::size_t kMaxQueued = 4096;
+  std::mutex mu;
+  std::deque<std::string> lines;
+  bool overflow = false;
+};
+
+}  // namespace
+
+asio::awaitable<Reply> HttpsServer::Impl::dispatch(Request request) {
+  struct Pending {
+    std::mutex mu;
+    std::optional<Reply> reply;
+  };
+  auto ex = co_await asio::this_coro::executor;
+  auto pending = std::make_shared<Pending>();
+  auto timer = std::make_shared<asio::steady_timer>(
+      ex, std::chrono::milliseconds(config.api.request_timeout_ms));
+  const std::string trace_id = trace_id_from(request.traceparent);
+  request.traceparent = "00-" + trace_id + "-0000000000000001-01";  // same id inside the service
+  api.handle(std::move(request), [pending, timer, ex](Reply reply) {
+    {
+      std::lock_guard lock(pending->mu);
+      pending->reply = std::move(reply);
+    }
+    asio::post(ex, [timer] { timer->cancel(); });
+  });
+  {
+    std::lock_guard lock(pending->mu);
+    if (pending->reply) co_return std::move(*pending->reply);
+  }
+  co_await timer->async_wait(kTuple);
+  std::lock_guard lock(pending->mu);
+  if (pending->reply) co_return std::move(*pending->reply);
+  co_return error_reply(Code::ERR_TIMEOUT, "The request did not complete in time.", trace_id);
+}
+
+asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::socket socket) {
+  open.fetch_add(1);
+  api.metrics().connection_opened();
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  const std::string client = ec ? std::string("unknown") : remote.address().to_string();
+  auto stream = std::make_shared<TlsStream>(std::move(socket), ssl);
+  auto ex = co_await asio::this_coro::executor;
+  const auto tracked = track([ex, weak = std::weak_ptr<TlsStream>(stream)] {
+    asio::post(ex, [weak] {
+      if (auto s = weak.lock()) {
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(*s).socket().close(ignored);
+      }
+    });
+  });
+  struct Cleanup {
+    Impl* impl;
+    std::uint64_t id;
+    ~Cleanup() {
+      impl->untrack(id);
+      impl->open.fetch_sub(1);
+      impl->api.metrics().connection_closed();
+    }
+  } cleanup{this, tracked};
+
+  auto& lowest = beast::get_lowest_layer(*stream);
+  const auto request_timeout = std::chrono::milliseconds(config.api.request_timeout_ms);
+  const auto idle_timeout = std::chrono::milliseconds(config.api.idle_timeout_ms);
+  try {
+    lowest.expires_after(request_timeout);
+    {
+      WaitMarker wait(self, "tls handshake");
+      auto [hs] = co_await stream->async_handshake(asio::ssl::stream_base::server, kTuple);
+      if (hs) co_return;  // includes clients offering only TLS 1.2
+    }
+    beast::flat_buffer buffer;
+    for (;;) {
+      if (buffer.size() == 0) {
+        // Between requests a client may stay silent for idle_timeout.
+        lowest.expires_after(idle_timeout);
+        WaitMarker wait(self, "idle keep-alive", WaitKind::kIdle);
+        auto [rec, n] = co_await stream->async_read_some(buffer.prepare(16 * 1024), kTuple);
+        if (rec) break;
+        buffer.commit(n);
+      }
+      // From its first byte, a request must arrive whole within request_timeout.
+      lowest.expires_after(request_timeout);
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(config.api.header_limit_bytes));
+      parser.body_limit(static_cast<std::uint64_t>(config.api.max_body_bytes));
+      std::optional<Reply> rejection;
+      {
+        WaitMarker wait(self, "read request");
+        auto [rec, n] = co_await http::async_read_header(*stream, buffer, parser, kTuple);
+        if (rec == http::error::header_limit) {
+          rejection = error_reply(Code::ERR_BAD_REQUEST, "The request headers are too large.",
+                                  new_trace_id());
+        } else if (rec == http::error::body_limit) {
+          rejection = error_reply(Code::ERR_PAYLOAD_TOO_LARGE,
+                                  "The request body is larger than the limit.", new_trace_id());
+        } else if (rec) {
+          if (rec != http::error::end_of_stream && rec != beast::error::timeout &&
+              rec != asio::error::eof && rec != asio::error::operation_aborted) {
+            rejection = error_reply(Code::ERR_BAD_REQUEST, "The request is not valid HTTP/1.1.",
+                                    new_trace_id());
+          } else {
+            break;
+          }
+        } else if (!parser.is_done()) {
+          auto [bec, bn] = co_await http::async_read(*stream, buffer, parser, kTuple);
+          if (bec == http::error::body_limit) {
+            rejection = error_reply(Code::ERR_PAYLOAD_TOO_LARGE,
+                                    "The request body is larger than the limit.", new_trace_id());
+          } else if (bec) {
+            break;  // slow or vanished client: drop it
+          }
+        }
+      }
+      if (rejection) {
+        // The rest of the request is not read: answer and close.
+        api.metrics().observe("-", "rejected", rejection->status, 0);
+        auto res = to_response(*rejection, 11, false);
+        lowest.expires_after(request_timeout);
+        co_await http::async_write(*stream, res, kTuple);
+        break;
+      }
+      auto& msg = parser.get();
+      const bool keep_alive = msg.keep_alive();
+      const unsigned version = msg.version();
+      lowest.expires_never();
+      Reply reply;
+      {
+        WaitMarker wait(self, "handle request");
+        reply = co_await dispatch(to_request(msg, client));
+      }
+      if (reply.event_stream) {
+        co_await stream_events(self, stream);
+        break;
+      }
+      auto res = to_response(reply, version, keep_alive);
+      lowest.expires_after(request_timeout);
+      auto [wec, wn] = co_await http::async_write(*stream, res, kTuple);
+      if (wec || !keep_alive) break;
+    }
+    // Polite TLS close_notify, bounded.
+    lowest.expires_after(std::chrono::milliseconds(500));
+    co_await stream->async_shutdown(kTuple);
+  } catch (const std::exception& e) {
+    // Cancellation at shutdown ends up here; anything else is logged without the client.
+    spdlog::debug("api connection from {} ended: {}", client, e.what());
+  }
+}
+
+asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
+                                                       std::shared_ptr<TlsStream> stream) {
+  auto ex = co_await asio::this_coro::executor;
+  auto& lowest = beast::get_lowest_layer(*stream);
+  lowest.expires_never();
+  auto queue = std::make_shared<SseQueue>();
+  auto wake = std::make_shared<asio::steady_timer>(ex);
+  auto close_stream = [ex, weak = std::weak_ptr<TlsStream>(stream)] {
+    asio::post(ex, [weak] {
+      if (auto s = weak.lock()) {
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(*s).socket().close(ignored);
+      }
+    });
+  };
+  auto subscription =
+      api.context().events.subscribe([queue, wake, ex, close_stream](std::string line) {
+        bool overflow = false;
+        {
+          std::lock_guard lock(queue->mu);
+          if (queue->overflow) return;
+          if (queue->lines.size() >= SseQueue::kMaxQueued) {
+            queue->overflow = overflow = true;
+          } else {
+            queue->lines.push_back(std::move(line));
+          }
+        }
+        if (overflow) return close_stream();
+        asio::post(ex, [wake] { wake->cancel(); });
+      });
+  static constexpr std::string_view kHeader =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+      "Connection: close\r\n\r\n: stream open\n\n";
+  auto [hec, hn] = co_await asio::async_write(*stream, asio::buffer(kHeader), kTuple);
+  if (hec) co_return;
+
+  // Ends when the client closes (or sends anything): SSE clients only listen.
+  auto reader = [stream]() -> asio::awaitable<void> {
+    char scratch[256];
+    co_await stream->async_read_some(asio::buffer(scratch), kTuple);
+  };
+  auto writer = [stream, queue, wake, self]() -> asio::awaitable<void> {
+    for (;;) {
+      std::string out;
+      {
+        std::lock_guard lock(queue->mu);
+        while (!queue->lines.empty()) {
+          out += "data: " + queue->lines.front() + "\n\n";
+          queue->lines.pop_front();
+        }
+      }
+      if (out.empty()) {
+        // Nothing queued: wait for a record, or send a comment every 15 s so proxies and
+        // clients see the stream is alive.
+        wake->expires_after(std::chrono::seconds(15));
+        WaitMarker wait(self, "sse next record", WaitKind::kIdle);
+        auto [wec] = co_await wake->async_wait(kTuple);
+        if (!wec)
+          out = ": keep-alive\n\n";
+        else
+          continue;
+      }
+      WaitMarker wait(self, "sse write");
+      auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(out), kTuple);
+      if (ec) co_return;
+    }
+  };
+  co_await (reader() || writer());
+}
+
+}  // namespace castellan::api

@@ -1,0 +1,110 @@
+// POST /v1/verify, GET /v1/events (journal query) and GET /v1/events/stream (SSE; the
+// transport does the streaming once the route has authorised it).
+#include <array>
+#include <boost/json.hpp>
+
+#include "api/api_service.hpp"
+#include "api/replies.hpp"
+#include "core/ids.hpp"
+#include "core/time.hpp"
+
+namespace castellan::api {
+namespace json = boost::json;
+namespace {
+
+constexpr std::array<std::string_view, 10> kKinds{
+    "decision", "door_state", "device_online", "device_offline", "force_unlock",
+    "lockdown", "door_alarm", "admin",         "resilience",     "task_leak"};
+
+void verify(ApiContext& ctx, Request& req, const ReplyFn& done) {
+  auto body = parse_object(req.body);
+  if (!body) return done(error_reply(body.error(), req.trace_id));
+  VerifyRequest v;
+  for (auto [field, out] : {std::pair{"site", &v.site}, {"door", &v.door}, {"card", &v.card}}) {
+    auto s = required_string(*body, field);
+    if (!s) return done(error_reply(s.error(), req.trace_id));
+    *out = std::move(*s);
+  }
+  auto dir = optional_string(*body, "dir", "in");
+  if (!dir) return done(error_reply(dir.error(), req.trace_id));
+  if (*dir != "in" && *dir != "out") {
+    return done(
+        error_reply(Code::ERR_BAD_REQUEST, "Field 'dir' must be 'in' or 'out'.", req.trace_id));
+  }
+  if (!is_valid_site_id(v.site)) {
+    return done(
+        error_reply(Code::ERR_BAD_REQUEST, "Field 'site' is not a valid site id.", req.trace_id));
+  }
+  if (!is_valid_id(v.door)) {
+    return done(
+        error_reply(Code::ERR_BAD_REQUEST, "Field 'door' is not a valid door id.", req.trace_id));
+  }
+  if (!normalize_card_uid(v.card)) {
+    return done(error_reply(Code::ERR_BAD_REQUEST, "Field 'card' must be 8 to 32 hex digits.",
+                            req.trace_id));
+  }
+  v.dir = std::move(*dir);
+  v.trace_id = req.trace_id;
+  v.client_address = req.client_address;
+  ctx.verify.verify(v, [trace_id = req.trace_id, done](Result<VerifyOutcome> outcome) {
+    if (!outcome) return done(error_reply(outcome.error(), trace_id));
+    done(json_reply(200, json::object{{"decision", outcome->granted ? "grant" : "deny"},
+                                      {"code", static_cast<std::int64_t>(outcome->code)},
+                                      {"name", code_name(outcome->code)},
+                                      {"trace_id", trace_id},
+                                      {"latency_us", outcome->latency_us}}));
+  });
+}
+
+void query_events(ApiContext& ctx, Request& req, const ReplyFn& done) {
+  EventQuery q;
+  auto limit = parse_limit(req, 100);
+  if (!limit) return done(error_reply(limit.error(), req.trace_id));
+  q.limit = *limit;
+  q.door = query_param(req, "door");
+  q.user = query_param(req, "user");
+  q.kind = query_param(req, "kind");
+  q.decision = query_param(req, "decision");
+  q.from = query_param(req, "from");
+  q.to = query_param(req, "to");
+  q.cursor = query_param(req, "cursor");
+  if (!q.kind.empty() &&
+      std::find(kKinds.begin(), kKinds.end(), std::string_view(q.kind)) == kKinds.end()) {
+    return done(error_reply(Code::ERR_BAD_REQUEST, "Query parameter 'kind' names no record kind.",
+                            req.trace_id));
+  }
+  if (!q.decision.empty() && q.decision != "grant" && q.decision != "deny") {
+    return done(error_reply(Code::ERR_BAD_REQUEST,
+                            "Query parameter 'decision' must be grant or deny.", req.trace_id));
+  }
+  for (auto [name, value] : {std::pair{"from", &q.from}, {"to", &q.to}}) {
+    if (!value->empty() && !parse_utc(*value)) {
+      return done(error_reply(
+          Code::ERR_BAD_REQUEST,
+          "Query parameter '" + std::string(name) + "' must be an RFC 3339 time.", req.trace_id));
+    }
+  }
+  auto page = ctx.events.query(q);
+  if (!page) return done(error_reply(page.error(), req.trace_id));
+  done(json_reply(200, *page));
+}
+
+}  // namespace
+
+void add_event_routes(Router& router, ApiContext& ctx) {
+  ApiContext* c = &ctx;
+  router.add({"POST", "/v1/verify", Access::kOperate,
+              [c](Request& r, ReplyFn d) { verify(*c, r, d); }, false});
+  router.add({"GET", "/v1/events", Access::kRead,
+              [c](Request& r, ReplyFn d) { query_events(*c, r, d); }, true});
+  router.add({"GET", "/v1/events/stream", Access::kRead,
+              [](Request&, ReplyFn d) {
+                Reply reply;
+                reply.content_type = "text/event-stream";
+                reply.event_stream = true;
+                d(std::move(reply));
+              },
+              false});
+}
+
+}  // namespace castellan::api

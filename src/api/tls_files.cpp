@@ -1,0 +1,145 @@
+#include "api/tls_files.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "core/crypto.hpp"
+#include "core/secrets.hpp"
+
+namespace castellan::api {
+namespace {
+
+struct Free {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+  void operator()(X509* p) const { X509_free(p); }
+  void operator()(BIO* p) const { BIO_free(p); }
+  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
+};
+using Key = std::unique_ptr<EVP_PKEY, Free>;
+using Cert = std::unique_ptr<X509, Free>;
+using Bio = std::unique_ptr<BIO, Free>;
+
+Error tls_error(std::string what) {
+  return make_error(Code::ERR_INTERNAL, "Could not create the TLS certificate: " + what + ".");
+}
+
+bool add_ext(X509* cert, X509* issuer, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  std::unique_ptr<X509_EXTENSION, Free> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
+  return ext && X509_add_ext(cert, ext.get(), -1) == 1;
+}
+
+Cert make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool ca,
+               long days) {
+  Cert cert(X509_new());
+  if (!cert) return nullptr;
+  X509_set_version(cert.get(), 2);
+  const std::string serial = random_bytes(8);
+  std::uint64_t s = 0;
+  for (unsigned char c : serial) s = (s << 8) | c;
+  ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert.get()), s >> 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * 24 * 3600);
+  X509_set_pubkey(cert.get(), key);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Castellan"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                             -1, -1, 0);
+  X509* signer = issuer ? issuer : cert.get();
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
+  bool ok = true;
+  if (ca) {
+    ok = add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
+         add_ext(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign") &&
+         add_ext(cert.get(), signer, NID_subject_key_identifier, "hash");
+  } else {
+    ok = add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE") &&
+         add_ext(cert.get(), signer, NID_key_usage, "critical,digitalSignature") &&
+         add_ext(cert.get(), signer, NID_ext_key_usage, "serverAuth") &&
+         add_ext(cert.get(), signer, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost") &&
+         add_ext(cert.get(), signer, NID_authority_key_identifier, "keyid");
+  }
+  if (!ok || X509_sign(cert.get(), issuer_key ? issuer_key : key, EVP_sha256()) == 0)
+    return nullptr;
+  return cert;
+}
+
+std::string pem_of(X509* cert) {
+  Bio bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), cert);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+std::string pem_of(EVP_PKEY* key) {
+  Bio bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+Result<void> write_public(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out.flush()) return tls_error("cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return tls_error("cannot rename " + tmp + ": " + ec.message());
+  return {};
+}
+
+}  // namespace
+
+Result<TlsFiles> generate_local_tls(const std::string& dir) {
+  if (auto d = ensure_private_dir(dir); !d) return d.error();
+  Key ca_key(EVP_EC_gen("P-256"));
+  Key server_key(EVP_EC_gen("P-256"));
+  if (!ca_key || !server_key) return tls_error("EC P-256 key generation failed");
+  Cert ca = make_cert(ca_key.get(), "Castellan local CA", nullptr, nullptr, true, 3650);
+  if (!ca) return tls_error("signing the CA certificate failed");
+  Cert server = make_cert(server_key.get(), "localhost", ca.get(), ca_key.get(), false, 825);
+  if (!server) return tls_error("signing the server certificate failed");
+  TlsFiles files{dir + "/server.pem", dir + "/server-key.pem", dir + "/ca.pem"};
+  if (auto w = write_secret_file(dir + "/ca-key.pem", pem_of(ca_key.get())); !w) return w.error();
+  if (auto w = write_secret_file(files.key, pem_of(server_key.get())); !w) return w.error();
+  if (auto w = write_public(files.ca, pem_of(ca.get())); !w) return w.error();
+  // Written last: its presence means the set is complete.
+  if (auto w = write_public(files.cert_chain, pem_of(server.get()) + pem_of(ca.get())); !w) {
+    return w.error();
+  }
+  return files;
+}
+
+Result<TlsFiles> ensure_tls_files(const Config& config) {
+  if (!config.api.tls_cert.empty() || !config.api.tls_key.empty()) {
+    if (config.api.tls_cert.empty() || config.api.tls_key.empty()) {
+      return make_error(Code::ERR_BAD_REQUEST,
+                        "Set both api.tls_cert and api.tls_key, or neither.");
+    }
+    return TlsFiles{config.api.tls_cert, config.api.tls_key, ""};
+  }
+  const std::string dir = config.server.data_dir + "/tls";
+  TlsFiles files{dir + "/server.pem", dir + "/server-key.pem", dir + "/ca.pem"};
+  std::error_code ec;
+  if (std::filesystem::exists(files.cert_chain, ec) && std::filesystem::exists(files.key, ec) &&
+      std::filesystem::exists(files.ca, ec)) {
+    return files;
+  }
+  return generate_local_tls(dir);
+}
+
+}  // namespace castellan::api

@@ -1,0 +1,139 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "api/accounts.hpp"
+#include "api/auth.hpp"
+#include "api/replies.hpp"
+#include "api/router.hpp"
+#include "harness.hpp"
+
+namespace castellan::api {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(TokenSigner, IssuedTokenChecksWithItsClaims) {
+  FakeClock clock(from_unix_ms(1'800'000'000'000));
+  TokenSigner signer("k", clock, 60s);
+  const auto issued = signer.issue("ada", Role::kOperator);
+  auto claims = signer.check(issued.token);
+  ASSERT_TRUE(claims.ok()) << claims.error().message;
+  EXPECT_EQ(claims->username, "ada");
+  EXPECT_EQ(claims->role, Role::kOperator);
+  EXPECT_EQ(claims->expires_at, clock.now() + 60s);
+}
+
+TEST(TokenSigner, ExpiredTamperedAndForeignTokensAreRefused) {
+  FakeClock clock(from_unix_ms(1'800'000'000'000));
+  TokenSigner signer("k", clock, 60s);
+  const auto token = signer.issue("ada", Role::kAuditor).token;
+  clock.advance(61s);
+  auto expired = signer.check(token);
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(expired.error().code, Code::ERR_UNAUTHENTICATED);
+
+  TokenSigner fresh("k", clock, 60s);
+  std::string t = fresh.issue("ada", Role::kAuditor).token;
+  // Swap the claims for ones claiming admin, keeping the signature.
+  TokenSigner other("k", clock, 60s);
+  const std::string admin = other.issue("ada", Role::kAdmin).token;
+  const std::string forged = admin.substr(0, admin.rfind('.')) + t.substr(t.rfind('.'));
+  EXPECT_FALSE(fresh.check(forged).ok());
+  TokenSigner foreign("other-key", clock, 60s);
+  EXPECT_FALSE(fresh.check(foreign.issue("ada", Role::kAdmin).token).ok());
+  EXPECT_FALSE(fresh.check("not.a.jwt").ok());
+  EXPECT_FALSE(fresh.check("").ok());
+}
+
+TEST(PasswordHasher, VerifiesOnlyTheRightPassword) {
+  const auto hasher = PasswordHasher::fast_for_tests();
+  auto hash = hasher.hash("correct horse");
+  ASSERT_TRUE(hash.ok());
+  EXPECT_EQ(hash->rfind("$argon2id$", 0), 0u);
+  EXPECT_TRUE(hasher.verify(*hash, "correct horse"));
+  EXPECT_FALSE(hasher.verify(*hash, "correct horsE"));
+}
+
+TEST(LoginLimiter, BlocksAfterTheLimitWithinAMinuteThenForgets) {
+  FakeClock clock;
+  LoginLimiter limiter(clock, 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(limiter.blocked("user:ada"));
+    limiter.record_failure("user:ada");
+  }
+  EXPECT_TRUE(limiter.blocked("user:ada"));
+  EXPECT_FALSE(limiter.blocked("user:bob"));
+  clock.advance(61s);
+  EXPECT_FALSE(limiter.blocked("user:ada"));
+}
+
+TEST(Accounts, FirstStartCreatesAdminWithA0600PasswordFileOnce) {
+  const std::string dir = testing::make_temp_dir();
+  MemoryAccountRepository accounts;
+  const auto hasher = PasswordHasher::fast_for_tests();
+  auto first = ensure_admin_account(accounts, hasher, dir);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(first->created);
+  EXPECT_GE(first->password.size(), 16u);
+  struct stat st {};
+  ASSERT_EQ(::stat(first->password_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  std::ifstream in(first->password_file);
+  std::string on_disk;
+  std::getline(in, on_disk);
+  EXPECT_EQ(on_disk, first->password);
+  const auto admin = accounts.find("admin");
+  ASSERT_TRUE(admin.has_value());
+  EXPECT_EQ(admin->role, Role::kAdmin);
+  EXPECT_TRUE(hasher.verify(admin->password_hash, first->password));
+  auto second = ensure_admin_account(accounts, hasher, dir);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->created);
+  EXPECT_TRUE(second->password.empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Router, MostLiteralPatternWinsAndParamsAreExtracted) {
+  Router r;
+  r.add({"GET", "/v1/events", Access::kRead, nullptr});
+  r.add({"GET", "/v1/events/stream", Access::kRead, nullptr});
+  r.add({"GET", "/v1/doors/{id}", Access::kRead, nullptr});
+  r.add({"GET", "/v1/doors/{id}/assist", Access::kRead, nullptr});
+  EXPECT_EQ(r.match("GET", "/v1/events/stream").route->pattern, "/v1/events/stream");
+  auto m = r.match("GET", "/v1/doors/d-7/assist");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/v1/doors/{id}/assist");
+  ASSERT_EQ(m.params.size(), 1u);
+  EXPECT_EQ(m.params[0], "d-7");
+  auto wrong_method = r.match("POST", "/v1/doors/d1");
+  EXPECT_EQ(wrong_method.route, nullptr);
+  EXPECT_TRUE(wrong_method.path_exists);
+  EXPECT_FALSE(r.match("GET", "/v1/nothing").path_exists);
+  EXPECT_EQ(r.match("GET", "/v1/doors/").route, nullptr);
+}
+
+TEST(Replies, TraceIdComesFromAValidTraceparentOnly) {
+  EXPECT_EQ(trace_id_from("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            "4bf92f3577b34da6a3ce929d0e0e4736");
+  const auto fresh = trace_id_from("garbage");
+  EXPECT_EQ(fresh.size(), 32u);
+  EXPECT_EQ(fresh.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(trace_id_from("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+            "00000000000000000000000000000000");
+}
+
+TEST(Replies, ErrorShapeMatchesTheContract) {
+  const Reply r = error_reply(Code::ERR_CONFLICT, "It exists.", "abc");
+  EXPECT_EQ(r.status, 409);
+  const auto v = boost::json::parse(r.body);
+  EXPECT_EQ(v.at("error").at("code").as_int64(), 40901);
+  EXPECT_EQ(v.at("error").at("name").as_string(), "ERR_CONFLICT");
+  EXPECT_EQ(v.at("error").at("message").as_string(), "It exists.");
+  EXPECT_EQ(v.at("error").at("trace_id").as_string(), "abc");
+}
+
+}  // namespace
+}  // namespace castellan::api

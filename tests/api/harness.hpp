@@ -1,0 +1,107 @@
+// A running HTTPS API on free loopback ports over the fake ports, with a real TaskRegistry,
+// real TLS files in a temp dir and two io threads.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "api/api_service.hpp"
+#include "api/https_server.hpp"
+#include "fakes.hpp"
+#include "https_client.hpp"
+#include "runtime/task_registry.hpp"
+
+namespace castellan::api::testing {
+
+inline std::string make_temp_dir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "castellan-api-XXXXXX").string();
+  return std::string(::mkdtemp(tmpl.data()));
+}
+
+inline Config harness_config(const std::string& dir, const std::function<void(Config&)>& tweak) {
+  Config c;
+  c.server.data_dir = dir;
+  c.api.listen = "127.0.0.1:0";
+  c.ops.listen = "127.0.0.1:0";
+  if (tweak) tweak(c);
+  return c;
+}
+
+class ApiHarness {
+ public:
+  explicit ApiHarness(std::function<void(Config&)> tweak = {})
+      : dir(make_temp_dir()),
+        config(harness_config(dir, tweak)),
+        hasher(PasswordHasher::fast_for_tests()),
+        tokens(TokenSigner::load_key(dir).value(), SystemClock::instance(),
+               std::chrono::seconds(config.api.token_ttl_s)),
+        api(ApiContext{config, SystemClock::instance(), accounts, hasher, tokens, resources, verify,
+                       events, devices, runtime_port, [this] { return readiness; }}),
+        registry(SystemClock::instance()),
+        work(io.get_executor()) {
+    auto files = ensure_tls_files(config);
+    tls = files.value();
+    server = std::make_unique<HttpsServer>(api, config, tls, registry, io.get_executor());
+    auto started = server->start();
+    if (!started) throw std::runtime_error(started.error().message);
+    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
+  }
+  ~ApiHarness() {
+    server->stop();
+    server.reset();
+    work.reset();
+    io.stop();
+    for (auto& t : threads) t.join();
+    std::filesystem::remove_all(dir);
+  }
+
+  std::string token(Role role) {
+    return "Bearer " + tokens.issue(std::string(role_name(role)) + "-user", role).token;
+  }
+  std::string expired_token(Role role) {
+    return "Bearer " +
+           tokens.sign("old", role, SystemClock::instance().now() - std::chrono::seconds(5));
+  }
+  std::unique_ptr<HttpsClient> client() {
+    return std::make_unique<HttpsClient>(server->api_port(), tls.ca);
+  }
+  HttpResult call(const std::string& method, const std::string& target,
+                  const std::string& body = "", std::optional<Role> role = Role::kAdmin) {
+    auto c = client();
+    std::map<std::string, std::string> headers;
+    if (role) headers["Authorization"] = token(*role);
+    return c->request(method, target, body, headers);
+  }
+  // Waits (bounded) until only the two accept loops are registered.
+  bool wait_for_tasks(std::size_t count) {
+    for (int i = 0; i < 500; ++i) {
+      if (registry.active_count() == count) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return registry.active_count() == count;
+  }
+
+  std::string dir;
+  Config config;
+  MemoryAccountRepository accounts;
+  PasswordHasher hasher;
+  TokenSigner tokens;
+  FakeResources resources;
+  FakeVerify verify;
+  FakeEvents events;
+  FakeDevices devices;
+  FakeRuntime runtime_port;
+  std::vector<ReadinessItem> readiness{{"store", true}, {"journal", true}, {"broker", true}};
+  ApiService api;
+  runtime::TaskRegistry registry;
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
+  TlsFiles tls;
+  std::unique_ptr<HttpsServer> server;
+  std::vector<std::thread> threads;
+};
+
+}  // namespace castellan::api::testing
