@@ -1,0 +1,111 @@
+// DedupeTable: the answer given to each (site, door, req) for the de-duplication window
+// (decision.dedupe_window_s, 60 s). QoS 1 may deliver a swipe twice; the second copy must get
+// the same decision and must not be decided or journaled again — also when it arrives while
+// the first is still being decided (it then waits for the first one's answer).
+//
+// Entries expire in arrival order (a FIFO of keys), so expiry is O(expired). The table is
+// bounded: past `max_entries`, the oldest finished entries are dropped early. Not thread-safe:
+// the owner locks.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "core/clock.hpp"
+
+namespace castellan::devices {
+
+template <class Outcome, class Context>
+class DedupeTable {
+ public:
+  enum class State { kNew, kInFlight, kDone };
+
+  struct Entry {
+    State state = State::kInFlight;
+    Clock::Monotonic first_seen{};
+    std::uint32_t waiting_duplicates = 0;  // copies that arrived while in flight
+    std::optional<Outcome> outcome;        // set once done
+    std::shared_ptr<Context> context;
+  };
+
+  DedupeTable(std::chrono::milliseconds window, std::size_t max_entries)
+      : window_(window), max_entries_(max_entries) {}
+
+  // kNew: inserted as in flight with `context` (the caller decides). kInFlight: counted as a
+  // waiting duplicate. kDone: *entry_out is the finished entry (answer it again).
+  State begin(const std::string& key, Clock::Monotonic now, std::shared_ptr<Context> context,
+              const Entry** entry_out) {
+    auto it = entries_.find(key);
+    if (it != entries_.end()) {
+      if (it->second.state == State::kInFlight) {
+        ++it->second.waiting_duplicates;
+        return State::kInFlight;
+      }
+      *entry_out = &it->second;
+      return State::kDone;
+    }
+    if (entries_.size() >= max_entries_) evict_oldest_done();
+    entries_.emplace(key, Entry{State::kInFlight, now, 0, std::nullopt, std::move(context)});
+    order_.push_back(key);
+    return State::kNew;
+  }
+
+  // Marks the key done. Returns the entry (with the number of waiting duplicates), or null if
+  // it was already done (a timeout answered first) or is gone.
+  Entry* finish(const std::string& key, Outcome outcome) {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.state != State::kInFlight) return nullptr;
+    it->second.state = State::kDone;
+    it->second.outcome = std::move(outcome);
+    return &it->second;
+  }
+
+  Entry* find(const std::string& key) {
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : &it->second;
+  }
+
+  // Drops finished entries older than the window. An entry still in flight stays (its
+  // decision's own deadline finishes it first).
+  void expire(Clock::Monotonic now) {
+    while (!order_.empty()) {
+      auto it = entries_.find(order_.front());
+      if (it == entries_.end()) {
+        order_.pop_front();
+        continue;
+      }
+      if (now - it->second.first_seen < window_ || it->second.state == State::kInFlight) return;
+      entries_.erase(it);
+      order_.pop_front();
+    }
+  }
+
+  std::size_t size() const { return entries_.size(); }
+  std::uint64_t evicted_early() const { return evicted_early_; }
+
+ private:
+  void evict_oldest_done() {
+    while (!order_.empty() && entries_.size() >= max_entries_) {
+      auto it = entries_.find(order_.front());
+      if (it != entries_.end() && it->second.state == State::kInFlight) return;
+      if (it != entries_.end()) {
+        entries_.erase(it);
+        ++evicted_early_;
+      }
+      order_.pop_front();
+    }
+  }
+
+  std::chrono::milliseconds window_;
+  std::size_t max_entries_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::deque<std::string> order_;
+  std::uint64_t evicted_early_ = 0;
+};
+
+}  // namespace castellan::devices

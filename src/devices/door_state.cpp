@@ -1,0 +1,173 @@
+#include "devices/door_state.hpp"
+
+#include <boost/json.hpp>
+
+#include "devices/journal_records.hpp"
+
+namespace castellan::devices {
+namespace json = boost::json;
+namespace {
+
+constexpr std::size_t kRecentPassages = 3;
+
+std::int64_t hour_of(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::hours>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+DoorStateTracker::DoorStateTracker(const Clock& clock, JournalSink& journal)
+    : clock_(clock), journal_(journal) {}
+
+DoorStateTracker::State& DoorStateTracker::state_for(const DoorInfo& door) {
+  State& s = doors_[door.id];
+  s.site = door.site;
+  s.id = door.id;
+  s.held_open_s = door.held_open_s;
+  return s;
+}
+
+void DoorStateTracker::journal_state(const State& s) {
+  append_logged(journal_, door_state_record(s.site, s.id, s.lock, s.contact, s.beam));
+}
+
+void DoorStateTracker::journal_alarm(const State& s, std::string_view alarm, bool raised) {
+  append_logged(journal_, door_alarm_record(s.site, s.id, alarm, raised));
+}
+
+void DoorStateTracker::on_state(const DoorInfo& door, const DoorStateUpdate& update) {
+  std::lock_guard lock(mu_);
+  State& s = state_for(door);
+  auto mono = clock_.monotonic();
+  ContactState before = s.contact;
+  bool changed = false;
+  if (update.lock && *update.lock != s.lock) {
+    s.lock = *update.lock;
+    changed = true;
+  }
+  if (update.beam && *update.beam != s.beam) {
+    s.beam = *update.beam;
+    changed = true;
+  }
+  if (update.contact && *update.contact != s.contact) {
+    s.contact = *update.contact;
+    changed = true;
+  }
+  if (changed) journal_state(s);
+
+  if (s.contact == ContactState::kOpen && before != ContactState::kOpen) {
+    s.open_since = mono;
+    // The lock state that counts is the one before this message, or the one in it.
+    bool locked = s.lock == LockState::kLocked;
+    if (locked && mono > s.authorised_until && !s.forced_open) {
+      s.forced_open = true;
+      journal_alarm(s, "forced_open", true);
+    }
+  } else if (s.contact == ContactState::kClosed && before == ContactState::kOpen) {
+    if (s.forced_open) {
+      s.forced_open = false;
+      journal_alarm(s, "forced_open", false);
+    }
+    if (s.held_open) {
+      s.held_open = false;
+      journal_alarm(s, "held_open", false);
+    }
+  }
+}
+
+void DoorStateTracker::on_decision(const DoorInfo& door, bool granted, std::string_view user,
+                                   Direction dir, std::string_view trace_id, int unlock_ms) {
+  std::lock_guard lock(mu_);
+  State& s = state_for(door);
+  auto now = clock_.now();
+  auto& bucket = s.hours[static_cast<std::size_t>(hour_of(now)) % s.hours.size()];
+  if (bucket.hour != hour_of(now)) bucket = HourBucket{hour_of(now), 0, 0};
+  ++bucket.total;
+  if (!granted) {
+    ++bucket.denied;
+    return;
+  }
+  s.authorised_until =
+      std::max(s.authorised_until, clock_.monotonic() + std::chrono::milliseconds{unlock_ms});
+  s.recent.push_front(Passage{now, std::string(user), dir, std::string(trace_id)});
+  while (s.recent.size() > kRecentPassages) s.recent.pop_back();
+}
+
+void DoorStateTracker::on_unlock_command(const DoorInfo& door, int unlock_ms) {
+  std::lock_guard lock(mu_);
+  State& s = state_for(door);
+  s.authorised_until =
+      std::max(s.authorised_until, clock_.monotonic() + std::chrono::milliseconds{unlock_ms});
+}
+
+void DoorStateTracker::tick() {
+  std::lock_guard lock(mu_);
+  auto mono = clock_.monotonic();
+  for (auto& [id, s] : doors_) {
+    if (s.contact != ContactState::kOpen || s.held_open) continue;
+    if (mono - s.open_since > std::chrono::seconds{s.held_open_s}) {
+      s.held_open = true;
+      journal_alarm(s, "held_open", true);
+    }
+  }
+}
+
+AssistView DoorStateTracker::view(const State& s) const {
+  AssistView v;
+  v.lock = s.lock;
+  v.contact = s.contact;
+  v.beam = s.beam;
+  v.recent.assign(s.recent.begin(), s.recent.end());
+  v.forced_open = s.forced_open;
+  v.held_open = s.held_open;
+  std::int64_t now_hour = hour_of(clock_.now());
+  std::uint64_t total = 0, denied = 0;
+  for (const auto& b : s.hours) {
+    // The current hour and the 23 before it: the last 23 to 24 hours.
+    if (b.hour >= 0 && now_hour - b.hour < 24 && b.hour <= now_hour) {
+      total += b.total;
+      denied += b.denied;
+    }
+  }
+  v.decisions_24h = total;
+  v.failure_rate_24h = total == 0 ? 0.0 : static_cast<double>(denied) / static_cast<double>(total);
+  if (v.beam == BeamState::kBlocked) {
+    v.force_unlock_allowed = false;
+    v.reason = "the door's beam is blocked";
+  } else if (v.failure_rate_24h > kMaxFailureRateForUnlock) {
+    v.force_unlock_allowed = false;
+    v.reason = "failure rate over the last 24 h is above 12 %";
+  }
+  return v;
+}
+
+AssistView DoorStateTracker::assist(std::string_view door) const {
+  std::lock_guard lock(mu_);
+  auto it = doors_.find(std::string(door));
+  if (it == doors_.end()) return view(State{});
+  return view(it->second);
+}
+
+std::string DoorStateTracker::assist_json(std::string_view door) const {
+  AssistView v = assist(door);
+  json::object o;
+  o["lock"] = lock_name(v.lock);
+  o["contact"] = contact_name(v.contact);
+  o["beam"] = beam_name(v.beam);
+  json::array recent;
+  for (const auto& p : v.recent) {
+    recent.push_back(json::object{{"ts", format_utc(p.ts)},
+                                  {"user", p.user},
+                                  {"dir", direction_name(p.dir)},
+                                  {"trace_id", p.trace_id}});
+  }
+  o["recent"] = std::move(recent);
+  o["failure_rate_24h"] = v.failure_rate_24h;
+  o["decisions_24h"] = v.decisions_24h;
+  o["force_unlock_allowed"] = v.force_unlock_allowed;
+  o["reason"] = v.reason.empty() ? json::value(nullptr) : json::value(v.reason);
+  o["alarms"] = json::object{{"forced_open", v.forced_open}, {"held_open", v.held_open}};
+  return json::serialize(o);
+}
+
+}  // namespace castellan::devices

@@ -1,0 +1,105 @@
+// DoorStateTracker: lock/contact/beam of every door (from …/doors/{door}/state), the door
+// alarms derived from them, and what GET /v1/doors/{id}/assist shows.
+//
+// - A change of any of the three is journaled as a `door_state` record.
+// - forced_open: the contact opens while the lock reports `locked` and no grant or unlock
+//   command authorised the door within the last unlock_ms. Cleared when the contact closes.
+// - held_open: the contact stays open longer than the door's held_open_s (checked by tick()).
+//   Cleared when the contact closes.
+//   Alarms are `door_alarm` records with extra {"alarm":"forced_open"|"held_open",
+//   "state":"raised"|"cleared"}.
+// - Assist: current state, the last 3 passages (grants), the failure rate of the last 24 h
+//   (denied / all decisions at the door, in hourly buckets), and whether a force unlock is
+//   advisable: not with the beam blocked or a failure rate above 12 %.
+//
+// Thread-safe (one mutex); journal appends are queued under it so records keep their order.
+#pragma once
+
+#include <array>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "devices/payloads.hpp"
+#include "devices/ports.hpp"
+
+namespace castellan::devices {
+
+inline constexpr double kMaxFailureRateForUnlock = 0.12;
+
+struct Passage {
+  TimePoint ts{};
+  std::string user;
+  Direction dir = Direction::kIn;
+  std::string trace_id;
+};
+
+struct AssistView {
+  LockState lock = LockState::kUnknown;
+  ContactState contact = ContactState::kUnknown;
+  BeamState beam = BeamState::kUnknown;
+  std::vector<Passage> recent;  // newest first, at most 3
+  double failure_rate_24h = 0;
+  std::uint64_t decisions_24h = 0;
+  bool force_unlock_allowed = true;
+  std::string reason;  // why not (empty when allowed)
+  bool forced_open = false;
+  bool held_open = false;
+};
+
+class DoorStateTracker {
+ public:
+  DoorStateTracker(const Clock& clock, JournalSink& journal);
+
+  void on_state(const DoorInfo& door, const DoorStateUpdate& update);
+  // Every published decision at a door (for the failure rate); grants open the door's
+  // authorised window and are kept as passages.
+  void on_decision(const DoorInfo& door, bool granted, std::string_view user, Direction dir,
+                   std::string_view trace_id, int unlock_ms);
+  // A published unlock command authorises opening for `unlock_ms`.
+  void on_unlock_command(const DoorInfo& door, int unlock_ms);
+  // Raises held_open alarms that came due.
+  void tick();
+
+  AssistView assist(std::string_view door) const;
+  // {"lock","contact","beam","recent":[{"ts","user","dir","trace_id"}],"failure_rate_24h",
+  //  "decisions_24h","force_unlock_allowed","reason","alarms":{"forced_open","held_open"}}
+  std::string assist_json(std::string_view door) const;
+
+ private:
+  struct HourBucket {
+    std::int64_t hour = -1;  // hours since the epoch
+    std::uint32_t total = 0;
+    std::uint32_t denied = 0;
+  };
+  struct State {
+    std::string site;
+    std::string id;
+    int held_open_s = 30;
+    LockState lock = LockState::kUnknown;
+    ContactState contact = ContactState::kUnknown;
+    BeamState beam = BeamState::kUnknown;
+    Clock::Monotonic authorised_until{};
+    Clock::Monotonic open_since{};
+    bool forced_open = false;
+    bool held_open = false;
+    std::deque<Passage> recent;
+    std::array<HourBucket, 25> hours{};
+  };
+  State& state_for(const DoorInfo& door);
+  void journal_state(const State& s);
+  void journal_alarm(const State& s, std::string_view alarm, bool raised);
+  AssistView view(const State& s) const;
+
+  const Clock& clock_;
+  JournalSink& journal_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, State> doors_;
+};
+
+}  // namespace castellan::devices

@@ -1,0 +1,29 @@
+// Builders of the journal records the device side writes (contract §5), and a fire-and-forget
+// append that logs a failed write (for records nobody waits on: door state, alarms, device
+// transitions).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "devices/heartbeat_monitor.hpp"
+#include "devices/ports.hpp"
+#include "journal/record.hpp"
+
+namespace castellan::devices {
+
+// A fresh W3C-compatible trace id: 32 lowercase hex digits, not all zero.
+std::string new_trace_id();
+// A random UUID v4 (command ids).
+std::string new_uuid_v4();
+
+journal::JournalRecord door_state_record(std::string_view site, std::string_view door,
+                                         LockState lock, ContactState contact, BeamState beam);
+journal::JournalRecord door_alarm_record(std::string_view site, std::string_view door,
+                                         std::string_view alarm, bool raised);
+journal::JournalRecord device_transition_record(const DeviceTransition& t);
+
+// Appends and, if the write fails, logs it (with the record kind and the error).
+void append_logged(JournalSink& journal, journal::JournalRecord record);
+
+}  // namespace castellan::devices

@@ -1,0 +1,86 @@
+#include "devices/service.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "devices/journal_records.hpp"
+#include "devices/topics.hpp"
+
+namespace castellan::devices {
+namespace asio = boost::asio;
+
+namespace {
+
+HeartbeatOptions heartbeat_options(const Config& config) {
+  HeartbeatOptions o;
+  o.offline_after = std::chrono::milliseconds{config.devices.offline_after_ms};
+  return o;
+}
+
+SwipeOptions swipe_options(const Config& config) {
+  SwipeOptions o;
+  o.decision_timeout = std::chrono::milliseconds{config.decision.timeout_ms};
+  o.dedupe_window = std::chrono::seconds{config.decision.dedupe_window_s};
+  o.signature_ttl = std::chrono::seconds{std::min(config.decision.signature_ttl_s, 10)};
+  return o;
+}
+
+}  // namespace
+
+DeviceService::DeviceService(const Clock& clock, const Config& config, const DoorDirectory& doors,
+                             access::DecisionEngine& engine, std::string card_secret,
+                             JournalSink& journal, Publisher& publisher,
+                             runtime::MetricsRegistry& metrics)
+    : metrics_(metrics),
+      heartbeats_(clock, heartbeat_options(config),
+                  [this, &journal](const DeviceTransition& t) {
+                    append_logged(journal, device_transition_record(t));
+                    // Runs under the monitor's lock: read the count without re-locking.
+                    metrics_.devices_online(t.online ? ++online_shadow_ : --online_shadow_);
+                  }),
+      door_states_(clock, journal),
+      swipes_(clock, swipe_options(config), doors, engine, std::move(card_secret), journal,
+              publisher, door_states_, metrics_),
+      bridge_(clock, kDefaultMaxPayloadBytes, doors, swipes_, door_states_, heartbeats_, telemetry_,
+              metrics_),
+      commander_(clock, doors, journal, publisher, door_states_,
+                 std::chrono::seconds{std::min(config.decision.signature_ttl_s, 10)}) {}
+
+DeviceService::~DeviceService() = default;
+
+Result<void> DeviceService::attach(MqttClient& client) {
+  client.on_message([this](std::string_view topic, std::string_view payload) {
+    bridge_.on_message(topic, payload);
+  });
+  for (const auto& filter : incoming_subscriptions()) {
+    if (auto r = client.subscribe(filter, 1); !r) return r;
+  }
+  return {};
+}
+
+void DeviceService::tick() {
+  swipes_.expire_overdue();
+  heartbeats_.tick();
+  door_states_.tick();
+}
+
+void DeviceService::start(runtime::TaskGroup& group, const asio::any_io_executor& executor) {
+  group.spawn(
+      executor, "devices ticker",
+      [this](runtime::TaskRef self) -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        while (true) {
+          timer.expires_after(kTickInterval);
+          {
+            runtime::WaitMarker wait(self, "devices tick timer");
+            co_await timer.async_wait(asio::use_awaitable);
+          }
+          tick();
+          self.progress();
+        }
+      },
+      runtime::TaskOptions{.daemon = true});
+}
+
+}  // namespace castellan::devices

@@ -1,0 +1,77 @@
+// DeviceService: the device side wired together, for `castellan server` and the end-to-end
+// tests. It owns the metrics, telemetry store, heartbeat monitor, door state tracker, swipe
+// pipeline, bridge and commander, and one ticker task (every 20 ms: decision deadlines,
+// de-duplication expiry, the heartbeat wheel, held-open checks).
+//
+// Wiring order:
+//   DeviceService devices(clock, config, doors, engine, card_secret, journal, publisher, metrics);
+//   devices.attach(mqtt_client);          // before mqtt_client.start(): handler + subscriptions
+//   devices.start(task_group, executor);  // the ticker
+// Shutdown order: stop the MQTT client, close the task group, then destroy the service. The
+// journal must outlive nothing of ours: pending journal callbacks are ignored after the swipe
+// pipeline is gone, but DoorCommander callbacks are not — close the API (no new commands) and
+// the journal before destroying the service.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "access/engine.hpp"
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "devices/bridge.hpp"
+#include "devices/commands.hpp"
+#include "devices/device_metrics.hpp"
+#include "devices/door_state.hpp"
+#include "devices/heartbeat_monitor.hpp"
+#include "devices/mqtt_client.hpp"
+#include "devices/ports.hpp"
+#include "devices/swipe_pipeline.hpp"
+#include "devices/telemetry.hpp"
+#include "runtime/metrics.hpp"
+#include "runtime/task_group.hpp"
+
+namespace castellan::devices {
+
+class DeviceService {
+ public:
+  DeviceService(const Clock& clock, const Config& config, const DoorDirectory& doors,
+                access::DecisionEngine& engine, std::string card_secret, JournalSink& journal,
+                Publisher& publisher, runtime::MetricsRegistry& metrics);
+  ~DeviceService();
+
+  // Installs the message handler and the five subscriptions on `client`.
+  Result<void> attach(MqttClient& client);
+  // Spawns the ticker (a daemon task) in `group`.
+  void start(runtime::TaskGroup& group, const boost::asio::any_io_executor& executor);
+
+  // One step of everything time-driven (the ticker calls it; tests with a FakeClock too).
+  void tick();
+
+  void on_message(std::string_view topic, std::string_view payload) {
+    bridge_.on_message(topic, payload);
+  }
+
+  SwipePipeline& swipes() { return swipes_; }
+  HeartbeatMonitor& heartbeats() { return heartbeats_; }
+  TelemetryStore& telemetry() { return telemetry_; }
+  DoorStateTracker& door_states() { return door_states_; }
+  DoorCommander& commander() { return commander_; }
+  DeviceMetrics& metrics() { return metrics_; }
+
+  static constexpr std::chrono::milliseconds kTickInterval{20};
+
+ private:
+  DeviceMetrics metrics_;
+  std::size_t online_shadow_ = 0;  // devices online, updated under the monitor's lock
+  TelemetryStore telemetry_;
+  HeartbeatMonitor heartbeats_;
+  DoorStateTracker door_states_;
+  SwipePipeline swipes_;
+  DeviceBridge bridge_;
+  DoorCommander commander_;
+};
+
+}  // namespace castellan::devices

@@ -1,0 +1,290 @@
+#include "devices/swipe_pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <vector>
+
+#include "access/codec.hpp"
+#include "core/crypto.hpp"
+#include "devices/journal_records.hpp"
+#include "devices/outgoing.hpp"
+#include "devices/topics.hpp"
+
+namespace castellan::devices {
+namespace json = boost::json;
+
+struct SwipePipeline::Pending {
+  std::string key;  // site \x1f door \x1f req
+  DoorInfo door;    // key empty for an unknown door
+  bool door_known = false;
+  std::string req;
+  std::string trace_id;
+  std::string user;
+  std::string card_hash_hex;
+  Direction dir = Direction::kIn;
+  Clock::Monotonic received{};
+  Clock::Monotonic deadline{};
+  Outcome decided;  // the engine's (or the validator's) answer
+};
+
+struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
+  Core(const Clock& c, SwipeOptions o, const DoorDirectory& d, access::DecisionEngine& e,
+       std::string secret, JournalSink& j, Publisher& p, DoorStateTracker& ds, DeviceMetrics& m)
+      : clock(c),
+        options(o),
+        doors(d),
+        engine(e),
+        card_secret(std::move(secret)),
+        journal(j),
+        publisher(p),
+        door_states(ds),
+        metrics(m),
+        table(std::chrono::duration_cast<std::chrono::milliseconds>(o.dedupe_window),
+              o.max_dedupe_entries) {}
+
+  const Clock& clock;
+  SwipeOptions options;
+  const DoorDirectory& doors;
+  access::DecisionEngine& engine;
+  std::string card_secret;
+  JournalSink& journal;
+  Publisher& publisher;
+  DoorStateTracker& door_states;
+  DeviceMetrics& metrics;
+
+  std::shared_mutex lifetime;  // shared: a callback is running; unique: shutting down
+  bool closed = false;
+
+  mutable std::mutex mu;
+  DedupeTable<Outcome, Pending> table;
+  std::deque<std::shared_ptr<Pending>> in_flight;  // arrival order = deadline order
+  SwipeStats stats;
+
+  void handle(std::string_view site, std::string_view door_id, std::string_view payload);
+  void on_durable(const std::shared_ptr<Pending>& p, const Result<journal::JournalRecord>& r);
+  void expire();
+  void answer(const Pending& p, const Outcome& outcome, std::uint32_t copies, bool first);
+  void journal_outcome(const Pending& p, const Outcome& outcome, std::string_view why);
+
+  Outcome failure_outcome(const Pending& p, Code code) const {
+    bool grant = p.door_known && p.door.fail_safe;
+    return Outcome{grant, code, grant ? p.door.unlock_ms : 0};
+  }
+
+  journal::JournalRecord record_of(const Pending& p, const Outcome& o, std::string extra) const {
+    journal::JournalRecord r;
+    r.kind = journal::RecordKind::decision;
+    r.trace_id = p.trace_id;
+    r.site = p.door.site;
+    r.door = p.door.id;
+    r.req = p.req;
+    r.card_hash = p.card_hash_hex;
+    r.user = p.user;
+    r.decision = o.grant ? "grant" : "deny";
+    r.code = static_cast<int>(o.code);
+    r.source = "mqtt";
+    r.latency_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(clock.monotonic() - p.received)
+            .count();
+    r.extra = std::move(extra);
+    return r;
+  }
+};
+
+void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id,
+                                 std::string_view payload) {
+  std::shared_lock life(lifetime);
+  if (closed) return;
+  auto received = clock.monotonic();
+  SwipeParse parsed = parse_swipe(payload, options.max_payload_bytes);
+  if (parsed.error) metrics.rejected(parsed.error->reason);
+  if (parsed.req.empty()) {
+    // No usable req: nothing a controller could match a reply to (contract §3: no reply).
+    spdlog::debug("swipe at {}/{} rejected without reply: {}", site, door_id,
+                  parsed.error ? parsed.error->message : std::string("no req"));
+    return;
+  }
+  auto p = std::make_shared<Pending>();
+  p->req = parsed.req;
+  p->key = std::string(site) + '\x1f' + std::string(door_id) + '\x1f' + parsed.req;
+  p->received = received;
+  p->deadline = received + options.decision_timeout;
+  p->trace_id = new_trace_id();
+  if (auto door = doors.find(site, door_id)) {
+    p->door = std::move(*door);
+    p->door_known = true;
+  } else {
+    p->door.site = std::string(site);
+    p->door.id = std::string(door_id);
+    p->door.unlock_ms = 0;
+  }
+  {
+    std::unique_lock lock(mu);
+    const DedupeTable<Outcome, Pending>::Entry* done = nullptr;
+    auto state = table.begin(p->key, received, p, &done);
+    if (state != DedupeTable<Outcome, Pending>::State::kNew) {
+      ++stats.duplicates;
+      metrics.duplicate();
+      if (state == DedupeTable<Outcome, Pending>::State::kInFlight) return;  // answered later
+      auto first = done->context;
+      Outcome outcome = *done->outcome;
+      lock.unlock();
+      answer(*first, outcome, 1, false);
+      return;
+    }
+    in_flight.push_back(p);
+    ++stats.decided;
+  }
+
+  Outcome outcome;
+  if (!p->door_known) {
+    if (!parsed.error) metrics.rejected(RejectReason::kUnknownDoor);
+    outcome = Outcome{false, Code::ERR_DOOR_UNKNOWN, 0};
+  } else if (parsed.error) {
+    outcome = Outcome{false, Code::ERR_BAD_REQUEST, 0};
+  } else {
+    const SwipeRequest& swipe = *parsed.swipe;
+    access::CardHash hash = access::card_hash_of(card_secret, swipe.card_uid);
+    p->card_hash_hex = to_hex(hash);
+    p->dir = swipe.dir;
+    access::DecisionRequest request;
+    request.site = p->door.site;
+    request.door = p->door.id;
+    request.card_hash = hash;
+    request.dir = swipe.dir == Direction::kIn ? access::Direction::in : access::Direction::out;
+    request.now = clock.now();
+    access::DecisionResult result = engine.decide(request);
+    p->user = result.user;
+    outcome = Outcome{result.granted, result.code, result.granted ? p->door.unlock_ms : 0};
+  }
+  p->decided = outcome;
+  journal.append(record_of(*p, outcome, ""),
+                 [weak = weak_from_this(), p](Result<journal::JournalRecord> r) {
+                   if (auto core = weak.lock()) core->on_durable(p, r);
+                 });
+}
+
+void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
+                                     const Result<journal::JournalRecord>& r) {
+  std::shared_lock life(lifetime);
+  if (closed) return;
+  Outcome outcome = r ? p->decided : failure_outcome(*p, Code::ERR_UNAVAILABLE);
+  std::uint32_t copies = 0;
+  {
+    std::lock_guard lock(mu);
+    if (!r) ++stats.journal_failures;
+    auto* entry = table.finish(p->key, outcome);
+    if (!entry) return;  // the deadline answered first
+    copies = 1 + entry->waiting_duplicates;
+  }
+  if (!r) {
+    spdlog::warn("journal unavailable for swipe {} at {}/{}: {}", p->trace_id, p->door.site,
+                 p->door.id, r.error().message);
+    journal_outcome(*p, outcome, "journal_unavailable");
+  }
+  answer(*p, outcome, copies, true);
+}
+
+void SwipePipeline::Core::expire() {
+  std::shared_lock life(lifetime);
+  if (closed) return;
+  struct Due {
+    std::shared_ptr<Pending> pending;
+    Outcome outcome;
+    std::uint32_t copies;
+  };
+  std::vector<Due> due;
+  {
+    std::lock_guard lock(mu);
+    auto now = clock.monotonic();
+    while (!in_flight.empty()) {
+      auto p = in_flight.front();
+      auto* entry = table.find(p->key);
+      if (entry && entry->state == DedupeTable<Outcome, Pending>::State::kInFlight) {
+        if (p->deadline > now) break;
+        Outcome outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
+        table.finish(p->key, outcome);
+        due.push_back(Due{p, outcome, 1 + entry->waiting_duplicates});
+        ++stats.timeouts;
+      }
+      in_flight.pop_front();
+    }
+    table.expire(now);
+  }
+  for (const auto& d : due) {
+    spdlog::warn("swipe {} at {}/{} missed its {} ms deadline", d.pending->trace_id,
+                 d.pending->door.site, d.pending->door.id, options.decision_timeout.count());
+    journal_outcome(*d.pending, d.outcome, "timeout");
+    answer(*d.pending, d.outcome, d.copies, true);
+  }
+}
+
+void SwipePipeline::Core::journal_outcome(const Pending& p, const Outcome& outcome,
+                                          std::string_view why) {
+  json::object extra;
+  extra["outcome"] = why;
+  extra["fail_mode"] = p.door.fail_safe ? "safe" : "secure";
+  if (outcome.grant) extra["granted_by_fail_mode"] = true;
+  append_logged(journal, record_of(p, outcome, json::serialize(extra)));
+}
+
+void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::uint32_t copies,
+                                 bool first) {
+  DecisionMessage m = make_decision_message(
+      p.door.site, p.door.id, p.door.key, p.req, outcome.grant, static_cast<int>(outcome.code),
+      outcome.unlock_ms,
+      clock.now() + std::chrono::duration_cast<std::chrono::microseconds>(options.signature_ttl));
+  if (p.door.key.empty()) m.sig.clear();  // unknown door: no key to sign with
+  std::string topic = decision_topic(p.door.site, p.door.id);
+  std::string payload = serialize(m);
+  std::uint64_t sent = 0, failed = 0;
+  for (std::uint32_t i = 0; i < copies; ++i) {
+    if (publisher.publish(topic, payload)) {
+      ++sent;
+    } else {
+      ++failed;
+      metrics.publish_failed();
+    }
+  }
+  if (first) {
+    double seconds = std::chrono::duration<double>(clock.monotonic() - p.received).count();
+    metrics.decision(outcome.code, seconds);
+    if (p.door_known) {
+      door_states.on_decision(p.door, outcome.grant, p.user, p.dir, p.trace_id,
+                              static_cast<int>(outcome.unlock_ms));
+    }
+  }
+  std::lock_guard lock(mu);
+  stats.published += sent;
+  stats.publish_failures += failed;
+}
+
+SwipePipeline::SwipePipeline(const Clock& clock, SwipeOptions options, const DoorDirectory& doors,
+                             access::DecisionEngine& engine, std::string card_secret,
+                             JournalSink& journal, Publisher& publisher,
+                             DoorStateTracker& door_states, DeviceMetrics& metrics)
+    : core_(std::make_shared<Core>(clock, options, doors, engine, std::move(card_secret), journal,
+                                   publisher, door_states, metrics)) {}
+
+SwipePipeline::~SwipePipeline() {
+  std::unique_lock life(core_->lifetime);
+  core_->closed = true;
+}
+
+void SwipePipeline::handle(std::string_view site, std::string_view door, std::string_view payload) {
+  core_->handle(site, door, payload);
+}
+
+void SwipePipeline::expire_overdue() {
+  core_->expire();
+}
+
+SwipeStats SwipePipeline::stats() const {
+  std::lock_guard lock(core_->mu);
+  SwipeStats s = core_->stats;
+  s.dedupe_entries = core_->table.size();
+  return s;
+}
+
+}  // namespace castellan::devices
