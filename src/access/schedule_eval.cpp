@@ -5,9 +5,11 @@
 namespace castellan::access {
 
 LocalMoment to_local(const date::time_zone& zone, TimePoint now) {
-  auto local = zone.to_local(date::floor<std::chrono::minutes>(now));
+  // to_local() answers in seconds at least; schedules have minute resolution.
+  auto local = date::floor<std::chrono::minutes>(zone.to_local(now));
   auto day = date::floor<date::days>(local);
-  return LocalMoment{day, static_cast<int>((local - day).count())};
+  auto minute = std::chrono::duration_cast<std::chrono::minutes>(local - day);
+  return LocalMoment{day, static_cast<int>(minute.count())};
 }
 
 namespace {
