@@ -1,0 +1,94 @@
+#include "journal/export.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "core/clock.hpp"
+#include "journal/journal.hpp"
+#include "segment_bytes.hpp"
+#include "test_support.hpp"
+
+namespace castellan::journal {
+namespace {
+
+using namespace castellan::journal::testing;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+class ExportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    JournalOptions o;
+    o.dir = dir_.path();
+    o.segment_bytes = 4096;
+    o.batch_max = 4;
+    auto j = Journal::open(o, clock_);
+    ASSERT_TRUE(j);
+    std::vector<JournalRecord> records;
+    for (int i = 0; i < 30; ++i) {
+      auto r = decision_record("d1", "u" + std::to_string(i), "grant");
+      r.ts = start_ + std::chrono::minutes(i);
+      records.push_back(r);
+    }
+    written_ = append_all(**j, records);
+  }
+
+  TempDir dir_;
+  FakeClock clock_{*parse_utc("2026-11-22T03:00:00Z")};
+  TimePoint start_ = *parse_utc("2026-11-22T08:00:00.250Z");
+  std::vector<JournalRecord> written_;
+};
+
+TEST_F(ExportTest, OneLinePerRecordExactlyAsWritten) {
+  std::ostringstream out;
+  auto n = export_jsonl(dir_.path(), {}, out);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 30u);
+  auto lines = lines_of(out.str());
+  ASSERT_EQ(lines.size(), 30u);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i], to_json_line(written_[i]));
+    auto parsed = parse_json_line(lines[i]);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->hash, compute_hash(*parsed));
+  }
+  EXPECT_EQ(
+      lines[0].rfind("{\"seq\":1,\"ts\":\"2026-11-22T08:00:00.250Z\",\"kind\":\"decision\",", 0),
+      0u);
+}
+
+TEST_F(ExportTest, FromAndToAreInclusive) {
+  std::ostringstream out;
+  ExportOptions options{start_ + std::chrono::minutes(5), start_ + std::chrono::minutes(7)};
+  ASSERT_TRUE(export_jsonl(dir_.path(), options, out));
+  auto lines = lines_of(out.str());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], to_json_line(written_[5]));
+  EXPECT_EQ(lines[2], to_json_line(written_[7]));
+}
+
+TEST_F(ExportTest, StopsAtATornTail) {
+  auto segments = *list_segments(dir_.path());
+  const auto& last = segments.back();
+  spit(last.path, slurp(last.path) + "\x05\x00\x00\x00garbage");
+  std::ostringstream out;
+  auto n = export_jsonl(dir_.path(), {}, out);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 30u);
+}
+
+TEST_F(ExportTest, MissingDirectoryIsAnError) {
+  std::ostringstream out;
+  auto n = export_jsonl(dir_.file("nope"), {}, out);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().code, Code::ERR_UNAVAILABLE);
+}
+
+}  // namespace
+}  // namespace castellan::journal

@@ -1,0 +1,166 @@
+// Child process for the journal's crash and disk-full tests (tests/journal/crash_test.cpp).
+//
+//   journal_test_child crash DIR ITERATION THREADS SEGMENT_BYTES
+//     Appends from THREADS threads forever; after each acknowledgement writes a 16-byte
+//     AckMessage to stdout (a pipe; writes this small are atomic). The parent SIGKILLs it.
+//   journal_test_child diskfull DIR LIMIT_BYTES
+//     Runs under RLIMIT_FSIZE = LIMIT_BYTES until appends fail, checks the failure, raises the
+//     limit again and checks that the journal recovers and lost nothing. Exit 0 = all good.
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "journal/export.hpp"
+#include "journal/journal.hpp"
+#include "journal/verify.hpp"
+
+using namespace castellan;
+using namespace castellan::journal;
+
+namespace {
+
+struct AckMessage {
+  std::uint64_t seq;
+  std::uint32_t thread;
+  std::uint32_t index;
+};
+static_assert(sizeof(AckMessage) == 16);
+
+JournalRecord sample(const std::string& user, int n) {
+  JournalRecord r;
+  r.kind = RecordKind::decision;
+  r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  r.site = "hq";
+  r.door = "d" + std::to_string(n % 8);
+  r.req = "r-" + std::to_string(n);
+  r.card_hash = std::string(64, 'c');
+  r.user = user;
+  r.decision = n % 7 == 0 ? "deny" : "grant";
+  r.code = n % 7 == 0 ? 40305 : 0;
+  r.source = "mqtt";
+  r.gateway_ip = "127.0.0.1";
+  r.latency_us = 150 + n % 50;
+  return r;
+}
+
+int fail(const std::string& why) {
+  std::fprintf(stderr, "journal_test_child: %s\n", why.c_str());
+  return 1;
+}
+
+int run_crash(const std::string& dir, int iteration, int threads, std::uint64_t segment_bytes) {
+  ::signal(SIGPIPE, SIG_IGN);
+  JournalOptions options;
+  options.dir = dir;
+  options.segment_bytes = segment_bytes;
+  options.batch_max = 32;
+  auto journal = Journal::open(options, SystemClock::instance());
+  if (!journal) return fail(journal.error().message);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (std::uint32_t i = 0;; ++i) {
+        const std::string user =
+            "it" + std::to_string(iteration) + "-t" + std::to_string(t) + "-" + std::to_string(i);
+        auto r = (*journal)->append_and_wait(sample(user, static_cast<int>(i)));
+        if (!r) continue;
+        AckMessage ack{r->seq, static_cast<std::uint32_t>(t), i};
+        if (::write(STDOUT_FILENO, &ack, sizeof ack) != sizeof ack) ::_exit(0);
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  return 0;
+}
+
+int run_disk_full(const std::string& dir, rlim_t limit) {
+  ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit must fail with EFBIG, not kill us
+  rlimit rl{};
+  ::getrlimit(RLIMIT_FSIZE, &rl);
+  rlimit low = rl;
+  low.rlim_cur = limit;
+  if (::setrlimit(RLIMIT_FSIZE, &low) != 0) return fail("setrlimit failed");
+
+  JournalOptions options;
+  options.dir = dir;
+  options.segment_bytes = 64ULL << 20;  // one segment: it hits the limit
+  auto opened = Journal::open(options, SystemClock::instance());
+  if (!opened) return fail(opened.error().message);
+  auto& journal = *opened;
+
+  std::vector<JournalRecord> acked;
+  bool failed = false;
+  for (int i = 0; i < 100000 && !failed; ++i) {
+    auto r = journal->append_and_wait(sample("u" + std::to_string(i), i));
+    if (r) {
+      acked.push_back(*r);
+      continue;
+    }
+    failed = true;
+    if (r.error().code != Code::ERR_UNAVAILABLE) return fail("wrong code: " + r.error().message);
+    if (r.error().message.find("File too large") == std::string::npos) {
+      return fail("unclear message: " + r.error().message);
+    }
+  }
+  if (!failed) return fail("the size limit never made an append fail");
+  if (journal->healthy()) return fail("healthy() is still true after a failed write");
+  if (journal->last_error().empty()) return fail("last_error() is empty");
+  for (int i = 0; i < 3; ++i) {
+    if (journal->append_and_wait(sample("again", i))) return fail("append succeeded while full");
+  }
+  std::printf("acked %zu records before the limit: %s\n", acked.size(),
+              journal->last_error().c_str());
+
+  if (::setrlimit(RLIMIT_FSIZE, &rl) != 0) return fail("cannot raise the limit again");
+  auto resumed = journal->append_and_wait(sample("after", 1));
+  if (!resumed) return fail("no recovery after space returned: " + resumed.error().message);
+  if (!journal->healthy()) return fail("healthy() false after a successful write");
+  if (resumed->seq != acked.back().seq + 1) return fail("failed appends consumed seqs");
+  if (resumed->prev != acked.back().hash) return fail("chain broken across the failure");
+  acked.push_back(*resumed);
+  const auto stats = journal->stats();
+  if (stats.failed_batches < 4) return fail("failed batches not counted");
+  journal.reset();
+
+  auto reopened = Journal::open(options, SystemClock::instance());
+  if (!reopened) return fail("reopen: " + reopened.error().message);
+  if ((*reopened)->last_recovery().tail_cut) return fail("a failed batch was left on disk");
+  reopened->reset();
+  const auto report = verify(dir);
+  if (!report.ok) return fail("verify: " + report.message);
+  std::ostringstream out;
+  if (!export_jsonl(dir, {}, out)) return fail("export failed");
+  const std::string text = out.str();
+  for (const auto& r : acked) {
+    if (text.find(to_json_line(r)) == std::string::npos) {
+      return fail("acknowledged record " + std::to_string(r.seq) + " is missing");
+    }
+  }
+  std::printf("ok: %zu acknowledged records intact\n", acked.size());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 5 && args[0] == "crash") {
+    return run_crash(args[1], std::stoi(args[2]), std::stoi(args[3]), std::stoull(args[4]));
+  }
+  if (args.size() == 3 && args[0] == "diskfull") {
+    return run_disk_full(args[1], static_cast<rlim_t>(std::stoull(args[2])));
+  }
+  std::fprintf(stderr,
+               "usage: journal_test_child crash DIR ITERATION THREADS SEGMENT_BYTES\n"
+               "       journal_test_child diskfull DIR LIMIT_BYTES\n");
+  return 2;
+}

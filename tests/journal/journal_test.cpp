@@ -1,0 +1,245 @@
+#include "journal/journal.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "core/clock.hpp"
+#include "journal/segment.hpp"
+#include "journal/verify.hpp"
+#include "test_support.hpp"
+
+namespace castellan::journal {
+namespace {
+
+using testing::append_all;
+using testing::decision_record;
+using testing::numbered_records;
+using testing::TempDir;
+
+class JournalTest : public ::testing::Test {
+ protected:
+  JournalOptions options(std::uint64_t segment_bytes = 1 << 20) {
+    JournalOptions o;
+    o.dir = dir_.path();
+    o.segment_bytes = segment_bytes;
+    o.batch_max = 64;
+    o.linger = std::chrono::microseconds(100);
+    return o;
+  }
+  std::unique_ptr<Journal> open(JournalOptions o) {
+    auto j = Journal::open(std::move(o), clock_);
+    EXPECT_TRUE(j) << (j ? "" : j.error().message);
+    return j ? std::move(*j) : nullptr;
+  }
+
+  TempDir dir_;
+  FakeClock clock_{*parse_utc("2026-11-22T03:00:00Z")};
+};
+
+TEST_F(JournalTest, AppendAssignsSeqChainAndTimestamp) {
+  auto j = open(options());
+  auto first = j->append_and_wait(decision_record("d1", "u1", "grant"));
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->seq, 1u);
+  EXPECT_EQ(first->prev, genesis_hash());
+  EXPECT_EQ(first->hash, compute_hash(*first));
+  EXPECT_EQ(format_utc(first->ts), "2026-11-22T03:00:00.000Z");  // stamped from the clock
+
+  auto stamped = decision_record("d1", "u1", "deny", 40304);
+  stamped.ts = *parse_utc("2026-11-22T03:00:01.123456Z");
+  auto second = j->append_and_wait(stamped);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->seq, 2u);
+  EXPECT_EQ(second->prev, first->hash);
+  EXPECT_EQ(second->ts, *parse_utc("2026-11-22T03:00:01.123Z"));  // kept to milliseconds
+  EXPECT_TRUE(j->healthy());
+  EXPECT_EQ(j->stats().records, 2u);
+}
+
+TEST_F(JournalTest, InvalidRecordFailsWithoutTakingASeq) {
+  auto j = open(options());
+  auto bad = decision_record("d1", "u1", "grant");
+  bad.extra = "not json";
+  auto r = j->append_and_wait(bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::ERR_BAD_REQUEST);
+  auto ok = j->append_and_wait(decision_record("d1", "u1", "grant"));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->seq, 1u);
+}
+
+TEST_F(JournalTest, ReopenContinuesTheChain) {
+  std::string last_hash;
+  {
+    auto j = open(options());
+    for (int i = 0; i < 10; ++i)
+      last_hash = j->append_and_wait(decision_record("d1", "u", "grant"))->hash;
+  }
+  auto j = open(options());
+  EXPECT_FALSE(j->last_recovery().tail_cut);
+  EXPECT_EQ(j->last_recovery().last_seq, 10u);
+  auto next = j->append_and_wait(decision_record("d1", "u", "grant"));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->seq, 11u);
+  EXPECT_EQ(next->prev, last_hash);
+  j.reset();
+  EXPECT_TRUE(verify(dir_.path()).ok);
+}
+
+TEST_F(JournalTest, SecondWriterOnTheSameDirectoryIsRefused) {
+  auto j = open(options());
+  auto second = Journal::open(options(), clock_);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, Code::ERR_UNAVAILABLE);
+  EXPECT_NE(second.error().message.find("in use"), std::string::npos);
+}
+
+TEST_F(JournalTest, ConcurrentAppendersGetContiguousUniqueSeqs) {
+  auto j = open(options());
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 200;
+  std::mutex mu;
+  std::set<std::uint64_t> seqs;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto r = j->append_and_wait(decision_record("d" + std::to_string(t), "u", "grant"));
+        if (!r) {
+          ++failures;
+          continue;
+        }
+        std::lock_guard lock(mu);
+        seqs.insert(r->seq);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_EQ(seqs.size(), static_cast<std::size_t>(kThreads * kPerThread));
+  EXPECT_EQ(*seqs.begin(), 1u);
+  EXPECT_EQ(*seqs.rbegin(), static_cast<std::uint64_t>(kThreads * kPerThread));
+  const auto stats = j->stats();
+  EXPECT_EQ(stats.records, static_cast<std::uint64_t>(kThreads * kPerThread));
+  EXPECT_LE(stats.batches, stats.records);
+  std::uint64_t counted = 0;
+  for (auto c : stats.batch_size_buckets) counted += c;
+  EXPECT_EQ(counted, stats.batches);
+  j.reset();
+  EXPECT_TRUE(verify(dir_.path()).ok);
+}
+
+TEST_F(JournalTest, AsyncCallbacksRunOnceEach) {
+  auto j = open(options());
+  std::atomic<int> done{0};
+  for (int i = 0; i < 500; ++i) {
+    j->append(decision_record("d1", "u", "grant"), [&](Result<JournalRecord> r) {
+      if (r) ++done;
+    });
+  }
+  j.reset();  // destruction flushes what is queued
+  EXPECT_EQ(done.load(), 500);
+  EXPECT_TRUE(verify(dir_.path()).ok);
+}
+
+TEST_F(JournalTest, SubscribersSeeDurableRecordsInOrder) {
+  auto j = open(options());
+  std::mutex mu;
+  std::vector<std::uint64_t> seen;
+  auto sub = j->subscribe([&](const JournalRecord& r) {
+    std::lock_guard lock(mu);
+    seen.push_back(r.seq);
+  });
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u", "grant")));
+  sub.reset();
+  ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u", "grant")));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+}
+
+TEST_F(JournalTest, RotatesBySizeAndTheChainSpansSegments) {
+  auto o = options(4096);
+  o.batch_max = 4;
+  auto j = open(o);
+  append_all(*j, numbered_records(100));
+  j.reset();
+  auto segments = list_segments(dir_.path());
+  ASSERT_TRUE(segments);
+  EXPECT_GT(segments->size(), 3u);
+  auto report = verify(dir_.path());
+  EXPECT_TRUE(report.ok) << report.message;
+  EXPECT_EQ(report.records, 100u);
+}
+
+TEST_F(JournalTest, RetentionBySizeKeepsAVerifiableChain) {
+  auto o = options(4096);
+  o.batch_max = 4;
+  o.retention_bytes = 12 * 1024;
+  auto j = open(o);
+  append_all(*j, numbered_records(200));
+  j.reset();
+  auto segments = list_segments(dir_.path());
+  ASSERT_TRUE(segments);
+  EXPECT_GT(segments->front().first_seq, 1u);  // old segments are gone
+  auto report = verify(dir_.path());
+  EXPECT_TRUE(report.ok) << report.message;
+  EXPECT_EQ(report.first_seq, segments->front().first_seq);
+  EXPECT_EQ(report.last_seq, 200u);
+  // Reopening keeps going from the retained chain.
+  auto again = open(o);
+  auto next = again->append_and_wait(decision_record("d1", "u", "grant"));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->seq, 201u);
+}
+
+TEST_F(JournalTest, RetentionByAgeDropsOnlySegmentsOlderThanTheLimit) {
+  auto o = options(4096);
+  o.batch_max = 4;
+  o.retention_age = std::chrono::hours(24);
+  auto j = open(o);
+  append_all(*j, numbered_records(60));
+  const auto before = list_segments(dir_.path())->size();
+  clock_.advance(std::chrono::hours(25));
+  append_all(*j, numbered_records(60));
+  j.reset();
+  auto segments = *list_segments(dir_.path());
+  EXPECT_GT(before, 2u);
+  EXPECT_GT(segments.front().first_seq, 1u);
+  EXPECT_LE(segments.front().first_seq, 61u);  // nothing written after the jump is dropped
+  auto report = verify(dir_.path());
+  EXPECT_TRUE(report.ok) << report.message;
+}
+
+TEST_F(JournalTest, StallDelaysButLosesNothing) {
+  auto j = open(options());
+  j->stall_for(std::chrono::milliseconds(50));
+  std::atomic<int> done{0};
+  for (int i = 0; i < 20; ++i) {
+    j->append(decision_record("d1", "u", "grant"), [&](Result<JournalRecord> r) {
+      if (r) ++done;
+    });
+  }
+  ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u", "grant")));
+  EXPECT_EQ(done.load(), 20);
+}
+
+TEST_F(JournalTest, FsyncHistogramCountsEveryBatch) {
+  auto j = open(options());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u", "grant")));
+  const auto stats = j->stats();
+  std::uint64_t fsyncs = 0;
+  for (auto c : stats.fsync_seconds_buckets) fsyncs += c;
+  EXPECT_EQ(fsyncs, stats.batches);
+  EXPECT_EQ(stats.last_seq, 3u);
+  EXPECT_GT(stats.bytes, 3u * 300);
+  EXPECT_TRUE(stats.healthy);
+  EXPECT_TRUE(stats.last_error.empty());
+}
+
+}  // namespace
+}  // namespace castellan::journal

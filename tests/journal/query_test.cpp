@@ -1,0 +1,154 @@
+// GET /v1/events behind the scenes: filters, newest first, cursor pages, index rebuilds.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/clock.hpp"
+#include "journal/journal.hpp"
+#include "segment_bytes.hpp"
+#include "test_support.hpp"
+
+namespace castellan::journal {
+namespace {
+
+using namespace castellan::journal::testing;
+
+class QueryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    j_ = open();
+    // 60 records: doors d0..d2, users u0..u3, every 5th a deny, one per second.
+    std::vector<JournalRecord> records;
+    for (int i = 0; i < 60; ++i) {
+      auto r = decision_record("d" + std::to_string(i % 3), "u" + std::to_string(i % 4),
+                               i % 5 == 0 ? "deny" : "grant", i % 5 == 0 ? 40305 : 0);
+      r.ts = start_ + std::chrono::seconds(i);
+      records.push_back(r);
+    }
+    append_all(*j_, records);
+    JournalRecord admin;
+    admin.kind = RecordKind::admin;
+    admin.ts = start_ + std::chrono::seconds(60);
+    admin.extra = R"({"actor":"admin","action":"create","collection":"doors","id":"d9"})";
+    ASSERT_TRUE(j_->append_and_wait(admin));
+  }
+  std::unique_ptr<Journal> open() {
+    JournalOptions o;
+    o.dir = dir_.path();
+    o.segment_bytes = 8192;  // several segments
+    o.batch_max = 8;
+    auto j = Journal::open(o, clock_);
+    EXPECT_TRUE(j) << (j ? "" : j.error().message);
+    return j ? std::move(*j) : nullptr;
+  }
+  std::vector<std::uint64_t> seqs(const EventQuery& q) {
+    auto page = j_->query(q);
+    EXPECT_TRUE(page) << (page ? "" : page.error().message);
+    std::vector<std::uint64_t> out;
+    if (page) {
+      for (const auto& r : page->records) out.push_back(r.seq);
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  FakeClock clock_{*parse_utc("2026-11-22T03:00:00Z")};
+  TimePoint start_ = *parse_utc("2026-11-22T08:00:00Z");
+  std::unique_ptr<Journal> j_;
+};
+
+TEST_F(QueryTest, NewestFirstWithLimit) {
+  EXPECT_EQ(seqs({.limit = 3}), (std::vector<std::uint64_t>{61, 60, 59}));
+}
+
+TEST_F(QueryTest, FiltersCombine) {
+  // seq = i + 1; door d1 and deny: i % 3 == 1 and i % 5 == 0 -> i in {10, 25, 40, 55}.
+  EXPECT_EQ(seqs({.door = "d1", .decision = "deny"}), (std::vector<std::uint64_t>{56, 41, 26, 11}));
+}
+
+TEST_F(QueryTest, FilterByUserKindAndTime) {
+  auto by_user = seqs({.user = "u3"});
+  EXPECT_EQ(by_user.size(), 15u);
+  for (auto s : by_user) EXPECT_EQ((s - 1) % 4, 3u);
+  EXPECT_EQ(seqs({.kind = RecordKind::admin}), (std::vector<std::uint64_t>{61}));
+  EXPECT_EQ(
+      seqs({.from = start_ + std::chrono::seconds(10), .to = start_ + std::chrono::seconds(12)}),
+      (std::vector<std::uint64_t>{13, 12, 11}));
+  EXPECT_TRUE(seqs({.door = "nope"}).empty());
+}
+
+TEST_F(QueryTest, CursorPagesThroughEverythingOnce) {
+  std::vector<std::uint64_t> all;
+  EventQuery q{.door = "d2", .limit = 7};
+  int pages = 0;
+  for (;;) {
+    auto page = j_->query(q);
+    ASSERT_TRUE(page);
+    ++pages;
+    for (const auto& r : page->records) all.push_back(r.seq);
+    if (page->next_cursor.empty()) break;
+    q.cursor = page->next_cursor;
+  }
+  EXPECT_EQ(pages, 3);  // 20 records: 7 + 7 + 6, and no empty last page
+  ASSERT_EQ(all.size(), 20u);
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_GT(all[i - 1], all[i]);
+  EXPECT_EQ(all.back(), 3u);
+}
+
+TEST_F(QueryTest, BadLimitCursorAndRangeAreClearErrors) {
+  for (const EventQuery& q : {EventQuery{.limit = 0}, EventQuery{.limit = 1001},
+                              EventQuery{.cursor = "abc"}, EventQuery{.cursor = "12x"},
+                              EventQuery{.from = start_ + std::chrono::seconds(5), .to = start_}}) {
+    auto page = j_->query(q);
+    ASSERT_FALSE(page);
+    EXPECT_EQ(page.error().code, Code::ERR_BAD_REQUEST);
+    EXPECT_FALSE(page.error().message.empty());
+  }
+}
+
+TEST_F(QueryTest, MissingIndexIsRebuilt) {
+  j_.reset();
+  std::filesystem::remove(dir_.file("index.dat"));
+  j_ = open();
+  EXPECT_TRUE(j_->last_recovery().index_rebuilt);
+  EXPECT_EQ(seqs({.door = "d1", .decision = "deny"}), (std::vector<std::uint64_t>{56, 41, 26, 11}));
+}
+
+TEST_F(QueryTest, StaleIndexIsExtended) {
+  j_.reset();
+  // Drop the last 10 entries, as if the index writes had been lost.
+  auto bytes = slurp(dir_.file("index.dat"));
+  spit(dir_.file("index.dat"), bytes.substr(0, bytes.size() - 10 * 64 - 13));
+  j_ = open();
+  EXPECT_TRUE(j_->last_recovery().index_rebuilt);
+  EXPECT_EQ(seqs({.limit = 1000}).size(), 61u);
+}
+
+TEST_F(QueryTest, GarbageIndexIsRebuilt) {
+  j_.reset();
+  auto bytes = slurp(dir_.file("index.dat"));
+  for (std::size_t i = 16; i < bytes.size(); i += 7) bytes[i] = static_cast<char>(i);
+  spit(dir_.file("index.dat"), bytes);
+  j_ = open();
+  EXPECT_TRUE(j_->last_recovery().index_rebuilt);
+  auto all = seqs({.limit = 1000});
+  ASSERT_EQ(all.size(), 61u);
+  EXPECT_EQ(all.front(), 61u);
+  EXPECT_EQ(all.back(), 1u);
+}
+
+TEST_F(QueryTest, IntactIndexIsReused) {
+  j_.reset();
+  j_ = open();
+  EXPECT_FALSE(j_->last_recovery().index_rebuilt);
+  EXPECT_EQ(seqs({.user = "u0", .limit = 2}), (std::vector<std::uint64_t>{57, 53}));
+}
+
+TEST_F(QueryTest, NewRecordsAreQueryableOnceAcknowledged) {
+  auto r = j_->append_and_wait(decision_record("d7", "u7", "grant"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(seqs({.door = "d7"}), (std::vector<std::uint64_t>{r->seq}));
+}
+
+}  // namespace
+}  // namespace castellan::journal

@@ -1,0 +1,140 @@
+// Recovery on open: torn tails are cut and recorded; damage in the middle is refused.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/clock.hpp"
+#include "journal/export.hpp"
+#include "journal/journal.hpp"
+#include "journal/verify.hpp"
+#include "segment_bytes.hpp"
+#include "test_support.hpp"
+
+namespace castellan::journal {
+namespace {
+
+using namespace castellan::journal::testing;
+
+class RecoveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto j = open();
+    for (int i = 0; i < 10; ++i) {
+      auto r = j->append_and_wait(decision_record("d1", "u" + std::to_string(i), "grant"));
+      ASSERT_TRUE(r);
+      hashes_.push_back(r->hash);
+    }
+  }
+  std::unique_ptr<Journal> open() {
+    JournalOptions o;
+    o.dir = dir_.path();
+    auto j = Journal::open(o, clock_);
+    EXPECT_TRUE(j) << (j ? "" : j.error().message);
+    return j ? std::move(*j) : nullptr;
+  }
+  std::string segment_path() const { return dir_.file(segment_file_name(1)); }
+
+  // Reopens, expects a cut of `bytes` starting at seq 11 (or `first_cut`), and checks the
+  // resilience record that reports it.
+  void expect_cut(std::uint64_t bytes, std::uint64_t first_cut = 11) {
+    auto j = open();
+    ASSERT_TRUE(j);
+    const auto& report = j->last_recovery();
+    EXPECT_TRUE(report.tail_cut);
+    EXPECT_EQ(report.bytes_cut, bytes);
+    EXPECT_EQ(report.first_cut_seq, first_cut);
+    EXPECT_EQ(report.last_seq, first_cut - 1);
+    EXPECT_NE(report.summary().find("tail cut"), std::string::npos);
+    auto page = j->query(EventQuery{.kind = RecordKind::resilience});
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->records.size(), 1u);
+    const auto& r = page->records[0];
+    EXPECT_EQ(r.seq, first_cut);
+    EXPECT_NE(r.extra.find("\"event\":\"journal_tail_cut\""), std::string::npos) << r.extra;
+    EXPECT_NE(r.extra.find("\"bytes\":" + std::to_string(bytes)), std::string::npos) << r.extra;
+    j.reset();
+    auto verified = verify(dir_.path());
+    EXPECT_TRUE(verified.ok) << verified.message;
+  }
+
+  TempDir dir_;
+  FakeClock clock_{*parse_utc("2026-11-22T03:00:00Z")};
+  std::vector<std::string> hashes_;
+};
+
+TEST_F(RecoveryTest, CleanReopenCutsNothing) {
+  auto j = open();
+  EXPECT_FALSE(j->last_recovery().tail_cut);
+  EXPECT_EQ(j->last_recovery().last_seq, 10u);
+}
+
+TEST_F(RecoveryTest, TornFrameAtTheEndIsCutAndRecorded) {
+  auto bytes = slurp(segment_path());
+  const std::string partial = frame_bytes(11, std::string(200, 'x')).substr(0, 57);
+  spit(segment_path(), bytes + partial);
+  expect_cut(57);
+  EXPECT_EQ(slurp(segment_path()).substr(0, bytes.size()), bytes);  // intact part untouched
+}
+
+TEST_F(RecoveryTest, TornFrameHeaderIsCut) {
+  spit(segment_path(), slurp(segment_path()) + std::string("\x10\x00\x00", 3));
+  expect_cut(3);
+}
+
+TEST_F(RecoveryTest, ZeroFilledTailIsCut) {
+  spit(segment_path(), slurp(segment_path()) + std::string(4096, '\0'));
+  expect_cut(4096);
+}
+
+TEST_F(RecoveryTest, CrcFailingLastRecordIsCut) {
+  auto bytes = slurp(segment_path());
+  const auto frames = frames_of(bytes);
+  bytes[frames.back().offset + 30] ^= 0x20;
+  spit(segment_path(), bytes);
+  expect_cut(frames.back().size, 10);
+  // The chain continues from record 9.
+  std::ostringstream out;
+  ASSERT_TRUE(export_jsonl(dir_.path(), {}, out));
+  EXPECT_NE(out.str().find("\"prev\":\"" + hashes_[8] + "\""), std::string::npos);
+}
+
+TEST_F(RecoveryTest, DamageBeforeIntactRecordsIsRefused) {
+  auto bytes = slurp(segment_path());
+  const auto frames = frames_of(bytes);
+  bytes[frames[4].offset + 30] ^= 0x20;
+  spit(segment_path(), bytes);
+  JournalOptions o;
+  o.dir = dir_.path();
+  auto j = Journal::open(o, clock_);
+  ASSERT_FALSE(j);
+  EXPECT_EQ(j.error().code, Code::ERR_UNAVAILABLE);
+  EXPECT_NE(j.error().message.find("refusing to cut acknowledged records"), std::string::npos)
+      << j.error().message;
+  EXPECT_EQ(slurp(segment_path()), bytes);  // nothing was cut
+}
+
+TEST_F(RecoveryTest, SegmentThatDiedBeingCreatedIsRemoved) {
+  const std::string leftover = dir_.file(segment_file_name(11));
+  spit(leftover, std::string(20, '\x01'));
+  auto j = open();
+  ASSERT_TRUE(j);
+  EXPECT_FALSE(std::filesystem::exists(leftover));
+  auto next = j->append_and_wait(decision_record("d1", "u", "grant"));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->seq, 11u);
+  EXPECT_EQ(next->prev, hashes_.back());
+}
+
+TEST_F(RecoveryTest, DamagedHeaderWithDataIsRefused) {
+  auto bytes = slurp(segment_path());
+  bytes[3] ^= 0x01;
+  spit(segment_path(), bytes);
+  JournalOptions o;
+  o.dir = dir_.path();
+  auto j = Journal::open(o, clock_);
+  ASSERT_FALSE(j);
+  EXPECT_NE(j.error().message.find("magic"), std::string::npos) << j.error().message;
+}
+
+}  // namespace
+}  // namespace castellan::journal

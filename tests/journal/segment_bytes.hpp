@@ -1,0 +1,51 @@
+// Reading and rewriting raw segment files, for the tamper and recovery tests.
+#pragma once
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "journal/segment.hpp"
+
+namespace castellan::journal::testing {
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+struct FrameSpan {
+  std::uint64_t seq;
+  std::size_t offset;
+  std::size_t size;  // whole frame
+  std::string payload;
+};
+
+inline std::vector<FrameSpan> frames_of(const std::string& bytes) {
+  std::vector<FrameSpan> out;
+  std::uint64_t offset = kSegmentHeaderBytes;
+  for (;;) {
+    auto f = read_frame(bytes, offset);
+    if (f.status != FrameStatus::ok) break;
+    out.push_back({f.seq, static_cast<std::size_t>(offset),
+                   static_cast<std::size_t>(f.next_offset - offset), std::string(f.payload)});
+    offset = f.next_offset;
+  }
+  return out;
+}
+
+inline std::string frame_bytes(std::uint64_t seq, const std::string& payload) {
+  std::string out;
+  append_frame(out, seq, payload);
+  return out;
+}
+
+}  // namespace castellan::journal::testing
