@@ -33,14 +33,15 @@ class CircuitBreaker {
   static std::string_view state_name(State state);  // "closed", "open", "half_open"
 
  private:
-  void refresh_locked();
+  // Moves open -> half-open once open_for has passed (a transition due to time alone).
+  void refresh_locked() const;
 
   const Clock& clock_;
   Options options_;
   mutable std::mutex mu_;
-  State state_ = State::kClosed;
+  mutable State state_ = State::kClosed;
   int failures_ = 0;
-  int trials_in_flight_ = 0;
+  mutable int trials_in_flight_ = 0;
   Clock::Monotonic opened_at_{};
 };
 

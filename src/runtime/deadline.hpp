@@ -18,6 +18,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <string_view>
 
@@ -40,9 +41,34 @@ Error timeout_error(std::string_view what, std::chrono::milliseconds limit);
 
 namespace detail {
 
+// The outcome of an operation, exceptions included. Asio's `||` waits for one *success*: an
+// operation that throws would let the timer run to its end and read as a timeout, so the
+// operation's exception is caught here, carried as a value and rethrown by with_deadline.
 template <class T>
-boost::asio::awaitable<std::optional<T>> as_optional(boost::asio::awaitable<T> op) {
-  co_return co_await std::move(op);
+struct Captured {
+  std::optional<T> value;
+  std::exception_ptr error;
+};
+
+template <class T>
+boost::asio::awaitable<Captured<T>> capture(boost::asio::awaitable<T> op) {
+  Captured<T> out;
+  try {
+    out.value.emplace(co_await std::move(op));
+  } catch (...) {
+    out.error = std::current_exception();
+  }
+  co_return out;
+}
+
+inline boost::asio::awaitable<std::exception_ptr> capture(boost::asio::awaitable<void> op) {
+  std::exception_ptr error;
+  try {
+    co_await std::move(op);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  co_return error;
 }
 
 template <class T>
@@ -60,9 +86,13 @@ auto with_deadline(boost::asio::awaitable<T> op, std::chrono::milliseconds limit
     -> boost::asio::awaitable<std::conditional_t<detail::IsResult<T>::value, T, Result<T>>> {
   using namespace boost::asio::experimental::awaitable_operators;
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, limit);
-  auto outcome = co_await (detail::as_optional(std::move(op)) ||
+  auto outcome = co_await (detail::capture(std::move(op)) ||
                            timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable)));
-  if (outcome.index() == 0) co_return std::move(*std::get<0>(outcome));
+  if (outcome.index() == 0) {
+    auto& captured = std::get<0>(outcome);
+    if (captured.error) std::rethrow_exception(captured.error);
+    co_return std::move(*captured.value);
+  }
   co_return timeout_error(what, limit);
 }
 
@@ -71,9 +101,12 @@ inline boost::asio::awaitable<Result<void>> with_deadline(boost::asio::awaitable
                                                           std::string_view what) {
   using namespace boost::asio::experimental::awaitable_operators;
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, limit);
-  auto outcome = co_await (std::move(op) ||
+  auto outcome = co_await (detail::capture(std::move(op)) ||
                            timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable)));
-  if (outcome.index() == 0) co_return Result<void>{};
+  if (outcome.index() == 0) {
+    if (auto error = std::get<0>(outcome)) std::rethrow_exception(error);
+    co_return Result<void>{};
+  }
   co_return timeout_error(what, limit);
 }
 

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -120,6 +121,7 @@ class HealthMonitor {
     std::int64_t at_us;
     double settled;
     long fds;
+    std::map<std::string, double> by_site;  // settled non-daemon tasks per spawn site
   };
   void evaluate(SliSnapshot& sli, const std::vector<TaskInfo>& tasks);
   void fire(LeakKind kind, std::string message, std::string site, const SliSnapshot& sli,

@@ -79,18 +79,22 @@ class MetricsRegistry {
   Histogram& histogram(const std::string& name, const std::string& help,
                        const std::vector<double>& bounds, const Labels& labels = {});
 
-  // A gauge whose value is read by calling `read` during render(). The registration lasts as
-  // long as the returned handle: destroy the handle before anything `read` refers to.
+  struct Core;  // families and their lock, shared with CallbackHandles
+
+  // A gauge whose value is read by calling `read` during render() (with the registry's lock
+  // held: `read` must not register metrics). The registration lasts as long as the returned
+  // handle; the handle may outlive the registry.
   class CallbackHandle {
    public:
     CallbackHandle() = default;
-    CallbackHandle(MetricsRegistry* registry, std::uint64_t id) : registry_(registry), id_(id) {}
-    CallbackHandle(CallbackHandle&& other) noexcept;
+    CallbackHandle(std::weak_ptr<Core> core, std::uint64_t id) : core_(std::move(core)), id_(id) {}
+    CallbackHandle(CallbackHandle&& other) noexcept = default;
     CallbackHandle& operator=(CallbackHandle&& other) noexcept;
     ~CallbackHandle();
 
    private:
-    MetricsRegistry* registry_ = nullptr;
+    void release();
+    std::weak_ptr<Core> core_;
     std::uint64_t id_ = 0;
   };
   [[nodiscard]] CallbackHandle callback_gauge(const std::string& name, const std::string& help,
@@ -99,15 +103,8 @@ class MetricsRegistry {
   // The text exposition format, families sorted by name.
   std::string render() const;
 
-  struct Family;  // defined in metrics.cpp
-
  private:
-  void remove_callback(std::uint64_t id);
-  Family& family(const std::string& name, const std::string& help, int type, const Labels& labels);
-
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<Family>> families_;
-  std::uint64_t next_callback_id_ = 1;
+  std::shared_ptr<Core> core_;
 };
 
 // Escaping of the text format, exposed for tests: label values escape \ " and newline; help
