@@ -1,0 +1,185 @@
+// SqliteStore on real files: round trip, reopen, migration from schema v1, conflicts,
+// not-found, pagination, pass use counts, file mode.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "store/sqlite/connection.hpp"
+#include "store/sqlite/migrations.hpp"
+#include "store/sqlite_store.hpp"
+#include "temp_dir.hpp"
+
+namespace castellan::store {
+namespace {
+
+using testing::TempDir;
+
+json::object doc(std::string_view text) {
+  return json::parse(text).as_object();
+}
+
+std::unique_ptr<SqliteStore> open_store(const std::filesystem::path& file) {
+  auto s = SqliteStore::open(file);
+  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+TEST(SqliteStore, RoundTripSurvivesReopen) {
+  TempDir dir;
+  auto file = dir.path() / "castellan.db";
+  {
+    auto s = open_store(file);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(*s->revision(), 0u);
+    ASSERT_TRUE(s->insert(Collection::sites, doc(R"({"id":"hq","name":"HQ","x":[1,2]})")).ok());
+    ASSERT_TRUE(s->insert(Collection::accounts, doc(R"({"username":"ops","role":"admin"})")).ok());
+    ASSERT_TRUE(s->replace(Collection::sites, doc(R"({"id":"hq","name":"Head office"})")).ok());
+    EXPECT_EQ(*s->revision(), 3u);
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  auto s = open_store(file);
+  ASSERT_TRUE(s);
+  auto site = s->get(Collection::sites, "hq");
+  ASSERT_TRUE(site.ok());
+  EXPECT_EQ(site->at("name").as_string(), "Head office");
+  EXPECT_EQ(s->get(Collection::accounts, "ops")->at("role").as_string(), "admin");
+  EXPECT_EQ(*s->revision(), 3u);
+  EXPECT_EQ(s->schema_version(), SqliteStore::latest_schema_version());
+  // Same key in another collection is independent.
+  EXPECT_EQ(s->get(Collection::doors, "hq").error().code, Code::ERR_NOT_FOUND);
+}
+
+TEST(SqliteStore, ConflictAndNotFound) {
+  TempDir dir;
+  auto s = open_store(dir.path() / "db");
+  ASSERT_TRUE(s->insert(Collection::users, doc(R"({"id":"u1","name":"Ada"})")).ok());
+  auto dup = s->insert(Collection::users, doc(R"({"id":"u1","name":"Bob"})"));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, Code::ERR_CONFLICT);
+  EXPECT_EQ(dup.error().message, "a user with id 'u1' already exists");
+  EXPECT_EQ(s->get(Collection::users, "u1")->at("name").as_string(), "Ada");
+
+  auto missing = s->get(Collection::users, "u2");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, Code::ERR_NOT_FOUND);
+  EXPECT_EQ(missing.error().message, "no user with id 'u2'");
+  EXPECT_EQ(s->remove(Collection::users, "u2").error().code, Code::ERR_NOT_FOUND);
+  EXPECT_EQ(s->replace(Collection::users, doc(R"({"id":"u2"})")).error().code, Code::ERR_NOT_FOUND);
+  EXPECT_TRUE(s->remove(Collection::users, "u1").ok());
+  EXPECT_EQ(s->get(Collection::users, "u1").error().code, Code::ERR_NOT_FOUND);
+}
+
+TEST(SqliteStore, BatchIsAllOrNothing) {
+  TempDir dir;
+  auto s = open_store(dir.path() / "db");
+  ASSERT_TRUE(s->insert(Collection::users, doc(R"({"id":"u1","name":"Ada"})")).ok());
+  std::uint64_t before = *s->revision();
+  std::vector<Write> batch{
+      Write{Write::Kind::insert, Collection::users, "", doc(R"({"id":"u2","name":"Bo"})")},
+      Write{Write::Kind::insert, Collection::users, "", doc(R"({"id":"u1","name":"X"})")}};
+  EXPECT_EQ(s->apply(batch).error().code, Code::ERR_CONFLICT);
+  EXPECT_EQ(s->get(Collection::users, "u2").error().code, Code::ERR_NOT_FOUND);
+  EXPECT_EQ(*s->revision(), before);
+}
+
+TEST(SqliteStore, PaginatesByKey) {
+  TempDir dir;
+  auto s = open_store(dir.path() / "db");
+  for (int i = 0; i < 7; ++i) {
+    json::object d;
+    d["id"] = "u" + std::to_string(i);
+    ASSERT_TRUE(s->insert(Collection::users, d).ok());
+  }
+  std::vector<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  for (;;) {
+    auto page = s->list(Collection::users, cursor, 3);
+    ASSERT_TRUE(page.ok());
+    ++pages;
+    for (auto& item : page->items) seen.emplace_back(item.at("id").as_string());
+    if (!page->next_cursor) break;
+    cursor = *page->next_cursor;
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, (std::vector<std::string>{"u0", "u1", "u2", "u3", "u4", "u5", "u6"}));
+  auto exact = s->list(Collection::users, "u3", 3);  // exactly the last 3: no next page
+  EXPECT_EQ(exact->items.size(), 3u);
+  EXPECT_FALSE(exact->next_cursor);
+  EXPECT_EQ(s->load_all(Collection::users)->size(), 7u);
+}
+
+TEST(SqliteStore, PassUsesOnlyGrowAndPersist) {
+  TempDir dir;
+  auto file = dir.path() / "db";
+  {
+    auto s = open_store(file);
+    std::vector<PassUse> uses{{"p1", 2}, {"p2", 5}};
+    ASSERT_TRUE(s->save_pass_uses(uses).ok());
+    std::vector<PassUse> older{{"p1", 1}, {"p2", 6}};
+    ASSERT_TRUE(s->save_pass_uses(older).ok());
+  }
+  auto s = open_store(file);
+  auto uses = s->load_pass_uses();
+  ASSERT_TRUE(uses.ok());
+  ASSERT_EQ(uses->size(), 2u);
+  EXPECT_EQ((*uses)[0].used, 2u);
+  EXPECT_EQ((*uses)[1].used, 6u);
+}
+
+TEST(SqliteStore, MigratesVersion1Database) {
+  TempDir dir;
+  auto file = dir.path() / "old.db";
+  {
+    // A database as the first release wrote it: schema v1, one card document.
+    auto db = sqlite::Connection::open(file);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(sqlite::migrate(**db, 1).ok());
+    EXPECT_EQ(*sqlite::schema_version(**db), 1);
+    ASSERT_TRUE((*db)
+                    ->exec("INSERT INTO documents VALUES ('cards', 'c1', "
+                           "'{\"id\":\"c1\",\"card_hash\":\"ab\",\"user\":\"u1\"}')")
+                    .ok());
+    EXPECT_FALSE((*db)->exec("SELECT * FROM pass_uses").ok());
+  }
+  auto s = open_store(file);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->schema_version(), 2);
+  EXPECT_EQ(s->get(Collection::cards, "c1")->at("user").as_string(), "u1");
+  std::vector<PassUse> uses{{"p", 1}};
+  EXPECT_TRUE(s->save_pass_uses(uses).ok());
+  // The v2 index exists and is used for card lookups by hash.
+  auto db = sqlite::Connection::open(file);
+  auto plan = (*db)->prepare(
+      "EXPLAIN QUERY PLAN SELECT key FROM documents WHERE collection = 'cards' AND "
+      "json_extract(body, '$.card_hash') = 'ab'");
+  ASSERT_TRUE(plan.ok());
+  std::string detail;
+  while (*plan->step()) detail += std::string(plan->text(3)) + ";";
+  EXPECT_NE(detail.find("cards_by_hash"), std::string::npos) << detail;
+}
+
+TEST(SqliteStore, RefusesNewerSchema) {
+  TempDir dir;
+  auto file = dir.path() / "future.db";
+  {
+    auto db = sqlite::Connection::open(file);
+    ASSERT_TRUE(sqlite::migrate(**db, sqlite::latest_schema_version()).ok());
+    ASSERT_TRUE((*db)->exec("UPDATE schema_version SET version = 99").ok());
+  }
+  auto s = SqliteStore::open(file);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Code::ERR_UNAVAILABLE);
+  EXPECT_NE(s.error().message.find("schema version 99 is newer"), std::string::npos);
+}
+
+TEST(SqliteStore, UnopenablePathIsAnError) {
+  auto s = SqliteStore::open("/nonexistent-dir/x/db");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Code::ERR_UNAVAILABLE);
+}
+
+}  // namespace
+}  // namespace castellan::store
