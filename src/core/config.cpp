@@ -55,6 +55,7 @@ std::vector<Field> fields(Config& c) {
       {"journal", "batch_max", &c.journal.batch_max},
       {"journal", "linger_us", &c.journal.linger_us},
       {"journal", "retention_days", &c.journal.retention_days},
+      {"journal", "retention_bytes", &c.journal.retention_bytes},
       {"decision", "timeout_ms", &c.decision.timeout_ms},
       {"decision", "lookup_timeout_ms", &c.decision.lookup_timeout_ms},
       {"decision", "device_timeout_ms", &c.decision.device_timeout_ms},

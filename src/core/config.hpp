@@ -56,6 +56,7 @@ struct Config {
     int batch_max = 256;
     int linger_us = 200;
     int retention_days = 0;  // 0: keep forever
+    std::int64_t retention_bytes = 0;  // 0: unlimited; else drop the oldest whole segments
   } journal;
   struct Decision {
     int timeout_ms = 300;
