@@ -1,0 +1,268 @@
+// The HTTPS API end to end over TLS: transport limits, errors, login, SSE, ops listener.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+
+#include "harness.hpp"
+
+namespace castellan::api::testing {
+namespace {
+
+namespace json = boost::json;
+
+json::value body_of(const HttpResult& r) { return json::parse(r.body); }
+
+void expect_error(const HttpResult& r, int status, std::int64_t code) {
+  EXPECT_EQ(r.status, status) << r.body;
+  const auto v = body_of(r);
+  const auto& e = v.at("error");
+  EXPECT_EQ(e.at("code").as_int64(), code) << r.body;
+  EXPECT_EQ(std::string(e.at("name").as_string()).substr(0, 4), "ERR_");
+  EXPECT_FALSE(e.at("message").as_string().empty());
+  EXPECT_EQ(e.at("trace_id").as_string().size(), 32u);
+}
+
+TEST(HttpsServer, RefusesTls12) {
+  ApiHarness h;
+  HttpsClient tls12(h.server->api_port(), h.tls.ca, /*max_tls12=*/true);
+  EXPECT_FALSE(tls12.connected());
+  HttpsClient tls13(h.server->api_port(), h.tls.ca);
+  EXPECT_TRUE(tls13.connected()) << tls13.handshake_error();
+}
+
+TEST(HttpsServer, LoginIssuesATokenThatWorksAndKeepAliveServesSeveralRequests) {
+  ApiHarness h;
+  ASSERT_TRUE(h.accounts.create({"ada", h.hasher.hash("s3cret-pass").value(), Role::kOperator}).ok());
+  auto c = h.client();
+  auto login = c->request("POST", "/v1/auth/token", R"({"username":"ada","password":"s3cret-pass"})");
+  ASSERT_EQ(login.status, 200) << login.body;
+  const auto token = std::string(body_of(login).at("token").as_string());
+  EXPECT_EQ(body_of(login).at("expires_at").as_string().back(), 'Z');
+  auto verify = c->request("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04A1B2C3"})",
+                           {{"Authorization", "Bearer " + token},
+                            {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}});
+  ASSERT_EQ(verify.status, 200) << verify.body;
+  const auto v = body_of(verify);
+  EXPECT_EQ(v.at("decision").as_string(), "grant");
+  EXPECT_EQ(v.at("code").as_int64(), 0);
+  EXPECT_EQ(v.at("name").as_string(), "OK");
+  EXPECT_EQ(v.at("trace_id").as_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  ASSERT_EQ(h.verify.requests.size(), 1u);
+  EXPECT_EQ(h.verify.requests[0].trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(h.verify.requests[0].dir, "in");
+  // An operator may not create doors.
+  auto denied = c->request("POST", "/v1/doors", R"({"id":"d9"})", {{"Authorization", "Bearer " + token}});
+  expect_error(denied, 403, 40311);
+}
+
+TEST(HttpsServer, WrongPasswordsAreRateLimitedPerUser) {
+  ApiHarness h([](Config& c) { c.api.login_attempts_per_minute = 3; });
+  ASSERT_TRUE(h.accounts.create({"ada", h.hasher.hash("s3cret-pass").value(), Role::kAdmin}).ok());
+  auto c = h.client();
+  for (int i = 0; i < 3; ++i) {
+    expect_error(c->request("POST", "/v1/auth/token", R"({"username":"ada","password":"wrong-pass"})"), 401,
+                 40101);
+  }
+  // Now even the right password is refused for a minute.
+  expect_error(c->request("POST", "/v1/auth/token", R"({"username":"ada","password":"s3cret-pass"})"), 429,
+               42901);
+}
+
+TEST(HttpsServer, ErrorsHaveTheContractShapeAndTheRequestTraceId) {
+  ApiHarness h;
+  auto c = h.client();
+  auto r = c->request("GET", "/v1/nowhere", "", {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}});
+  expect_error(r, 404, 40402);
+  EXPECT_EQ(body_of(r).at("error").at("trace_id").as_string(), "0af7651916cd43dd8448eb211c80319c");
+  expect_error(h.call("POST", "/v1/doors", "{not json"), 400, 40001);
+  expect_error(h.call("POST", "/v1/doors", "[1,2]"), 400, 40001);
+  expect_error(h.call("GET", "/v1/doors/missing"), 404, 40402);
+  expect_error(h.call("GET", "/v1/doors?limit=0"), 400, 40001);
+  expect_error(h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"zz"})"), 400, 40001);
+  expect_error(h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04A1B2C3","dir":"up"})"), 400,
+               40001);
+  expect_error(h.call("GET", "/v1/events?kind=nope"), 400, 40001);
+  expect_error(h.call("GET", "/v1/events?from=yesterday"), 400, 40001);
+}
+
+TEST(HttpsServer, ResourcesAreCreatedReadAndJournaledAsAdminChanges) {
+  ApiHarness h;
+  auto created = h.call("POST", "/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  expect_error(h.call("POST", "/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})"), 409, 40901);
+  auto got = h.call("GET", "/v1/sites/hq", "", Role::kAuditor);
+  EXPECT_EQ(got.status, 200);
+  auto list = h.call("GET", "/v1/sites?limit=10", "", Role::kAuditor);
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(body_of(list).at("items").as_array().size(), 1u);
+  EXPECT_TRUE(body_of(list).at("next_cursor").is_null());
+  EXPECT_EQ(h.call("DELETE", "/v1/sites/hq").status, 204);
+  std::lock_guard lock(h.events.mu);
+  ASSERT_EQ(h.events.admin.size(), 2u);
+  EXPECT_EQ(h.events.admin[0].at("who").as_string(), "admin-user");
+  EXPECT_EQ(h.events.admin[0].at("what").at("action").as_string(), "create");
+  EXPECT_EQ(h.events.admin[0].at("what").at("id").as_string(), "hq");
+  EXPECT_EQ(h.events.admin[1].at("what").at("action").as_string(), "delete");
+}
+
+TEST(HttpsServer, ForceUnlockIsRefusedWhenUnsafeUnlessAnAdminOverrides) {
+  ApiHarness h;
+  const std::string body = R"({"duration_ms":3000,"reason":"delivery"})";
+  EXPECT_EQ(h.call("POST", "/v1/doors/d1/unlock", body, Role::kOperator).status, 200);
+  expect_error(h.call("POST", "/v1/doors/d2/unlock", body, Role::kOperator), 409, 40901);
+  const std::string override_body = R"({"duration_ms":3000,"reason":"fire drill","override":true})";
+  expect_error(h.call("POST", "/v1/doors/d2/unlock", override_body, Role::kOperator), 403, 40311);
+  auto ok = h.call("POST", "/v1/doors/d2/unlock", override_body, Role::kAdmin);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_TRUE(body_of(ok).at("override").as_bool());
+  expect_error(h.call("POST", "/v1/doors/nope/unlock", body, Role::kAdmin), 404, 40401);
+  expect_error(h.call("POST", "/v1/doors/d1/unlock", R"({"duration_ms":"long","reason":"x"})"), 400, 40001);
+  std::lock_guard lock(h.devices.mu);
+  EXPECT_EQ(h.devices.unlocked, (std::vector<std::string>{"d1", "d2"}));
+}
+
+TEST(HttpsServer, BodyOverTheLimitIs413ByContentLengthAndWhenChunked) {
+  ApiHarness h;
+  {
+    auto c = h.client();
+    c->write_raw("POST /v1/doors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                 std::to_string((1 << 20) + 1) + "\r\n\r\n");
+    const std::string reply = c->read_until("}}");
+    EXPECT_NE(reply.find("HTTP/1.1 413"), std::string::npos) << reply;
+    EXPECT_NE(reply.find("41301"), std::string::npos) << reply;
+  }
+  {
+    auto c = h.client();
+    c->write_raw("POST /v1/doors HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const std::string chunk(64 * 1024, 'a');
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
+    std::string reply;
+    for (int i = 0; i < 20 && reply.empty(); ++i) {
+      try {
+        c->write_raw(size + chunk + "\r\n");
+      } catch (const std::exception&) {
+        break;  // the server answered and closed
+      }
+    }
+    reply = c->read_until("41301");
+    EXPECT_NE(reply.find("HTTP/1.1 413"), std::string::npos) << reply.substr(0, 200);
+  }
+  // Exactly at the limit is fine as far as the transport goes (the fake then rejects it).
+  const std::string big = "{\"id\":\"x\",\"pad\":\"" + std::string((1 << 20) - 30, 'p') + "\"}";
+  ASSERT_LE(big.size(), static_cast<std::size_t>(1 << 20));
+  EXPECT_EQ(h.call("POST", "/v1/doors", big).status, 201);
+}
+
+TEST(HttpsServer, SlowAndSilentClientsAreDroppedAndLeaveNoTask) {
+  ApiHarness h([](Config& c) {
+    c.api.request_timeout_ms = 300;
+    c.api.idle_timeout_ms = 300;
+  });
+  ASSERT_TRUE(h.wait_for_tasks(2));  // the two accept loops
+  auto slow = h.client();
+  auto silent = h.client();
+  ASSERT_TRUE(slow->connected() && silent->connected());
+  slow->write_raw("GET /v1/doors HTTP/1.1\r\nHost: x\r\n");  // never finishes the header
+  EXPECT_TRUE(slow->closed_by_peer());
+  EXPECT_TRUE(silent->closed_by_peer());
+  EXPECT_TRUE(h.wait_for_tasks(2)) << h.registry.active_count() << " tasks left";
+  EXPECT_EQ(h.server->open_connections(), 0u);
+}
+
+TEST(HttpsServer, SseStreamDeliversRecordsAppendedAfterItOpened) {
+  ApiHarness h;
+  auto c = h.client();
+  c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: " + h.token(Role::kAuditor) +
+               "\r\n\r\n");
+  const auto head = c->read_until(": stream open\n\n");
+  EXPECT_NE(head.find("text/event-stream"), std::string::npos) << head;
+  for (int i = 0; i < 500 && h.events.subscribers() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(h.events.subscribers(), 1u);
+  h.events.publish(R"({"seq":7,"kind":"decision","door":"d1"})");
+  const auto got = c->read_until("\n\n");
+  EXPECT_NE(got.find(R"(data: {"seq":7,"kind":"decision","door":"d1"})"), std::string::npos) << got;
+  // Unauthenticated streams are refused like any route.
+  expect_error(h.call("GET", "/v1/events/stream", "", std::nullopt), 401, 40101);
+  c.reset();  // client goes away: the stream task and its subscription end
+  EXPECT_TRUE(h.wait_for_tasks(2)) << h.registry.active_count() << " tasks left";
+  for (int i = 0; i < 500 && h.events.subscribers() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(h.events.subscribers(), 0u);
+}
+
+TEST(HttpsServer, StopEndsOpenStreamsAndConnections) {
+  ApiHarness h;
+  auto c = h.client();
+  c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: " + h.token(Role::kAuditor) +
+               "\r\n\r\n");
+  c->read_until(": stream open\n\n");
+  auto idle = h.client();
+  h.server->stop();
+  EXPECT_EQ(h.registry.active_count(), 0u);
+  EXPECT_TRUE(c->closed_by_peer());
+}
+
+TEST(OpsListener, MetricsPassPromtoolAndHealthAndReadiness) {
+  ApiHarness h;
+  ASSERT_EQ(h.call("GET", "/v1/health/sli", "", Role::kAuditor).status, 200);
+  h.call("GET", "/v1/doors/none", "", Role::kAuditor);
+  auto metrics = http_get(h.server->ops_port(), "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("castellan_http_requests_total{method=\"GET\",route=\"/v1/health/sli\",status=\"200\"} 1"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("castellan_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/doors/{id}\""),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("castellan_test_up 1"), std::string::npos);
+  const std::string file = h.dir + "/metrics.txt";
+  std::ofstream(file) << metrics.body;
+  EXPECT_EQ(std::system(("promtool check metrics < " + file + " > " + h.dir + "/promtool.out 2>&1").c_str()), 0)
+      << std::ifstream(h.dir + "/promtool.out").rdbuf();
+
+  EXPECT_EQ(http_get(h.server->ops_port(), "/healthz").status, 200);
+  EXPECT_EQ(http_get(h.server->ops_port(), "/readyz").status, 200);
+  h.readiness[2].ready = false;
+  auto not_ready = http_get(h.server->ops_port(), "/readyz");
+  EXPECT_EQ(not_ready.status, 503);
+  EXPECT_NE(not_ready.body.find("\"broker\":\"down\""), std::string::npos) << not_ready.body;
+}
+
+TEST(HttpsServer, AccountsCrudNeverReturnsPasswords) {
+  ApiHarness h;
+  auto created = h.call("POST", "/v1/accounts", R"({"username":"ops1","password":"long-enough","role":"operator"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.body.find("password"), std::string::npos);
+  expect_error(h.call("POST", "/v1/accounts", R"({"username":"ops1","password":"long-enough","role":"operator"})"),
+               409, 40901);
+  expect_error(h.call("POST", "/v1/accounts", R"({"username":"ops2","password":"short","role":"operator"})"), 400,
+               40001);
+  expect_error(h.call("POST", "/v1/accounts", R"({"username":"ops2","password":"long-enough","role":"boss"})"), 400,
+               40001);
+  auto list = h.call("GET", "/v1/accounts");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.body.find("password"), std::string::npos);
+  EXPECT_EQ(list.body.find("argon2"), std::string::npos);
+  auto patched = h.call("PATCH", "/v1/accounts/ops1", R"({"role":"auditor"})");
+  ASSERT_EQ(patched.status, 200);
+  EXPECT_EQ(body_of(patched).at("role").as_string(), "auditor");
+  EXPECT_EQ(h.accounts.find("ops1")->role, Role::kAuditor);
+  EXPECT_EQ(h.call("DELETE", "/v1/accounts/ops1").status, 204);
+  expect_error(h.call("DELETE", "/v1/accounts/ops1"), 404, 40402);
+}
+
+TEST(HttpsServer, FaultInjectionIs404WhenDisabled) {
+  ApiHarness off;
+  expect_error(off.call("POST", "/v1/debug/faults", R"({"kind":"leak_tasks","count":1})"), 404, 40402);
+  ApiHarness on([](Config& c) { c.debug.fault_injection = true; });
+  EXPECT_EQ(on.call("POST", "/v1/debug/faults", R"({"kind":"leak_tasks","count":1})").status, 202);
+  EXPECT_EQ(on.runtime_port.faults.size(), 1u);
+}
+
+}  // namespace
+}  // namespace castellan::api::testing
