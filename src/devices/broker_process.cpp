@@ -38,14 +38,30 @@ std::string current_user_name() {
   return "root";
 }
 
-bool port_accepts(const std::string& host, int port) {
+// True when an MQTT broker answers on the port: a bare TCP accept is not enough (another
+// process may hold the port), so send an anonymous MQTT 3.1.1 CONNECT and wait for a CONNACK
+// (whatever its return code; ours refuses anonymous clients).
+bool broker_answers(const std::string& host, int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
+  timeval tv{0, 300'000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  bool ok = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    static const unsigned char kConnect[] = {0x10, 17, 0, 4, 'M', 'Q', 'T', 'T', 4,  0x02,
+                                             0,    10, 0, 5, 'p', 'r', 'o', 'b', 'e'};
+    unsigned char reply[4] = {};
+    if (::send(fd, kConnect, sizeof kConnect, MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(sizeof kConnect)) {
+      ssize_t n = ::recv(fd, reply, sizeof reply, MSG_WAITALL);
+      ok = n == 4 && reply[0] == 0x20 && reply[1] == 0x02;
+    }
+  }
   ::close(fd);
   return ok;
 }
@@ -135,7 +151,7 @@ bool BrokerProcess::wait_until_accepting() {
       pid_ = -1;
       return false;
     }
-    if (port_accepts(host_, port_)) return true;
+    if (broker_answers(host_, port_)) return true;
     std::this_thread::sleep_for(kPollInterval);
   }
   return false;

@@ -52,7 +52,7 @@ struct MqttClient::Impl {
   std::vector<std::pair<std::string, int>> subscriptions;
 
   std::atomic<std::uint64_t> published{0}, publish_failed{0}, received{0}, connects{0},
-      reconnects{0}, disconnects{0};
+      reconnects{0}, disconnects{0}, subacks{0};
   std::mt19937_64 rng;
 
   bool stop_requested() const {
@@ -181,6 +181,14 @@ Result<void> MqttClient::start() {
   mosquitto_disconnect_callback_set(s.mosq, [](mosquitto*, void* obj, int rc) {
     static_cast<Impl*>(obj)->handle_disconnect(rc);
   });
+  mosquitto_subscribe_callback_set(s.mosq, [](mosquitto*, void* obj, int, int, const int*) {
+    auto* impl = static_cast<Impl*>(obj);
+    {
+      std::lock_guard lock(impl->mu);
+      impl->subacks.fetch_add(1);
+    }
+    impl->cv.notify_all();
+  });
   mosquitto_message_callback_set(s.mosq, [](mosquitto*, void* obj, const mosquitto_message* m) {
     auto* impl = static_cast<Impl*>(obj);
     impl->received.fetch_add(1);
@@ -264,6 +272,11 @@ bool MqttClient::connected() const {
 bool MqttClient::wait_connected(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mu);
   return impl_->cv.wait_for(lock, timeout, [this] { return impl_->is_connected.load(); });
+}
+
+bool MqttClient::wait_subacks(std::uint64_t count, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->mu);
+  return impl_->cv.wait_for(lock, timeout, [&] { return impl_->subacks.load() >= count; });
 }
 
 MqttStats MqttClient::stats() const {

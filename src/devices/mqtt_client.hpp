@@ -57,6 +57,7 @@ struct MqttStats {
   std::uint64_t connects = 0;        // successful CONNACKs, the first one included
   std::uint64_t reconnects = 0;      // successful CONNACKs after the first
   std::uint64_t disconnects = 0;     // connection losses seen
+  std::uint64_t subacks = 0;         // SUBACKs received (re-subscriptions included)
 };
 
 class MqttClient {
@@ -93,6 +94,8 @@ class MqttClient {
   bool connected() const;
   // Waits until connected (true) or `timeout` passes (false).
   bool wait_connected(std::chrono::milliseconds timeout) const;
+  // Waits until at least `count` SUBACKs arrived since start() (true) or `timeout` passes.
+  bool wait_subacks(std::uint64_t count, std::chrono::milliseconds timeout) const;
 
   MqttStats stats() const;
   const MqttOptions& options() const;

@@ -1,0 +1,114 @@
+// BrokerProcess: starts a real mosquitto, reports failures with the log tail, restarts on the
+// same port after a crash, and leaves no process behind.
+#include "devices/broker_process.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "broker_fixture.hpp"
+
+namespace castellan::devices {
+namespace {
+
+using testing::unique_temp_dir;
+
+bool process_exists(pid_t pid) {
+  return ::kill(pid, 0) == 0;
+}
+
+class BrokerProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = unique_temp_dir("bp"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(BrokerProcessTest, WritesConfigStartsAndStopsWithoutLeftovers) {
+  pid_t pid = -1;
+  {
+    BrokerProcess broker(BrokerOptions{.dir = dir_});
+    auto r = broker.start();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    pid = broker.pid();
+    EXPECT_GT(broker.port(), 0);
+    EXPECT_TRUE(process_exists(pid));
+    std::ifstream conf(broker.config_file());
+    std::stringstream text;
+    text << conf.rdbuf();
+    for (const char* line : {"allow_anonymous false", "set_tcp_nodelay true", "log_dest stderr",
+                             "persistence false", "password_file ", "acl_file ", "user "}) {
+      EXPECT_NE(text.str().find(line), std::string::npos) << line;
+    }
+    EXPECT_NE(text.str().find("listener " + std::to_string(broker.port()) + " 127.0.0.1"),
+              std::string::npos);
+    EXPECT_TRUE(broker.reload().ok());
+  }  // destructor stops and reaps
+  EXPECT_FALSE(process_exists(pid)) << "the broker (or its zombie) outlived BrokerProcess";
+}
+
+TEST_F(BrokerProcessTest, RestartsOnTheSamePortAfterACrash) {
+  BrokerProcess broker(BrokerOptions{.dir = dir_});
+  ASSERT_TRUE(broker.start().ok());
+  const int port = broker.port();
+  const pid_t first = broker.pid();
+  broker.kill();
+  EXPECT_FALSE(broker.running());
+  EXPECT_FALSE(process_exists(first));
+  EXPECT_FALSE(broker.reload().ok());
+  auto r = broker.start();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(broker.port(), port);
+  EXPECT_NE(broker.pid(), first);
+  broker.stop();
+  broker.stop();  // idempotent
+  EXPECT_FALSE(broker.running());
+}
+
+TEST_F(BrokerProcessTest, MissingExecutableIsAClearError) {
+  BrokerProcess broker(BrokerOptions{.dir = dir_, .mosquitto_path = "/nonexistent/mosquitto"});
+  auto r = broker.start();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("/nonexistent/mosquitto"), std::string::npos)
+      << r.error().message;
+}
+
+TEST_F(BrokerProcessTest, PortTakenByAnotherProcessFailsWithTheLogTail) {
+  // Hold a listening socket on a port, then ask for exactly that port.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+
+  BrokerProcess broker(
+      BrokerOptions{.dir = dir_, .port = port, .start_timeout = std::chrono::milliseconds(1500)});
+  auto r = broker.start();
+  ::close(fd);
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(broker.running());
+  EXPECT_NE(r.error().message.find("Address already in use"), std::string::npos)
+      << r.error().message;
+}
+
+TEST(PickFreeLoopbackPort, ReturnsABindablePort) {
+  auto p = pick_free_loopback_port();
+  ASSERT_TRUE(p.ok());
+  EXPECT_GT(*p, 0);
+  EXPECT_LT(*p, 65536);
+}
+
+}  // namespace
+}  // namespace castellan::devices
