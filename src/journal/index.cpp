@@ -44,7 +44,8 @@ bool points_at_frame(const std::string& dir, const IndexEntry& entry) {
   if (len == 0 || len > kMaxPayloadBytes) return false;
   auto body = pread_exact(fd->get(), entry.offset + kFrameHeaderBytes, len, path);
   if (!body) return false;
-  auto frame = read_frame(*head + *body, 0);
+  const std::string bytes = *head + *body;
+  auto frame = read_frame(bytes, 0);
   return frame.status == FrameStatus::ok && frame.seq == entry.seq;
 }
 

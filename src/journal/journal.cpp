@@ -90,12 +90,13 @@ class Journal::Impl {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
         if (queue_.empty()) return;
-        // Linger only when appends are concurrent (the last batch had company): a lone
-        // appender should not wait for records that are not coming.
-        if (options_.linger.count() > 0 && last_batch_size_ > 1 &&
-            queue_.size() < options_.batch_max && !stopping_) {
-          cv_.wait_for(lock, options_.linger,
-                       [&] { return queue_.size() >= options_.batch_max || stopping_; });
+        // Linger only when appends are concurrent (the last batch had company), and only
+        // until as many records wait as the last batch held: appenders that were just
+        // acknowledged come back within microseconds, and a lone appender never waits for
+        // records that are not coming.
+        const std::size_t want = std::min(last_batch_size_, options_.batch_max);
+        if (options_.linger.count() > 0 && want > 1 && queue_.size() < want && !stopping_) {
+          cv_.wait_for(lock, options_.linger, [&] { return queue_.size() >= want || stopping_; });
         }
         const std::size_t n = std::min(queue_.size(), options_.batch_max);
         for (std::size_t i = 0; i < n; ++i) {
@@ -155,11 +156,14 @@ class Journal::Impl {
       stats_.healthy = true;
     }
     if (!healthy_.exchange(true)) spdlog::info("journal writes succeed again");
-    for (auto& p : batch) p.done(p.record);
-    std::lock_guard lock(subs_mu_);
-    for (const auto& p : batch) {
-      for (auto& [id, callback] : subscribers_) callback(p.record);
+    {
+      // Subscribers first: by the time an appender hears "durable", the stream has it too.
+      std::lock_guard lock(subs_mu_);
+      for (const auto& p : batch) {
+        for (auto& [id, callback] : subscribers_) callback(p.record);
+      }
     }
+    for (auto& p : batch) p.done(p.record);
   }
 
   void fail_batch(std::vector<Pending>& batch, const Error& error) {

@@ -1,7 +1,8 @@
 // Journal: the append-only, tamper-evident, durable access log (contract §5).
 //
 // Appenders on any thread call append(); a single flusher thread takes whatever is queued (up
-// to `batch_max` records, waiting at most `linger_us` for more when appends are concurrent),
+// to `batch_max` records; when appends are concurrent it waits at most `linger` for as many
+// records as the previous batch had),
 // assigns seq/prev/hash, writes the batch with one write and one fdatasync, and only then runs
 // each appender's callback: a record is acknowledged only once it is on disk. Subscribers see
 // every durable record in seq order (used by the SSE stream).
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/config.hpp"
 #include "core/result.hpp"
 #include "journal/record.hpp"
 
@@ -38,6 +40,9 @@ struct JournalOptions {
   std::chrono::seconds retention_age{0};      // 0: keep forever; else drop older whole segments
   std::uint64_t retention_bytes = 0;          // 0: unlimited; else drop oldest segments above it
 };
+
+// The [journal] section of the configuration (resolve_default_paths() fills journal.dir).
+JournalOptions journal_options(const Config& config);
 
 // What recovery found when the journal was last opened.
 struct RecoveryReport {
@@ -106,8 +111,9 @@ class Journal {
   Journal& operator=(const Journal&) = delete;
 
   // Queues a record. `on_durable` runs on the flusher thread once the record is fsynced, with
-  // seq/ts/prev/hash filled, or with an error: 40001 for an invalid record (bad UTF-8, bad
-  // extra), 50301 when it could not be written (disk full, I/O error, journal closing).
+  // seq/ts/prev/hash filled, or with 50301 when it could not be written (disk full, I/O
+  // error). An invalid record (bad UTF-8, bad extra, over 1 MiB: 40001) or an append to a
+  // closing journal (50301) fails at once, on the calling thread.
   void append(JournalRecord record, DurableCallback on_durable);
 
   // append() and wait for the outcome.
@@ -129,8 +135,9 @@ class Journal {
   };
 
   // `callback` runs on the flusher thread for every record made durable after this call, in
-  // seq order. Keep it short and non-blocking; do not destroy the Subscription from inside it.
-  // The Subscription must not outlive the Journal.
+  // seq order, before the appenders' own callbacks for that batch. Keep it short and non-blocking;
+  // do not subscribe, or destroy the Subscription, from inside it. The Subscription must not
+  // outlive the Journal.
   [[nodiscard]] Subscription subscribe(RecordCallback callback);
 
   // Records matching every given filter, newest first. 40001 for a bad limit or cursor.

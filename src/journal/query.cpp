@@ -30,7 +30,8 @@ class RecordReader {
     if (len == 0 || len > kMaxPayloadBytes) return damaged(entry);
     auto body = pread_exact(it->second.get(), entry.offset + kFrameHeaderBytes, len, path);
     if (!body) return body.error();
-    auto frame = read_frame(*head + *body, 0);
+    const std::string bytes = *head + *body;  // the frame's payload views into it
+    auto frame = read_frame(bytes, 0);
     if (frame.status != FrameStatus::ok || frame.seq != entry.seq) return damaged(entry);
     auto record = parse_json_line(frame.payload);
     if (!record) return damaged(entry);

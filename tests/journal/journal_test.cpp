@@ -243,3 +243,26 @@ TEST_F(JournalTest, FsyncHistogramCountsEveryBatch) {
 
 }  // namespace
 }  // namespace castellan::journal
+
+namespace castellan::journal {
+namespace {
+
+TEST(JournalOptionsFromConfig, MapsEveryKey) {
+  Config config;
+  config.journal.dir = "/var/lib/castellan/journal";
+  config.journal.segment_bytes = 1 << 20;
+  config.journal.batch_max = 32;
+  config.journal.linger_us = 50;
+  config.journal.retention_days = 7;
+  config.journal.retention_bytes = 1LL << 30;
+  const auto o = journal_options(config);
+  EXPECT_EQ(o.dir, "/var/lib/castellan/journal");
+  EXPECT_EQ(o.segment_bytes, 1u << 20);
+  EXPECT_EQ(o.batch_max, 32u);
+  EXPECT_EQ(o.linger, std::chrono::microseconds(50));
+  EXPECT_EQ(o.retention_age, std::chrono::hours(7 * 24));
+  EXPECT_EQ(o.retention_bytes, 1ULL << 30);
+}
+
+}  // namespace
+}  // namespace castellan::journal
