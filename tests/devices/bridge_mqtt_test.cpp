@@ -1,0 +1,315 @@
+// The device side end to end: a real mosquitto (BrokerFixture), the real MqttClient, a real
+// journal in a temp dir, the real DecisionEngine over a small snapshot, DeviceService with its
+// ticker task. Controllers are played by plain MQTT clients.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "bridge_world.hpp"
+#include "devices/device_view.hpp"
+#include "runtime/io_pool.hpp"
+#include "runtime/task_group.hpp"
+
+namespace castellan::devices {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing;
+
+class BridgeMqttTest : public BrokerFixture {
+ protected:
+  void SetUp() override {
+    BrokerFixture::SetUp();
+    if (HasFatalFailure()) return;
+    journal_dir_ = unique_temp_dir("bridge-journal");
+    journal_ = open_journal(journal_dir_, clock_);
+    ASSERT_TRUE(journal_);
+    appender_ = std::make_unique<JournalAppender>(*journal_);
+    config_.devices.offline_after_ms = 1000;  // real time; 8 s exactly is the FakeClock test's
+    bridge_client_ = std::make_unique<MqttClient>(options_for(admin_));
+    publisher_ = std::make_unique<MqttPublisher>(*bridge_client_);
+    service_ =
+        std::make_unique<DeviceService>(clock_, config_, world_.doors, world_.engine, kCardSecret,
+                                        *appender_, *publisher_, world_.metrics);
+    ASSERT_TRUE(service_->attach(*bridge_client_).ok());
+    ASSERT_TRUE(bridge_client_->start().ok());
+    ASSERT_TRUE(bridge_client_->wait_connected(10s));
+    ASSERT_TRUE(bridge_client_->wait_subacks(5, 10s));
+    service_->start(group_, pool_.executor());
+
+    controller_ = &admin_client(&decisions_);
+    ASSERT_TRUE(controller_->subscribe("castellan/v1/+/doors/+/decision").ok());
+    ASSERT_TRUE(controller_->wait_subacks(1, 10s));
+  }
+
+  void TearDown() override {
+    group_.close_blocking(5s);
+    if (bridge_client_) bridge_client_->stop();
+    clients_.clear();
+    journal_.reset();  // flushes: late callbacks land in a still-living service
+    service_.reset();
+    pool_.stop();
+    pool_.join();
+    std::filesystem::remove_all(journal_dir_);
+    BrokerFixture::TearDown();
+  }
+
+  void swipe(const std::string& door, const std::string& payload, const std::string& site = "hq") {
+    ASSERT_TRUE(
+        controller_->publish("castellan/v1/" + site + "/doors/" + door + "/swipe", payload).ok());
+  }
+
+  // Waits (failure timeout only) for the decision answering `req`; checks topic and signature.
+  std::optional<DecisionMessage> decision(const std::string& door, const std::string& req,
+                                          std::size_t nth = 1) {
+    for (int i = 0; i < 1000; ++i) {
+      std::size_t seen = 0;
+      for (const auto& m : decisions_.messages()) {
+        auto d = parse_decision_message(m.payload);
+        if (!d.ok() || d->req != req || m.topic != decision_topic("hq", door)) continue;
+        if (++seen < nth) continue;
+        if (door != "nope") {
+          auto v = verify_signed_message(door_key(door), signed_fields("hq", door, *d), d->sig,
+                                         clock_.now());
+          EXPECT_TRUE(v.ok()) << req << ": " << (v.ok() ? "" : v.error().message);
+        }
+        return *d;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    ADD_FAILURE() << "no decision for " << req << " at " << door;
+    return std::nullopt;
+  }
+
+  std::vector<journal::JournalRecord> records(journal::RecordKind kind) {
+    journal::EventQuery q;
+    q.kind = kind;
+    q.limit = 1000;
+    auto page = journal_->query(q);
+    EXPECT_TRUE(page.ok());
+    return page.ok() ? page->records : std::vector<journal::JournalRecord>{};
+  }
+
+  // Polls until `pred` holds (failure timeout only).
+  template <class Pred>
+  bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+    for (auto waited = 0ms; waited < timeout; waited += 10ms) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return pred();
+  }
+
+  SystemClock& clock_ = SystemClock::instance();
+  AccessWorld world_{clock_};
+  Config config_;
+  std::string journal_dir_;
+  std::unique_ptr<journal::Journal> journal_;
+  std::unique_ptr<JournalAppender> appender_;
+  std::unique_ptr<MqttClient> bridge_client_;
+  std::unique_ptr<MqttPublisher> publisher_;
+  std::unique_ptr<DeviceService> service_;
+  runtime::IoPool pool_{1};
+  runtime::TaskRegistry registry_{clock_};
+  runtime::TaskGroup group_{registry_, "devices-test"};
+  MessageInbox decisions_;
+  MqttClient* controller_ = nullptr;
+};
+
+TEST_F(BridgeMqttTest, EveryDecisionCodeEndToEndWithValidSignatures) {
+  struct Case {
+    std::string door, payload;
+    int code;
+    std::string decision;
+  };
+  const std::vector<Case> cases = {
+      {"d1", swipe_json("e-ok", kUidOk), 0, "grant"},
+      {"d1", swipe_json("e-bad", "nothex!!"), 40001, "deny"},
+      {"d1", swipe_json("e-exp", kUidExpired), 40301, "deny"},
+      {"d1", swipe_json("e-notyet", kUidNotYet), 40302, "deny"},
+      {"d1", swipe_json("e-rev", kUidRevoked), 40303, "deny"},
+      {"d1", swipe_json("e-unk", kUidUnknown), 40304, "deny"},
+      {"d1", swipe_json("e-noacc", kUidNoAccess), 40305, "deny"},
+      {"d1", swipe_json("e-sched", kUidSchedule), 40306, "deny"},
+      {"locked-down", swipe_json("e-lock", kUidOk), 40309, "deny"},
+      {"d1", swipe_json("e-susp", kUidSuspended), 40310, "deny"},
+      {"nope", swipe_json("e-door", kUidOk), 40401, "deny"},
+  };
+  for (const auto& c : cases) swipe(c.door, c.payload);
+  for (const auto& c : cases) {
+    auto d = decision(c.door, c.payload.substr(8, c.payload.find('"', 8) - 8));
+    ASSERT_TRUE(d) << c.payload;
+    EXPECT_EQ(d->code, c.code) << c.payload;
+    EXPECT_EQ(d->decision, c.decision) << c.payload;
+  }
+  ASSERT_TRUE(
+      eventually([&] { return records(journal::RecordKind::decision).size() == cases.size(); }));
+  for (const auto& r : records(journal::RecordKind::decision)) {
+    EXPECT_EQ(r.source, "mqtt");
+    EXPECT_EQ(r.trace_id.size(), 32u);
+    EXPECT_FALSE(r.req.empty());
+    EXPECT_EQ(journal::to_json_line(r).find(kUidOk), std::string::npos) << "raw uid in journal";
+  }
+}
+
+TEST_F(BridgeMqttTest, DuplicateReqGetsSameDecisionAndOneJournalRecord) {
+  swipe("d1", swipe_json("dup-1", kUidOk));
+  auto first = decision("d1", "dup-1");
+  swipe("d1", swipe_json("dup-1", kUidOk));
+  auto second = decision("d1", "dup-1", 2);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->code, second->code);
+  EXPECT_EQ(first->decision, second->decision);
+  // Three copies at once: none is decided twice, each is answered.
+  for (int i = 0; i < 3; ++i) swipe("d1", swipe_json("dup-2", kUidRevoked));
+  ASSERT_TRUE(decision("d1", "dup-2", 3));
+  std::size_t dup1 = 0, dup2 = 0;
+  for (const auto& r : records(journal::RecordKind::decision)) {
+    dup1 += r.req == "dup-1";
+    dup2 += r.req == "dup-2";
+  }
+  EXPECT_EQ(dup1, 1u);
+  EXPECT_EQ(dup2, 1u);
+}
+
+TEST_F(BridgeMqttTest, MalformedPayloadsAreCountedAndDisturbNothing) {
+  auto& m = service_->metrics();
+  swipe("d1", "this is not json");
+  swipe("d1", R"({"req":7,"card":"04a1b2c3"})");                 // no usable req
+  swipe("d1", R"({"req":"w-1","card":12345678})");               // wrong type -> 40001
+  swipe("d1", R"({"req":"w-2","card":"04a1b2c3","dir":"up"})");  // bad dir -> 40001
+  swipe("d1", "{\"req\":\"huge\",\"card\":\"" + std::string(100000, 'a') + "\"}");
+  swipe("nope", swipe_json("w-3", kUidOk));  // unknown door -> 40401
+  ASSERT_TRUE(
+      controller_->publish("castellan/v1/HQ/doors/d1/swipe", swipe_json("w-4", kUidOk)).ok());
+  ASSERT_TRUE(controller_->publish("castellan/v1/hq/devices/s1/telemetry", "[1]").ok());
+  ASSERT_TRUE(controller_->publish("castellan/v1/hq/doors/d1/state", R"({"lock":"ajar"})").ok());
+  // A good swipe after all of it is answered normally.
+  swipe("d1", swipe_json("w-ok", kUidOk));
+  auto ok = decision("d1", "w-ok");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->code, 0);
+  EXPECT_EQ(decision("d1", "w-1")->code, 40001);
+  EXPECT_EQ(decision("d1", "w-2")->code, 40001);
+  EXPECT_EQ(decision("nope", "w-3")->code, 40401);
+  ASSERT_TRUE(eventually([&] { return m.rejected_count(RejectReason::kBadTopic) >= 1; }));
+  EXPECT_EQ(m.rejected_count(RejectReason::kNotJson), 2.0) << "swipe + telemetry";
+  EXPECT_EQ(m.rejected_count(RejectReason::kNoReq), 1.0);
+  EXPECT_EQ(m.rejected_count(RejectReason::kBadField), 3.0) << "two swipes + state";
+  EXPECT_EQ(m.rejected_count(RejectReason::kTooLarge), 1.0);
+  EXPECT_EQ(m.rejected_count(RejectReason::kUnknownDoor), 1.0);
+  EXPECT_EQ(m.rejected_count(RejectReason::kBadTopic), 1.0) << "upper-case site";
+  // Exactly the four swipes with a usable req were answered; nothing for the rest.
+  std::size_t answered = 0;
+  for (const auto& msg : decisions_.messages())
+    answered += parse_decision_message(msg.payload).ok();
+  EXPECT_EQ(answered, 4u) << "w-1, w-2, w-3, w-ok";
+  auto text = world_.metrics.render();
+  EXPECT_NE(text.find("castellan_mqtt_rejected_total{reason=\"too_large\"} 1"), std::string::npos);
+}
+
+TEST_F(BridgeMqttTest, BrokerKilledAndRestartedMidStream) {
+  for (int i = 0; i < 20; ++i) swipe("d1", swipe_json("k-" + std::to_string(i), kUidOk));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(decision("d1", "k-" + std::to_string(i)));
+  broker_->kill();
+  ASSERT_TRUE(eventually([&] { return !bridge_client_->connected(); }));
+  ASSERT_TRUE(broker_->start().ok());
+  ASSERT_TRUE(bridge_client_->wait_connected(15s));
+  ASSERT_TRUE(controller_->wait_connected(15s));
+  ASSERT_TRUE(bridge_client_->wait_subacks(10, 10s)) << "re-subscribed after the restart";
+  ASSERT_TRUE(controller_->wait_subacks(2, 10s));
+  // Controllers re-send the last ones (QoS 1 redelivery) and carry on with new swipes.
+  for (int i = 15; i < 40; ++i) swipe("d1", swipe_json("k-" + std::to_string(i), kUidOk));
+  for (int i = 15; i < 40; ++i) {
+    auto d = decision("d1", "k-" + std::to_string(i), i < 20 ? 2 : 1);
+    ASSERT_TRUE(d) << i;
+    EXPECT_EQ(d->code, 0);
+  }
+  auto recs = records(journal::RecordKind::decision);
+  std::set<std::string> reqs;
+  for (const auto& r : recs) reqs.insert(r.req);
+  EXPECT_EQ(recs.size(), 40u);
+  EXPECT_EQ(reqs.size(), 40u) << "nothing journaled twice";
+}
+
+TEST_F(BridgeMqttTest, HeartbeatsOnlineThenOfflineAfterTimeoutAndOnLastWill) {
+  auto& hb = service_->heartbeats();
+  ASSERT_TRUE(controller_
+                  ->publish("castellan/v1/hq/devices/ctl-1/heartbeat",
+                            R"({"fw":"1.2.3","uptime_s":5,"ts":"2026-11-22T03:04:05Z"})")
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return hb.online_count() == 1; }));
+  ASSERT_TRUE(controller_
+                  ->publish("castellan/v1/hq/devices/ctl-1/telemetry",
+                            R"({"metrics":{"temperature_c":21.5}})")
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return !service_->telemetry().latest("ctl-1").empty(); }));
+  auto view = device_view_json(hb, service_->telemetry(), "ctl-1");
+  ASSERT_TRUE(view);
+  auto v = boost::json::parse(*view).as_object();
+  EXPECT_EQ(v["status"].as_string(), "online");
+  EXPECT_EQ(v["fw"].as_string(), "1.2.3");
+  EXPECT_DOUBLE_EQ(v["telemetry"].as_object()["temperature_c"].as_double(), 21.5);
+  // No more heartbeats: offline after offline_after_ms (1 s in this test).
+  ASSERT_TRUE(eventually([&] { return hb.online_count() == 0; }));
+  EXPECT_EQ(hb.device("ctl-1")->status, DeviceLiveness::kOffline);
+
+  // A device whose connection drops: the broker publishes its will, it is offline at once.
+  auto o = options_for(admin_);
+  o.will = MqttWill{"castellan/v1/hq/devices/ctl-2/status", "offline"};
+  MqttClient& device = client(o);
+  ASSERT_TRUE(device.publish("castellan/v1/hq/devices/ctl-2/heartbeat", "{}").ok());
+  ASSERT_TRUE(eventually([&] { return hb.online_count() == 1; }));
+  device.stop_abruptly();
+  ASSERT_TRUE(eventually([&] { return hb.online_count() == 0; }, 900ms))
+      << "the will is faster than the 1 s timeout";
+  ASSERT_TRUE(eventually([&] { return records(journal::RecordKind::device_offline).size() == 2; }));
+  EXPECT_EQ(records(journal::RecordKind::device_online).size(), 2u);
+  bool saw_will = false;
+  for (const auto& r : records(journal::RecordKind::device_offline)) {
+    saw_will |= r.extra.find("last_will") != std::string::npos;
+  }
+  EXPECT_TRUE(saw_will);
+  EXPECT_NE(world_.metrics.render().find("castellan_devices_online 0"), std::string::npos);
+}
+
+TEST_F(BridgeMqttTest, ForcedOpenAndHeldOpenAlarmsRaisedAndCleared) {
+  auto state = [&](const std::string& door, const std::string& payload) {
+    ASSERT_TRUE(controller_->publish("castellan/v1/hq/doors/" + door + "/state", payload).ok());
+  };
+  auto alarms = [&](const std::string& door, const std::string& alarm, const std::string& st) {
+    std::size_t n = 0;
+    for (const auto& r : records(journal::RecordKind::door_alarm)) {
+      if (r.door == door && r.extra.find("\"" + alarm + "\"") != std::string::npos &&
+          r.extra.find("\"" + st + "\"") != std::string::npos) {
+        ++n;
+      }
+    }
+    return n;
+  };
+  state("d1", R"({"lock":"locked","contact":"closed","beam":"clear"})");
+  state("d1", R"({"contact":"open"})");
+  ASSERT_TRUE(eventually([&] { return alarms("d1", "forced_open", "raised") == 1; }));
+  state("d1", R"({"contact":"closed"})");
+  ASSERT_TRUE(eventually([&] { return alarms("d1", "forced_open", "cleared") == 1; }));
+
+  // A granted swipe, then the door opens: a normal passage, no alarm.
+  swipe("d1", swipe_json("pass-1", kUidOk));
+  ASSERT_TRUE(decision("d1", "pass-1"));
+  state("d1", R"({"contact":"open"})");
+  state("d1", R"({"contact":"closed"})");
+
+  // "fire" has held_open_s = 1: hold it open, the ticker raises the alarm.
+  state("fire", R"({"lock":"unlocked","contact":"open"})");
+  ASSERT_TRUE(eventually([&] { return alarms("fire", "held_open", "raised") == 1; }));
+  state("fire", R"({"contact":"closed"})");
+  ASSERT_TRUE(eventually([&] { return alarms("fire", "held_open", "cleared") == 1; }));
+  EXPECT_EQ(alarms("d1", "forced_open", "raised"), 1u) << "the granted opening was not forced";
+  EXPECT_GE(records(journal::RecordKind::door_state).size(), 5u);
+  auto assist = boost::json::parse(service_->door_states().assist_json("d1")).as_object();
+  EXPECT_EQ(assist["recent"].as_array().size(), 1u);
+}
+
+}  // namespace
+}  // namespace castellan::devices

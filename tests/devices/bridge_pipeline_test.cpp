@@ -1,0 +1,204 @@
+// SwipePipeline with the real DecisionEngine and snapshot, and fake journal/publisher ports so
+// that durability can be held back (timeouts) or fail (disk full). FakeClock throughout.
+#include <gtest/gtest.h>
+
+#include "bridge_world.hpp"
+#include "devices/swipe_pipeline.hpp"
+#include "fake_ports.hpp"
+
+namespace castellan::devices {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing;
+
+class SwipePipelineTest : public ::testing::Test {
+ protected:
+  FakeClock clock_{*parse_utc("2026-11-22T03:00:00Z")};
+  AccessWorld world_{clock_};
+  RecordingJournal journal_;
+  RecordingPublisher publisher_;
+  DoorStateTracker door_states_{clock_, journal_};
+  DeviceMetrics metrics_{world_.metrics};
+  SwipePipeline pipeline_{clock_,   SwipeOptions{}, world_.doors, world_.engine, kCardSecret,
+                          journal_, publisher_,     door_states_, metrics_};
+
+  // The decision published for `req`, checked against the door's key.
+  DecisionMessage decision_for(const std::string& door, const std::string& req) {
+    for (const auto& m : publisher_.messages()) {
+      auto d = parse_decision_message(m.payload);
+      if (!d.ok() || d->req != req) continue;
+      EXPECT_EQ(m.topic, decision_topic("hq", door));
+      return *d;
+    }
+    ADD_FAILURE() << "no decision for " << req;
+    return {};
+  }
+  void expect_signed(const std::string& door, const DecisionMessage& d) {
+    auto ok =
+        verify_signed_message(door_key(door), signed_fields("hq", door, d), d.sig, clock_.now());
+    EXPECT_TRUE(ok.ok()) << (ok.ok() ? "" : ok.error().message);
+  }
+  std::vector<journal::JournalRecord> decisions() {
+    std::vector<journal::JournalRecord> out;
+    for (auto& r : journal_.records()) {
+      if (r.kind == journal::RecordKind::decision) out.push_back(r);
+    }
+    return out;
+  }
+};
+
+TEST_F(SwipePipelineTest, EveryDecisionCodeIsPublishedSignedAndJournaled) {
+  struct Case {
+    std::string door, uid;
+    Code code;
+  };
+  const std::vector<Case> cases = {
+      {"d1", kUidOk, Code::OK},
+      {"d1", kUidExpired, Code::ERR_CARD_EXPIRED},
+      {"d1", kUidNotYet, Code::ERR_CARD_NOT_YET_VALID},
+      {"d1", kUidRevoked, Code::ERR_CARD_REVOKED},
+      {"d1", kUidUnknown, Code::ERR_CARD_UNKNOWN},
+      {"d1", kUidSuspended, Code::ERR_USER_SUSPENDED},
+      {"d1", kUidNoAccess, Code::ERR_NO_ACCESS},
+      {"d1", kUidSchedule, Code::ERR_OUTSIDE_SCHEDULE},
+      {"locked-down", kUidOk, Code::ERR_DOOR_LOCKDOWN},
+  };
+  int i = 0;
+  for (const auto& c : cases) {
+    std::string req = "r-" + std::to_string(i++);
+    pipeline_.handle("hq", c.door, swipe_json(req, c.uid));
+    auto d = decision_for(c.door, req);
+    EXPECT_EQ(d.code, static_cast<int>(c.code)) << req;
+    EXPECT_EQ(d.decision, c.code == Code::OK ? "grant" : "deny");
+    EXPECT_EQ(d.unlock_ms, c.code == Code::OK ? 5000 : 0);
+    expect_signed(c.door, d);
+  }
+  auto records = decisions();
+  ASSERT_EQ(records.size(), cases.size());
+  EXPECT_EQ(records[0].user, "u1");
+  EXPECT_EQ(records[0].source, "mqtt");
+  EXPECT_EQ(records[0].req, "r-0");
+  EXPECT_EQ(records[0].trace_id.size(), 32u);
+  EXPECT_EQ(records[0].card_hash, to_hex(access::card_hash_of(kCardSecret, kUidOk)));
+  EXPECT_TRUE(records[0].latency_us.has_value());
+  for (const auto& r : journal_.records()) {
+    EXPECT_EQ(journal::to_json_line(r).find(kUidOk), std::string::npos) << "raw uid stored";
+  }
+  EXPECT_EQ(metrics_.decision_count(Code::OK), 1.0);
+  EXPECT_EQ(metrics_.decision_count(Code::ERR_CARD_REVOKED), 1.0);
+}
+
+TEST_F(SwipePipelineTest, BadFieldsWithReqGet40001UnknownDoor40401NoReqNoReply) {
+  pipeline_.handle("hq", "d1", R"({"req":"bad-1","card":"zz"})");
+  auto d = decision_for("d1", "bad-1");
+  EXPECT_EQ(d.code, 40001);
+  EXPECT_EQ(d.decision, "deny");
+  expect_signed("d1", d);
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kBadField), 1.0);
+
+  pipeline_.handle("hq", "nope", swipe_json("u-1", kUidOk));
+  auto u = decision_for("nope", "u-1");
+  EXPECT_EQ(u.code, 40401);
+  EXPECT_EQ(u.sig, "") << "no key exists for an unknown door";
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kUnknownDoor), 1.0);
+
+  auto before = publisher_.messages().size();
+  pipeline_.handle("hq", "d1", R"({"card":"04a1b2c3"})");
+  pipeline_.handle("hq", "d1", "garbage");
+  pipeline_.handle("hq", "d1", std::string(10000, '{'));
+  EXPECT_EQ(publisher_.messages().size(), before) << "no usable req: no reply";
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kNoReq), 1.0);
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kNotJson), 1.0);
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kTooLarge), 1.0);
+  EXPECT_EQ(decisions().size(), 2u);
+}
+
+TEST_F(SwipePipelineTest, DuplicateGetsTheSameDecisionAndIsJournaledOnce) {
+  pipeline_.handle("hq", "d1", swipe_json("dup", kUidOk));
+  clock_.advance(5s);
+  pipeline_.handle("hq", "d1", swipe_json("dup", kUidOk));
+  auto msgs = publisher_.messages();
+  ASSERT_EQ(msgs.size(), 2u);
+  auto a = *parse_decision_message(msgs[0].payload);
+  auto b = *parse_decision_message(msgs[1].payload);
+  EXPECT_EQ(a.code, b.code);
+  EXPECT_EQ(a.decision, b.decision);
+  expect_signed("d1", b);
+  EXPECT_EQ(decisions().size(), 1u);
+  EXPECT_EQ(metrics_.duplicate_count(), 1.0);
+  // The same req at another door is another swipe.
+  pipeline_.handle("hq", "fire", swipe_json("dup", kUidOk));
+  EXPECT_EQ(decisions().size(), 2u);
+  // After the window, the req is decided anew.
+  clock_.advance(61s);
+  pipeline_.expire_overdue();
+  pipeline_.handle("hq", "d1", swipe_json("dup", kUidOk));
+  EXPECT_EQ(decisions().size(), 3u);
+}
+
+TEST_F(SwipePipelineTest, DuplicateWhileInFlightWaitsForTheFirstAnswer) {
+  journal_.set_hold(true);
+  pipeline_.handle("hq", "d1", swipe_json("fly", kUidOk));
+  pipeline_.handle("hq", "d1", swipe_json("fly", kUidOk));
+  EXPECT_TRUE(publisher_.messages().empty()) << "nothing published before durability";
+  journal_.release();
+  auto msgs = publisher_.messages();
+  ASSERT_EQ(msgs.size(), 2u) << "both copies answered";
+  EXPECT_EQ(parse_decision_message(msgs[1].payload)->code, 0);
+  EXPECT_EQ(decisions().size(), 1u);
+}
+
+TEST_F(SwipePipelineTest, DeadlineAnswers50401AndFailModeSafeGrants) {
+  journal_.set_hold(true);
+  pipeline_.handle("hq", "d1", swipe_json("slow-1", kUidOk));
+  pipeline_.handle("hq", "fire", swipe_json("slow-2", kUidOk));
+  clock_.advance(299ms);
+  pipeline_.expire_overdue();
+  EXPECT_TRUE(publisher_.messages().empty());
+  clock_.advance(2ms);
+  pipeline_.expire_overdue();
+  auto secure = decision_for("d1", "slow-1");
+  EXPECT_EQ(secure.code, 50401);
+  EXPECT_EQ(secure.decision, "deny");
+  expect_signed("d1", secure);
+  auto safe = decision_for("fire", "slow-2");
+  EXPECT_EQ(safe.code, 50401);
+  EXPECT_EQ(safe.decision, "grant");
+  EXPECT_EQ(safe.unlock_ms, 5000);
+  // The late durable callbacks publish nothing more.
+  journal_.release();
+  EXPECT_EQ(publisher_.messages().size(), 2u);
+  EXPECT_EQ(pipeline_.stats().timeouts, 2u);
+  EXPECT_EQ(journal_.count(journal::RecordKind::decision, "outcome", "timeout"), 2u);
+  EXPECT_EQ(metrics_.decision_count(Code::ERR_TIMEOUT), 2.0);
+}
+
+TEST_F(SwipePipelineTest, JournalUnavailableAnswers50301) {
+  journal_.set_fail(true);
+  pipeline_.handle("hq", "d1", swipe_json("j-1", kUidOk));
+  pipeline_.handle("hq", "fire", swipe_json("j-2", kUidOk));
+  auto secure = decision_for("d1", "j-1");
+  EXPECT_EQ(secure.code, 50301);
+  EXPECT_EQ(secure.decision, "deny");
+  auto safe = decision_for("fire", "j-2");
+  EXPECT_EQ(safe.code, 50301);
+  EXPECT_EQ(safe.decision, "grant");
+  EXPECT_EQ(pipeline_.stats().journal_failures, 2u);
+  // The journal is back: the next swipe is decided normally.
+  journal_.set_fail(false);
+  pipeline_.handle("hq", "d1", swipe_json("j-3", kUidOk));
+  EXPECT_EQ(decision_for("d1", "j-3").code, 0);
+}
+
+TEST_F(SwipePipelineTest, GrantsFeedTheDoorsPassagesAndFailureRate) {
+  pipeline_.handle("hq", "d1", swipe_json("p-1", kUidOk));
+  pipeline_.handle("hq", "d1", swipe_json("p-2", kUidUnknown));
+  auto v = door_states_.assist("d1");
+  ASSERT_EQ(v.recent.size(), 1u);
+  EXPECT_EQ(v.recent[0].user, "u1");
+  EXPECT_DOUBLE_EQ(v.failure_rate_24h, 0.5);
+}
+
+}  // namespace
+}  // namespace castellan::devices

@@ -1,0 +1,123 @@
+#include "devices/payloads.hpp"
+
+#include <gtest/gtest.h>
+
+namespace castellan::devices {
+namespace {
+
+TEST(SwipePayload, ValidSwipeWithDefaults) {
+  auto p = parse_swipe(R"({"req":"r-1","card":"04A1B2C3","ts":"2026-11-22T03:04:05.123Z"})");
+  ASSERT_TRUE(p.swipe) << p.error->message;
+  EXPECT_FALSE(p.error);
+  EXPECT_EQ(p.req, "r-1");
+  EXPECT_EQ(p.swipe->card_uid, "04a1b2c3") << "normalised to lower case";
+  EXPECT_EQ(p.swipe->dir, Direction::kIn) << "dir defaults to in";
+  ASSERT_TRUE(p.swipe->ts);
+  auto out = parse_swipe(R"({"req":"r-2","card":"04a1b2c3d4","dir":"out"})");
+  ASSERT_TRUE(out.swipe);
+  EXPECT_EQ(out.swipe->dir, Direction::kOut);
+}
+
+struct BadSwipe {
+  std::string payload;
+  RejectReason reason;
+  bool has_req;  // a usable req: the swipe is answered 40001
+};
+
+TEST(SwipePayload, EveryKindOfBadPayloadHasAReasonAndReqIsKeptWhenUsable) {
+  const std::vector<BadSwipe> cases = {
+      {"not json", RejectReason::kNotJson, false},
+      {"", RejectReason::kNotJson, false},
+      {"[1,2]", RejectReason::kNotJson, false},
+      {"\"str\"", RejectReason::kNotJson, false},
+      {"{\"req\":\"r\",\"card\":\"\xff\xfe\"}", RejectReason::kNotJson, false},  // not UTF-8
+      {R"({"card":"04a1b2c3"})", RejectReason::kNoReq, false},
+      {R"({"req":42,"card":"04a1b2c3"})", RejectReason::kNoReq, false},
+      {R"({"req":"","card":"04a1b2c3"})", RejectReason::kNoReq, false},
+      {R"({"req":")" + std::string(65, 'r') + R"(","card":"04a1b2c3"})", RejectReason::kNoReq,
+       false},
+      {R"({"req":"r-1"})", RejectReason::kBadField, true},
+      {R"({"req":"r-1","card":1234})", RejectReason::kBadField, true},
+      {R"({"req":"r-1","card":"xyz12345"})", RejectReason::kBadField, true},
+      {R"({"req":"r-1","card":"0123456"})", RejectReason::kBadField, true},  // 7 digits
+      {R"({"req":"r-1","card":"04a1b2c3","dir":"sideways"})", RejectReason::kBadField, true},
+      {R"({"req":"r-1","card":"04a1b2c3","dir":1})", RejectReason::kBadField, true},
+      {R"({"req":"r-1","card":"04a1b2c3","ts":"yesterday"})", RejectReason::kBadField, true},
+      {R"({"req":"r-1","card":"04a1b2c3","ts":12})", RejectReason::kBadField, true},
+      {"{\"req\":\"r-1\",\"card\":\"" + std::string(5000, 'a') + "\"}", RejectReason::kTooLarge,
+       false},
+      {std::string(100, '[') + std::string(100, ']'), RejectReason::kNotJson, false},  // too deep
+  };
+  for (const auto& c : cases) {
+    auto p = parse_swipe(c.payload);
+    EXPECT_FALSE(p.swipe) << c.payload.substr(0, 80);
+    ASSERT_TRUE(p.error) << c.payload.substr(0, 80);
+    EXPECT_EQ(p.error->reason, c.reason) << c.payload.substr(0, 80) << ": " << p.error->message;
+    EXPECT_EQ(!p.req.empty(), c.has_req) << c.payload.substr(0, 80);
+    EXPECT_FALSE(p.error->message.empty());
+  }
+}
+
+TEST(DoorStatePayload, PartialAndFullUpdates) {
+  auto full = parse_door_state(
+      R"({"lock":"locked","contact":"open","beam":"blocked","ts":"2026-11-22T03:04:05Z"})");
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(*full.value->lock, LockState::kLocked);
+  EXPECT_EQ(*full.value->contact, ContactState::kOpen);
+  EXPECT_EQ(*full.value->beam, BeamState::kBlocked);
+  auto partial = parse_door_state(R"({"contact":"closed"})");
+  ASSERT_TRUE(partial.ok());
+  EXPECT_FALSE(partial.value->lock);
+  EXPECT_FALSE(parse_door_state(R"({})").ok());
+  EXPECT_FALSE(parse_door_state(R"({"lock":"ajar"})").ok());
+  EXPECT_EQ(parse_door_state(R"({"lock":true})").error->reason, RejectReason::kBadField);
+  EXPECT_EQ(parse_door_state("nope").error->reason, RejectReason::kNotJson);
+}
+
+TEST(HeartbeatPayload, FieldsAreOptionalButTyped) {
+  auto hb = parse_heartbeat(R"({"fw":"1.2.3","uptime_s":123,"ts":"2026-11-22T03:04:05.123Z"})");
+  ASSERT_TRUE(hb.ok());
+  EXPECT_EQ(hb.value->fw, "1.2.3");
+  EXPECT_EQ(*hb.value->uptime_s, 123);
+  EXPECT_TRUE(parse_heartbeat("{}").ok());
+  EXPECT_FALSE(parse_heartbeat(R"({"uptime_s":-1})").ok());
+  EXPECT_FALSE(parse_heartbeat(R"({"uptime_s":"1"})").ok());
+  EXPECT_FALSE(parse_heartbeat(R"({"fw":3})").ok());
+  EXPECT_EQ(parse_heartbeat(std::string(5000, ' ')).error->reason, RejectReason::kTooLarge);
+}
+
+TEST(TelemetryPayload, NumbersOnlyAndBounded) {
+  auto t = parse_telemetry(
+      R"({"ts":"2026-11-22T03:04:05Z","metrics":{"temperature_c":21.5,"humidity_pct":40}})");
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t.value->metrics.size(), 2u);
+  EXPECT_EQ(t.value->metrics[0].first, "temperature_c");
+  EXPECT_DOUBLE_EQ(t.value->metrics[0].second, 21.5);
+  EXPECT_FALSE(parse_telemetry(R"({"metrics":{"t":"warm"}})").ok());
+  EXPECT_FALSE(parse_telemetry(R"({"metrics":[1]})").ok());
+  EXPECT_FALSE(parse_telemetry(R"({"metrics":{"bad name":1}})").ok());
+  EXPECT_FALSE(parse_telemetry(R"({})").ok());
+  std::string many = "{\"metrics\":{";
+  for (int i = 0; i < 33; ++i)
+    many += (i ? "," : "") + std::string("\"m") + std::to_string(i) + "\":1";
+  many += "}}";
+  EXPECT_FALSE(parse_telemetry(many).ok());
+}
+
+TEST(StatusPayload, LastWill) {
+  EXPECT_EQ(*parse_status("offline").value, DeviceStatus::kOffline);
+  EXPECT_EQ(*parse_status(" \"offline\"\n").value, DeviceStatus::kOffline);
+  EXPECT_EQ(*parse_status("online").value, DeviceStatus::kOnline);
+  EXPECT_FALSE(parse_status("gone").ok());
+  EXPECT_EQ(parse_status(std::string(100, 'x')).error->reason, RejectReason::kTooLarge);
+}
+
+TEST(RejectReasons, NamesAreStableLabels) {
+  std::vector<std::string> names;
+  for (auto r : all_reject_reasons()) names.emplace_back(reject_reason_name(r));
+  EXPECT_EQ(names, (std::vector<std::string>{"bad_topic", "too_large", "not_json", "no_req",
+                                             "bad_field", "unknown_door", "capacity"}));
+}
+
+}  // namespace
+}  // namespace castellan::devices
