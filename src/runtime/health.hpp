@@ -111,7 +111,8 @@ class HealthMonitor {
   // here and released by the destructor).
   void register_metrics(MetricsRegistry& metrics);
 
-  // Spawns the periodic sampler as a daemon task "health sampler" of `group`.
+  // Spawns the periodic sampler as a daemon task "health sampler" of `group` (real timer of
+  // sample_interval; time read from the Clock). Close the group before destroying the monitor.
   void start(TaskGroup& group, const boost::asio::any_io_executor& executor);
 
   const HealthOptions& options() const { return options_; }

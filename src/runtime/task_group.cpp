@@ -146,12 +146,18 @@ TaskId spawn_child(const std::shared_ptr<TaskGroup::State>& state,
     state->children.emplace(child->entry->id, child);
   }
   const TaskId id = child->entry->id;
-  // The completion handler keeps the child (and so its signal, which the finished coroutine's
-  // cancellation state still points into) alive until a later strand turn.
-  auto on_done = [child](std::exception_ptr) { asio::post(child->strand, [child] {}); };
-  asio::co_spawn(child->strand,
-                 run_child(ChildGuard(state, child), std::move(body), std::move(task)),
-                 asio::bind_cancellation_slot(child->signal.slot(), std::move(on_done)));
+  // co_spawn installs its handler into the child's cancellation slot; cancel_children() emits
+  // on the child's strand. Doing the co_spawn on that strand too keeps the two serialised.
+  // The posted handler owns the wrapper frame, so if it never runs (io_context destroyed) the
+  // frame, and with it the ChildGuard, is destroyed with the handler.
+  asio::post(child->strand, [child, frame = run_child(ChildGuard(state, child), std::move(body),
+                                                      std::move(task))]() mutable {
+    // The completion handler keeps the child (and so its signal, which the finished
+    // coroutine's cancellation state still points into) alive until a later strand turn.
+    auto on_done = [child](std::exception_ptr) { asio::post(child->strand, [child] {}); };
+    asio::co_spawn(child->strand, std::move(frame),
+                   asio::bind_cancellation_slot(child->signal.slot(), std::move(on_done)));
+  });
   return id;
 }
 
