@@ -50,6 +50,17 @@ class MessageInbox {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return messages_.size() >= n; });
   }
+  // True once a message with this payload arrived.
+  bool wait_for_payload(const std::string& payload,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] {
+      for (const auto& m : messages_) {
+        if (m.payload == payload) return true;
+      }
+      return false;
+    });
+  }
   std::vector<Message> messages() const {
     std::lock_guard lock(mu_);
     return messages_;

@@ -46,6 +46,8 @@ class Simulator {
   // unanswered), publishes `offline` for each device and disconnects. Idempotent.
   void stop();
   SimReport report() const;
+  // True while swipes are still being sent (false once `duration` has passed).
+  bool swiping() const { return swiping_.load(); }
 
   // The door ids and device ids in use (door i is controlled by controllers()[i]).
   const std::vector<std::string>& doors() const { return door_ids_; }

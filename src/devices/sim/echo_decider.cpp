@@ -1,0 +1,40 @@
+#include "devices/sim/echo_decider.hpp"
+
+#include "devices/outgoing.hpp"
+#include "devices/payloads.hpp"
+#include "devices/topics.hpp"
+
+namespace castellan::devices::sim {
+
+EchoDecider::EchoDecider(EchoOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock), client_(options_.mqtt) {}
+
+Result<void> EchoDecider::start(std::chrono::milliseconds timeout) {
+  client_.on_message([this](std::string_view t, std::string_view p) { on_swipe(t, p); });
+  if (auto r = client_.start(); !r) return r;
+  if (auto r = client_.subscribe("castellan/v1/+/doors/+/swipe"); !r) return r;
+  if (!client_.wait_connected(timeout) || !client_.wait_subacks(1, timeout)) {
+    return make_error(Code::ERR_UNAVAILABLE, "echo decider could not connect and subscribe");
+  }
+  return {};
+}
+
+void EchoDecider::on_swipe(std::string_view topic, std::string_view payload) {
+  auto t = parse_topic(topic);
+  if (!t || t->kind != TopicKind::kSwipe) return;
+  auto key = options_.door_keys.find(t->entity);
+  if (key == options_.door_keys.end()) return;
+  SwipeParse swipe = parse_swipe(payload);
+  if (swipe.req.empty()) return;  // no usable req: no reply (contract §3)
+  const bool ok = swipe.swipe.has_value();
+  TimePoint exp = clock_.now() + options_.ttl;
+  std::string signing_key = key->second;
+  if (options_.signing == EchoSigning::kWrongKey) signing_key = "not-the-door-key-" + signing_key;
+  if (options_.signing == EchoSigning::kExpired) exp = clock_.now() - std::chrono::seconds(30);
+  DecisionMessage m = make_decision_message(t->site, t->entity, signing_key, swipe.req, ok,
+                                            ok ? 0 : 40001, ok ? options_.unlock_ms : 0, exp);
+  if (client_.publish(decision_topic(t->site, t->entity), serialize(m)).ok())
+    answered_.fetch_add(1);
+}
+
+}  // namespace castellan::devices::sim

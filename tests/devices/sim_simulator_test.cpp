@@ -1,0 +1,238 @@
+// The simulator against a real broker and an EchoDecider that signs correctly, with the wrong
+// key, or with a stale exp; no responder at all; and per-device credentials under the ACL.
+#include "devices/sim/simulator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "broker_fixture.hpp"
+#include "core/crypto.hpp"
+#include "devices/payloads.hpp"
+#include "devices/sim/echo_decider.hpp"
+#include "devices/topics.hpp"
+
+namespace castellan::devices::sim {
+namespace {
+
+using namespace std::chrono_literals;
+using devices::testing::BrokerFixture;
+using devices::testing::MessageInbox;
+
+class SimulatorTest : public BrokerFixture {
+ protected:
+  SimOptions sim_options(int doors = 3, int sensors = 2) {
+    SimOptions o;
+    o.port = broker_->port();
+    o.username = admin_.username;
+    o.password = admin_.password;
+    o.doors = doors;
+    o.sensors = sensors;
+    o.rate = 150;
+    o.duration = 1s;
+    o.valid_cards = {"04a1b2c3", "04a1b2c4"};
+    o.expired_cards = {"0badc0de"};
+    o.mix = SwipeMix{1, 1, 1, 1};
+    o.heartbeat_interval = 200ms;
+    o.telemetry_interval = 200ms;
+    o.answer_timeout = 2s;
+    o.forced_open_per_door_per_min = 0;  // tests that want door alarms turn them on
+    o.held_open_ratio = 0;
+    for (int i = 1; i <= doors; ++i) o.door_keys["d" + std::to_string(i)] = random_bytes(32);
+    return o;
+  }
+  std::unique_ptr<EchoDecider> echo(const SimOptions& sim, EchoSigning signing) {
+    EchoOptions e;
+    e.mqtt = options_for(admin_);
+    e.door_keys = sim.door_keys;
+    e.signing = signing;
+    auto d = std::make_unique<EchoDecider>(e);
+    auto r = d->start();
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return d;
+  }
+  SimReport run(Simulator& sim) {
+    auto r = sim.start();
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    while (sim.swiping()) std::this_thread::sleep_for(20ms);
+    sim.stop();
+    return sim.report();
+  }
+};
+
+TEST_F(SimulatorTest, EverySwipeWithAReqIsAnsweredAndVerified) {
+  SimOptions o = sim_options();
+  auto responder = echo(o, EchoSigning::kCorrect);
+  MessageInbox spy;
+  MqttClient& watcher = admin_client(&spy);
+  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/devices/#").ok());
+  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/doors/+/state").ok());
+  ASSERT_TRUE(watcher.wait_subacks(2, 10s));
+
+  Simulator sim(o);
+  SimReport r = run(sim);
+  EXPECT_GT(r.sent, 50u);
+  EXPECT_LT(r.expecting_reply, r.sent) << "the mix includes payloads without a usable req";
+  EXPECT_EQ(r.answered, r.expecting_reply);
+  EXPECT_EQ(r.unanswered, 0u);
+  EXPECT_EQ(r.rejected_signature + r.rejected_stale, 0u);
+  EXPECT_EQ(r.unverified, 0u);
+  EXPECT_EQ(r.duplicate_answers + r.stray_answers + r.replies_to_no_req, 0u);
+  EXPECT_EQ(r.rtt.count, r.answered);
+  EXPECT_GT(r.rtt.p50_us, 0);
+  EXPECT_LE(r.rtt.p50_us, r.rtt.p99_us);
+  EXPECT_LE(r.rtt.p99_us, r.rtt.max_us);
+  for (std::size_t k = 0; k < r.sent_by_kind.size(); ++k) EXPECT_GT(r.sent_by_kind[k], 0u) << k;
+  // The echo grants every well-formed swipe: only malformed ones carry the expected code.
+  EXPECT_GT(r.codes[0], 0u);
+  EXPECT_GT(r.codes[40001], 0u);
+  EXPECT_GT(r.state_changes, 0u);
+
+  // What the devices sent parses with castellan's own device-payload parsers.
+  ASSERT_TRUE(spy.wait_for_payload("offline"));
+  std::size_t heartbeats = 0, telemetry = 0, states = 0, offline = 0;
+  for (const auto& m : spy.messages()) {
+    auto t = parse_topic(m.topic);
+    ASSERT_TRUE(t.ok()) << m.topic;
+    switch (t->kind) {
+      case TopicKind::kHeartbeat:
+        EXPECT_TRUE(parse_heartbeat(m.payload).ok()) << m.payload;
+        ++heartbeats;
+        break;
+      case TopicKind::kTelemetry:
+        EXPECT_TRUE(parse_telemetry(m.payload).ok()) << m.payload;
+        ++telemetry;
+        break;
+      case TopicKind::kState:
+        EXPECT_TRUE(parse_door_state(m.payload).ok()) << m.payload;
+        ++states;
+        break;
+      case TopicKind::kStatus:
+        EXPECT_TRUE(parse_status(m.payload).ok()) << m.payload;
+        ++offline;
+        break;
+      default:
+        break;
+    }
+  }
+  EXPECT_GE(heartbeats, 5u);
+  EXPECT_GE(telemetry, 2u);
+  EXPECT_GE(states, 3u);
+}
+
+TEST_F(SimulatorTest, DecisionsWithTheWrongKeyAreRejectedAndCounted) {
+  SimOptions o = sim_options();
+  auto responder = echo(o, EchoSigning::kWrongKey);
+  Simulator sim(o);
+  SimReport r = run(sim);
+  EXPECT_GT(r.expecting_reply, 0u);
+  EXPECT_EQ(r.rejected_signature, r.expecting_reply);
+  EXPECT_EQ(r.answered, 0u);
+  EXPECT_EQ(r.unanswered, 0u);
+  EXPECT_EQ(r.state_changes, o.door_keys.size()) << "a rejected grant must not open the door";
+}
+
+TEST_F(SimulatorTest, StaleDecisionsAreRejectedAndCounted) {
+  SimOptions o = sim_options();
+  auto responder = echo(o, EchoSigning::kExpired);
+  Simulator sim(o);
+  SimReport r = run(sim);
+  EXPECT_GT(r.expecting_reply, 0u);
+  EXPECT_EQ(r.rejected_stale, r.expecting_reply);
+  EXPECT_EQ(r.rejected_signature, 0u);
+  EXPECT_EQ(r.answered, 0u);
+}
+
+TEST_F(SimulatorTest, WithoutAResponderEverySwipeIsUnanswered) {
+  SimOptions o = sim_options(2, 0);
+  o.answer_timeout = 300ms;
+  Simulator sim(o);
+  SimReport r = run(sim);
+  EXPECT_GT(r.expecting_reply, 0u);
+  EXPECT_EQ(r.unanswered, r.expecting_reply);
+  EXPECT_EQ(r.answered, 0u);
+  EXPECT_EQ(r.pending, 0u);
+  EXPECT_NE(format_summary(r).find("unanswered         " + std::to_string(r.unanswered)),
+            std::string::npos);
+}
+
+TEST_F(SimulatorTest, DevicesWithTheirOwnCredentialsStayWithinTheirAcl) {
+  SimOptions o = sim_options(2, 1);
+  o.username.clear();
+  o.password.clear();
+  Simulator probe(o);  // only to learn the device ids it will use
+  for (std::size_t i = 0; i < probe.doors().size(); ++i) {
+    auto c = accounts_->set_device_credentials(probe.controllers()[i], "hq", {probe.doors()[i]});
+    ASSERT_TRUE(c.ok());
+    o.device_credentials[probe.controllers()[i]] = *c;
+  }
+  for (const auto& s : probe.sensors()) {
+    auto c = accounts_->set_device_credentials(s, "hq", {});
+    ASSERT_TRUE(c.ok());
+    o.device_credentials[s] = *c;
+  }
+  ASSERT_TRUE(broker_->reload().ok());
+  auto responder = echo(o, EchoSigning::kCorrect);
+  MessageInbox spy;
+  MqttClient& watcher = admin_client(&spy);
+  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/devices/+/heartbeat").ok());
+  ASSERT_TRUE(watcher.wait_subacks(1, 10s));
+  // SIGHUP is asynchronous: the first connection attempts may still meet the old password file.
+  Simulator sim(o);
+  auto started = sim.start(15s);
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  while (sim.swiping()) std::this_thread::sleep_for(20ms);
+  sim.stop();
+  SimReport r = sim.report();
+  EXPECT_GT(r.expecting_reply, 0u);
+  EXPECT_EQ(r.answered, r.expecting_reply) << "swipes and decisions pass the per-door ACL";
+  EXPECT_EQ(r.unanswered, 0u);
+  EXPECT_TRUE(spy.wait_for_count(3)) << "heartbeats pass the per-device ACL";
+}
+
+TEST_F(SimulatorTest, DoorsAreForcedOpenAndHeldOpen) {
+  // One swipe per second round-robin over 3 doors: d3 stays idle (locked, closed) until the
+  // forced-open tick at 1 s finds it; d1's grant at 0 s is held open.
+  SimOptions o = sim_options(3, 0);
+  o.mix = SwipeMix{1, 0, 0, 0};  // valid cards only: the echo grants them all
+  o.rate = 1;
+  o.duration = 2500ms;
+  o.forced_open_per_door_per_min = 60 * 1000;  // every idle locked door, every second
+  o.held_open_ratio = 1;
+  o.held_open_for = 600ms;
+  auto responder = echo(o, EchoSigning::kCorrect);
+  MessageInbox spy;
+  MqttClient& watcher = admin_client(&spy);
+  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/doors/+/state").ok());
+  ASSERT_TRUE(watcher.wait_subacks(1, 10s));
+  Simulator sim(o);
+  SimReport r = run(sim);
+  EXPECT_GT(r.forced_open, 0u);
+  EXPECT_GT(r.held_open, 0u);
+  bool saw_forced = false, saw_grant_open = false;
+  for (const auto& m : spy.messages()) {
+    auto s = parse_door_state(m.payload);
+    ASSERT_TRUE(s.ok()) << m.payload;
+    const auto& v = *s.value;
+    if (v.lock == LockState::kLocked && v.contact == ContactState::kOpen) saw_forced = true;
+    if (v.lock == LockState::kUnlocked && v.contact == ContactState::kOpen) saw_grant_open = true;
+  }
+  EXPECT_TRUE(saw_forced) << "a forced open is contact=open while lock=locked";
+  EXPECT_TRUE(saw_grant_open);
+}
+
+TEST(SimulatorOptions, ConnectFailureIsAClearError) {
+  auto port = pick_free_loopback_port();
+  ASSERT_TRUE(port.ok());
+  SimOptions o;
+  o.port = *port;
+  o.doors = 1;
+  o.sensors = 0;
+  Simulator sim(o);
+  auto r = sim.start(300ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("could not connect"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace castellan::devices::sim
