@@ -379,8 +379,10 @@ void Journal::Subscription::reset() {
 }
 
 Result<EventPage> Journal::query(const EventQuery& query) const {
-  std::shared_lock lock(impl_->index_mu_);
-  return run_query(impl_->index_, query);
+  return run_query(impl_->options_.dir, query, [&](std::uint64_t below, std::size_t max) {
+    std::shared_lock lock(impl_->index_mu_);
+    return collect_candidates(impl_->index_, query, below, max);
+  });
 }
 
 bool Journal::healthy() const {

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <map>
+#include <optional>
 
 namespace castellan::journal {
 namespace {
@@ -15,12 +17,16 @@ class RecordReader {
  public:
   explicit RecordReader(std::string dir) : dir_(std::move(dir)) {}
 
-  Result<JournalRecord> read(const IndexEntry& entry) {
+  // nullopt: the segment is gone (retention removed it after the candidates were taken).
+  Result<std::optional<JournalRecord>> read(const IndexEntry& entry) {
     const std::string path = dir_ + "/" + segment_file_name(entry.segment);
     auto it = files_.find(entry.segment);
     if (it == files_.end()) {
       auto fd = open_file(path, O_RDONLY);
-      if (!fd) return fd.error();
+      if (!fd) {
+        if (!std::filesystem::exists(path)) return std::optional<JournalRecord>{};
+        return fd.error();
+      }
       it = files_.emplace(entry.segment, std::move(*fd)).first;
     }
     auto head = pread_exact(it->second.get(), entry.offset, kFrameHeaderBytes, path);
@@ -35,7 +41,7 @@ class RecordReader {
     if (frame.status != FrameStatus::ok || frame.seq != entry.seq) return damaged(entry);
     auto record = parse_json_line(frame.payload);
     if (!record) return damaged(entry);
-    return record;
+    return std::optional<JournalRecord>(std::move(*record));
   }
 
  private:
@@ -48,17 +54,6 @@ class RecordReader {
   std::map<std::uint64_t, Fd> files_;
 };
 
-bool prefilter(const IndexEntry& e, const EventQuery& q, std::uint64_t door_h, std::uint64_t user_h,
-               std::uint64_t decision_h) {
-  if (q.kind && e.kind != static_cast<std::uint64_t>(*q.kind)) return false;
-  if (q.from && e.ts_us < to_unix_us(*q.from)) return false;
-  if (q.to && e.ts_us > to_unix_us(*q.to)) return false;
-  if (!q.door.empty() && e.door_h != door_h) return false;
-  if (!q.user.empty() && e.user_h != user_h) return false;
-  if (!q.decision.empty() && e.decision_h != decision_h) return false;
-  return true;
-}
-
 bool matches(const JournalRecord& r, const EventQuery& q) {
   return (q.door.empty() || r.door == q.door) && (q.user.empty() || r.user == q.user) &&
          (q.decision.empty() || r.decision == q.decision);
@@ -66,7 +61,32 @@ bool matches(const JournalRecord& r, const EventQuery& q) {
 
 }  // namespace
 
-Result<EventPage> run_query(const EventIndex& index, const EventQuery& q) {
+std::vector<IndexEntry> collect_candidates(const EventIndex& index, const EventQuery& q,
+                                           std::uint64_t below, std::size_t max) {
+  const auto& entries = index.entries();
+  const auto end =
+      std::lower_bound(entries.begin(), entries.end(), below,
+                       [](const IndexEntry& e, std::uint64_t seq) { return e.seq < seq; });
+  const std::uint64_t door_h = filter_hash(q.door);
+  const std::uint64_t user_h = filter_hash(q.user);
+  const std::uint64_t decision_h = filter_hash(q.decision);
+  const std::int64_t from = q.from ? to_unix_us(*q.from) : std::numeric_limits<std::int64_t>::min();
+  const std::int64_t to = q.to ? to_unix_us(*q.to) : std::numeric_limits<std::int64_t>::max();
+  std::vector<IndexEntry> out;
+  for (auto it = end; it != entries.begin() && out.size() < max;) {
+    const IndexEntry& e = *--it;
+    if (q.kind && e.kind != static_cast<std::uint64_t>(*q.kind)) continue;
+    if (e.ts_us < from || e.ts_us > to) continue;
+    if (!q.door.empty() && e.door_h != door_h) continue;
+    if (!q.user.empty() && e.user_h != user_h) continue;
+    if (!q.decision.empty() && e.decision_h != decision_h) continue;
+    out.push_back(e);
+  }
+  return out;
+}
+
+Result<EventPage> run_query(const std::string& dir, const EventQuery& q,
+                            const CandidateSource& candidates) {
   if (q.limit < 1 || q.limit > kMaxQueryLimit) {
     return make_error(Code::ERR_BAD_REQUEST,
                       "limit must be between 1 and " + std::to_string(kMaxQueryLimit));
@@ -74,39 +94,35 @@ Result<EventPage> run_query(const EventIndex& index, const EventQuery& q) {
   if (q.from && q.to && *q.from > *q.to) {
     return make_error(Code::ERR_BAD_REQUEST, "'from' is after 'to'");
   }
-  const auto& entries = index.entries();
-  std::size_t end = entries.size();  // entries [0, end) are candidates
+  std::uint64_t below = std::numeric_limits<std::uint64_t>::max();
   if (!q.cursor.empty()) {
-    std::uint64_t below = 0;
     const char* first = q.cursor.data();
     const char* last = first + q.cursor.size();
     auto [ptr, ec] = std::from_chars(first, last, below);
     if (ec != std::errc{} || ptr != last || below == 0) {
       return make_error(Code::ERR_BAD_REQUEST, "cursor '" + q.cursor + "' is not valid");
     }
-    end = static_cast<std::size_t>(
-        std::lower_bound(entries.begin(), entries.end(), below,
-                         [](const IndexEntry& e, std::uint64_t seq) { return e.seq < seq; }) -
-        entries.begin());
   }
-  const std::uint64_t door_h = filter_hash(q.door);
-  const std::uint64_t user_h = filter_hash(q.user);
-  const std::uint64_t decision_h = filter_hash(q.decision);
-  RecordReader reader(index.dir());
+  RecordReader reader(dir);
   EventPage page;
-  for (std::size_t i = end; i-- > 0;) {
-    const IndexEntry& e = entries[i];
-    if (!prefilter(e, q, door_h, user_h, decision_h)) continue;
-    auto record = reader.read(e);
-    if (!record) return record.error();
-    if (!matches(*record, q)) continue;
-    if (page.records.size() == q.limit) {  // one more match exists: there is a next page
-      page.next_cursor = std::to_string(page.records.back().seq);
-      break;
+  // One match more than the limit tells whether there is a next page. A prefilter hit that
+  // the record does not confirm (a 64-bit hash collision) just means another round.
+  for (;;) {
+    const std::size_t want = q.limit + 1 - page.records.size();
+    const auto batch = candidates(below, want);
+    for (const auto& e : batch) {
+      below = e.seq;
+      auto record = reader.read(e);
+      if (!record) return record.error();
+      if (!*record || !matches(**record, q)) continue;
+      if (page.records.size() == q.limit) {
+        page.next_cursor = std::to_string(page.records.back().seq);
+        return page;
+      }
+      page.records.push_back(std::move(**record));
     }
-    page.records.push_back(std::move(*record));
+    if (batch.size() < want) return page;
   }
-  return page;
 }
 
 }  // namespace castellan::journal
