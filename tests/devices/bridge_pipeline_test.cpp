@@ -4,7 +4,7 @@
 
 #include "bridge_world.hpp"
 #include "devices/swipe_pipeline.hpp"
-#include "fake_ports.hpp"
+#include "bridge_fakes.hpp"
 
 namespace castellan::devices {
 namespace {

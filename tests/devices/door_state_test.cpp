@@ -5,7 +5,7 @@
 
 #include <boost/json.hpp>
 
-#include "fake_ports.hpp"
+#include "bridge_fakes.hpp"
 
 namespace castellan::devices {
 namespace {
