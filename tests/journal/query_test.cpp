@@ -1,7 +1,9 @@
 // GET /v1/events behind the scenes: filters, newest first, cursor pages, index rebuilds.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "core/clock.hpp"
 #include "journal/journal.hpp"
@@ -148,6 +150,43 @@ TEST_F(QueryTest, NewRecordsAreQueryableOnceAcknowledged) {
   auto r = j_->append_and_wait(decision_record("d7", "u7", "grant"));
   ASSERT_TRUE(r);
   EXPECT_EQ(seqs({.door = "d7"}), (std::vector<std::uint64_t>{r->seq}));
+}
+
+}  // namespace
+}  // namespace castellan::journal
+
+namespace castellan::journal {
+namespace {
+
+TEST(QueryConcurrency, QueriesWhileAppendingSeeConsistentPages) {
+  testing::TempDir dir;
+  FakeClock clock{*parse_utc("2026-11-22T03:00:00Z")};
+  JournalOptions o;
+  o.dir = dir.path();
+  o.segment_bytes = 16384;
+  auto journal = Journal::open(o, clock);
+  ASSERT_TRUE(journal);
+  Journal& j = **journal;
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    testing::append_all(j, testing::numbered_records(300));
+    done = true;
+  });
+  int pages = 0;
+  while (!done) {
+    auto page = j.query({.limit = 50});
+    ASSERT_TRUE(page) << page.error().message;
+    for (std::size_t i = 1; i < page->records.size(); ++i) {
+      ASSERT_EQ(page->records[i - 1].seq, page->records[i].seq + 1);  // newest first, no gaps
+    }
+    ++pages;
+  }
+  writer.join();
+  auto last = j.query({.limit = 1});
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->records.size(), 1u);
+  EXPECT_EQ(last->records[0].seq, 300u);
+  EXPECT_GT(pages, 0);
 }
 
 }  // namespace
