@@ -66,6 +66,8 @@ std::vector<Field> fields(Config& c) {
       {"runtime", "leak_window_s", &c.runtime.leak_window_s},
       {"runtime", "leak_score_threshold", &c.runtime.leak_score_threshold},
       {"runtime", "leak_rate_per_hour_threshold", &c.runtime.leak_rate_per_hour_threshold},
+      {"runtime", "leak_fd_growth_threshold", &c.runtime.leak_fd_growth_threshold},
+      {"runtime", "stuck_task_s", &c.runtime.stuck_task_s},
       {"debug", "fault_injection", &c.debug.fault_injection},
       {"log", "level", &c.log.level},
       {"log", "format", &c.log.format},

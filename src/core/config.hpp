@@ -73,6 +73,8 @@ struct Config {
     int leak_window_s = 60;
     double leak_score_threshold = 2.5;
     double leak_rate_per_hour_threshold = 60;
+    int leak_fd_growth_threshold = 64;  // open fds above the window's minimum
+    int stuck_task_s = 30;              // one bounded await longer than this is reported
   } runtime;
   struct Debug {
     bool fault_injection = false;

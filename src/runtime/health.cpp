@@ -51,6 +51,8 @@ HealthOptions HealthOptions::from_config(const Config& config) {
   o.window = std::chrono::seconds{config.runtime.leak_window_s};
   o.score_threshold = config.runtime.leak_score_threshold;
   o.rate_threshold_per_hour = config.runtime.leak_rate_per_hour_threshold;
+  o.fd_growth_threshold = config.runtime.leak_fd_growth_threshold;
+  o.stuck_after = std::chrono::seconds{config.runtime.stuck_task_s};
   o.worker_threads = std::max(1, config.server.threads);
   return o;
 }

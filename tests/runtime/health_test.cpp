@@ -273,3 +273,28 @@ TEST_F(HealthTest, PeriodicSamplerIsADaemonOfItsGroup) {
 
 }  // namespace
 }  // namespace castellan::runtime
+
+namespace castellan::runtime {
+namespace {
+
+TEST(HealthOptionsTest, FromConfig) {
+  Config c;
+  c.server.threads = 4;
+  c.runtime.leak_sample_ms = 1000;
+  c.runtime.leak_window_s = 30;
+  c.runtime.leak_score_threshold = 3;
+  c.runtime.leak_rate_per_hour_threshold = 100;
+  c.runtime.leak_fd_growth_threshold = 10;
+  c.runtime.stuck_task_s = 5;
+  const auto o = HealthOptions::from_config(c);
+  EXPECT_EQ(o.sample_interval, std::chrono::milliseconds(1000));
+  EXPECT_EQ(o.window, std::chrono::seconds(30));
+  EXPECT_EQ(o.score_threshold, 3);
+  EXPECT_EQ(o.rate_threshold_per_hour, 100);
+  EXPECT_EQ(o.fd_growth_threshold, 10);
+  EXPECT_EQ(o.stuck_after, std::chrono::seconds(5));
+  EXPECT_EQ(o.worker_threads, 4);
+}
+
+}  // namespace
+}  // namespace castellan::runtime
