@@ -28,15 +28,20 @@ class ResourcePort {
     boost::json::array items;
     std::optional<std::string> next_cursor;
   };
+  // `actor`: the API username making the change.
   virtual Result<boost::json::object> create(std::string_view collection,
-                                             const boost::json::object& body) = 0;
+                                             const boost::json::object& body,
+                                             std::string_view actor) = 0;
   virtual Result<boost::json::object> get(std::string_view collection, std::string_view id) = 0;
   virtual Result<Page> list(std::string_view collection, int limit, std::string_view cursor) = 0;
   virtual Result<boost::json::object> patch(std::string_view collection, std::string_view id,
-                                            const boost::json::object& body) = 0;
-  virtual Result<void> remove(std::string_view collection, std::string_view id) = 0;
+                                            const boost::json::object& body,
+                                            std::string_view actor) = 0;
+  virtual Result<void> remove(std::string_view collection, std::string_view id,
+                              std::string_view actor) = 0;
   // POST /v1/passes → {"id","card_hash","last4","uses_left"}.
-  virtual Result<boost::json::object> issue_pass(const boost::json::object& body) = 0;
+  virtual Result<boost::json::object> issue_pass(const boost::json::object& body,
+                                                 std::string_view actor) = 0;
 };
 
 struct VerifyRequest {

@@ -37,7 +37,7 @@ json::object what(std::string_view coll, const json::object& resource, std::stri
 void create(ApiContext& ctx, std::string_view coll, Request& req, const ReplyFn& done) {
   auto body = parse_object(req.body);
   if (!body) return done(error_reply(body.error(), req.trace_id));
-  auto created = ctx.resources.create(coll, *body);
+  auto created = ctx.resources.create(coll, *body, req.username);
   if (!created) return done(error_reply(created.error(), req.trace_id));
   audit(ctx, req, "create", what(coll, *created));
   done(json_reply(201, *created));
@@ -52,7 +52,7 @@ void get(ApiContext& ctx, std::string_view coll, Request& req, const ReplyFn& do
 void patch(ApiContext& ctx, std::string_view coll, Request& req, const ReplyFn& done) {
   auto body = parse_object(req.body);
   if (!body) return done(error_reply(body.error(), req.trace_id));
-  auto updated = ctx.resources.patch(coll, req.params[0], *body);
+  auto updated = ctx.resources.patch(coll, req.params[0], *body, req.username);
   if (!updated) return done(error_reply(updated.error(), req.trace_id));
   json::object details = what(coll, *updated, req.params[0]);
   json::array fields;
@@ -63,7 +63,7 @@ void patch(ApiContext& ctx, std::string_view coll, Request& req, const ReplyFn& 
 }
 
 void remove(ApiContext& ctx, std::string_view coll, Request& req, const ReplyFn& done) {
-  if (auto r = ctx.resources.remove(coll, req.params[0]); !r) {
+  if (auto r = ctx.resources.remove(coll, req.params[0], req.username); !r) {
     return done(error_reply(r.error(), req.trace_id));
   }
   audit(ctx, req, "delete", what(coll, {}, req.params[0]));
@@ -73,7 +73,7 @@ void remove(ApiContext& ctx, std::string_view coll, Request& req, const ReplyFn&
 void issue_pass(ApiContext& ctx, Request& req, const ReplyFn& done) {
   auto body = parse_object(req.body);
   if (!body) return done(error_reply(body.error(), req.trace_id));
-  auto pass = ctx.resources.issue_pass(*body);
+  auto pass = ctx.resources.issue_pass(*body, req.username);
   if (!pass) return done(error_reply(pass.error(), req.trace_id));
   json::object details{{"collection", "passes"}};
   for (const char* key : {"id", "last4", "uses_left"}) {

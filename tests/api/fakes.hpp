@@ -14,7 +14,8 @@ namespace json = boost::json;
 
 class FakeResources final : public ResourcePort {
  public:
-  Result<json::object> create(std::string_view coll, const json::object& body) override {
+  Result<json::object> create(std::string_view coll, const json::object& body,
+                              std::string_view) override {
     std::lock_guard lock(mu);
     const auto* id = body.if_contains("id");
     if (!id || !id->is_string())
@@ -40,8 +41,8 @@ class FakeResources final : public ResourcePort {
     }
     return p;
   }
-  Result<json::object> patch(std::string_view coll, std::string_view id,
-                             const json::object& body) override {
+  Result<json::object> patch(std::string_view coll, std::string_view id, const json::object& body,
+                             std::string_view) override {
     std::lock_guard lock(mu);
     auto& c = data[std::string(coll)];
     auto it = c.find(std::string(id));
@@ -49,14 +50,14 @@ class FakeResources final : public ResourcePort {
     for (const auto& kv : body) it->second[kv.key()] = kv.value();
     return it->second;
   }
-  Result<void> remove(std::string_view coll, std::string_view id) override {
+  Result<void> remove(std::string_view coll, std::string_view id, std::string_view) override {
     std::lock_guard lock(mu);
     if (data[std::string(coll)].erase(std::string(id)) == 0) {
       return make_error(Code::ERR_NOT_FOUND, "No such resource.");
     }
     return {};
   }
-  Result<json::object> issue_pass(const json::object&) override {
+  Result<json::object> issue_pass(const json::object&, std::string_view) override {
     return json::object{{"id", "p1"}, {"card_hash", "ab"}, {"last4", "c3d4"}, {"uses_left", 3}};
   }
   std::mutex mu;

@@ -12,7 +12,9 @@ namespace {
 
 namespace json = boost::json;
 
-json::value body_of(const HttpResult& r) { return json::parse(r.body); }
+json::value body_of(const HttpResult& r) {
+  return json::parse(r.body);
+}
 
 void expect_error(const HttpResult& r, int status, std::int64_t code) {
   EXPECT_EQ(r.status, status) << r.body;
@@ -34,15 +36,18 @@ TEST(HttpsServer, RefusesTls12) {
 
 TEST(HttpsServer, LoginIssuesATokenThatWorksAndKeepAliveServesSeveralRequests) {
   ApiHarness h;
-  ASSERT_TRUE(h.accounts.create({"ada", h.hasher.hash("s3cret-pass").value(), Role::kOperator}).ok());
+  ASSERT_TRUE(
+      h.accounts.create({"ada", h.hasher.hash("s3cret-pass").value(), Role::kOperator}).ok());
   auto c = h.client();
-  auto login = c->request("POST", "/v1/auth/token", R"({"username":"ada","password":"s3cret-pass"})");
+  auto login =
+      c->request("POST", "/v1/auth/token", R"({"username":"ada","password":"s3cret-pass"})");
   ASSERT_EQ(login.status, 200) << login.body;
   const auto token = std::string(body_of(login).at("token").as_string());
   EXPECT_EQ(body_of(login).at("expires_at").as_string().back(), 'Z');
-  auto verify = c->request("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04A1B2C3"})",
-                           {{"Authorization", "Bearer " + token},
-                            {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}});
+  auto verify =
+      c->request("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04A1B2C3"})",
+                 {{"Authorization", "Bearer " + token},
+                  {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}});
   ASSERT_EQ(verify.status, 200) << verify.body;
   const auto v = body_of(verify);
   EXPECT_EQ(v.at("decision").as_string(), "grant");
@@ -53,7 +58,8 @@ TEST(HttpsServer, LoginIssuesATokenThatWorksAndKeepAliveServesSeveralRequests) {
   EXPECT_EQ(h.verify.requests[0].trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
   EXPECT_EQ(h.verify.requests[0].dir, "in");
   // An operator may not create doors.
-  auto denied = c->request("POST", "/v1/doors", R"({"id":"d9"})", {{"Authorization", "Bearer " + token}});
+  auto denied =
+      c->request("POST", "/v1/doors", R"({"id":"d9"})", {{"Authorization", "Bearer " + token}});
   expect_error(denied, 403, 40311);
 }
 
@@ -62,27 +68,32 @@ TEST(HttpsServer, WrongPasswordsAreRateLimitedPerUser) {
   ASSERT_TRUE(h.accounts.create({"ada", h.hasher.hash("s3cret-pass").value(), Role::kAdmin}).ok());
   auto c = h.client();
   for (int i = 0; i < 3; ++i) {
-    expect_error(c->request("POST", "/v1/auth/token", R"({"username":"ada","password":"wrong-pass"})"), 401,
-                 40101);
+    expect_error(
+        c->request("POST", "/v1/auth/token", R"({"username":"ada","password":"wrong-pass"})"), 401,
+        40101);
   }
   // Now even the right password is refused for a minute.
-  expect_error(c->request("POST", "/v1/auth/token", R"({"username":"ada","password":"s3cret-pass"})"), 429,
-               42901);
+  expect_error(
+      c->request("POST", "/v1/auth/token", R"({"username":"ada","password":"s3cret-pass"})"), 429,
+      42901);
 }
 
 TEST(HttpsServer, ErrorsHaveTheContractShapeAndTheRequestTraceId) {
   ApiHarness h;
   auto c = h.client();
-  auto r = c->request("GET", "/v1/nowhere", "", {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}});
+  auto r = c->request("GET", "/v1/nowhere", "",
+                      {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}});
   expect_error(r, 404, 40402);
   EXPECT_EQ(body_of(r).at("error").at("trace_id").as_string(), "0af7651916cd43dd8448eb211c80319c");
   expect_error(h.call("POST", "/v1/doors", "{not json"), 400, 40001);
   expect_error(h.call("POST", "/v1/doors", "[1,2]"), 400, 40001);
   expect_error(h.call("GET", "/v1/doors/missing"), 404, 40402);
   expect_error(h.call("GET", "/v1/doors?limit=0"), 400, 40001);
-  expect_error(h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"zz"})"), 400, 40001);
-  expect_error(h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04A1B2C3","dir":"up"})"), 400,
+  expect_error(h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"zz"})"), 400,
                40001);
+  expect_error(
+      h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04A1B2C3","dir":"up"})"),
+      400, 40001);
   expect_error(h.call("GET", "/v1/events?kind=nope"), 400, 40001);
   expect_error(h.call("GET", "/v1/events?from=yesterday"), 400, 40001);
 }
@@ -91,7 +102,8 @@ TEST(HttpsServer, ResourcesAreCreatedReadAndJournaledAsAdminChanges) {
   ApiHarness h;
   auto created = h.call("POST", "/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})");
   ASSERT_EQ(created.status, 201) << created.body;
-  expect_error(h.call("POST", "/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})"), 409, 40901);
+  expect_error(h.call("POST", "/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})"), 409,
+               40901);
   auto got = h.call("GET", "/v1/sites/hq", "", Role::kAuditor);
   EXPECT_EQ(got.status, 200);
   auto list = h.call("GET", "/v1/sites?limit=10", "", Role::kAuditor);
@@ -118,7 +130,8 @@ TEST(HttpsServer, ForceUnlockIsRefusedWhenUnsafeUnlessAnAdminOverrides) {
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_TRUE(body_of(ok).at("override").as_bool());
   expect_error(h.call("POST", "/v1/doors/nope/unlock", body, Role::kAdmin), 404, 40401);
-  expect_error(h.call("POST", "/v1/doors/d1/unlock", R"({"duration_ms":"long","reason":"x"})"), 400, 40001);
+  expect_error(h.call("POST", "/v1/doors/d1/unlock", R"({"duration_ms":"long","reason":"x"})"), 400,
+               40001);
   std::lock_guard lock(h.devices.mu);
   EXPECT_EQ(h.devices.unlocked, (std::vector<std::string>{"d1", "d2"}));
 }
@@ -127,8 +140,9 @@ TEST(HttpsServer, BodyOverTheLimitIs413ByContentLengthAndWhenChunked) {
   ApiHarness h;
   {
     auto c = h.client();
-    c->write_raw("POST /v1/doors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-                 std::to_string((1 << 20) + 1) + "\r\n\r\n");
+    c->write_raw(
+        "POST /v1/doors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+        std::to_string((1 << 20) + 1) + "\r\n\r\n");
     const std::string reply = c->read_until("}}");
     EXPECT_NE(reply.find("HTTP/1.1 413"), std::string::npos) << reply;
     EXPECT_NE(reply.find("41301"), std::string::npos) << reply;
@@ -175,8 +189,8 @@ TEST(HttpsServer, SlowAndSilentClientsAreDroppedAndLeaveNoTask) {
 TEST(HttpsServer, SseStreamDeliversRecordsAppendedAfterItOpened) {
   ApiHarness h;
   auto c = h.client();
-  c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: " + h.token(Role::kAuditor) +
-               "\r\n\r\n");
+  c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: " +
+               h.token(Role::kAuditor) + "\r\n\r\n");
   const auto head = c->read_until(": stream open\n\n");
   EXPECT_NE(head.find("text/event-stream"), std::string::npos) << head;
   for (int i = 0; i < 500 && h.events.subscribers() == 0; ++i) {
@@ -199,8 +213,8 @@ TEST(HttpsServer, SseStreamDeliversRecordsAppendedAfterItOpened) {
 TEST(HttpsServer, StopEndsOpenStreamsAndConnections) {
   ApiHarness h;
   auto c = h.client();
-  c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: " + h.token(Role::kAuditor) +
-               "\r\n\r\n");
+  c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: " +
+               h.token(Role::kAuditor) + "\r\n\r\n");
   c->read_until(": stream open\n\n");
   auto idle = h.client();
   h.server->stop();
@@ -214,15 +228,21 @@ TEST(OpsListener, MetricsPassPromtoolAndHealthAndReadiness) {
   h.call("GET", "/v1/doors/none", "", Role::kAuditor);
   auto metrics = http_get(h.server->ops_port(), "/metrics");
   ASSERT_EQ(metrics.status, 200);
-  EXPECT_NE(metrics.body.find("castellan_http_requests_total{method=\"GET\",route=\"/v1/health/sli\",status=\"200\"} 1"),
+  EXPECT_NE(metrics.body.find("castellan_http_requests_total{method=\"GET\",route=\"/v1/health/"
+                              "sli\",status=\"200\"} 1"),
             std::string::npos)
       << metrics.body;
-  EXPECT_NE(metrics.body.find("castellan_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/doors/{id}\""),
-            std::string::npos);
+  EXPECT_NE(
+      metrics.body.find(
+          "castellan_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/doors/{id}\""),
+      std::string::npos);
   EXPECT_NE(metrics.body.find("castellan_test_up 1"), std::string::npos);
   const std::string file = h.dir + "/metrics.txt";
   std::ofstream(file) << metrics.body;
-  EXPECT_EQ(std::system(("promtool check metrics < " + file + " > " + h.dir + "/promtool.out 2>&1").c_str()), 0)
+  EXPECT_EQ(
+      std::system(
+          ("promtool check metrics < " + file + " > " + h.dir + "/promtool.out 2>&1").c_str()),
+      0)
       << std::ifstream(h.dir + "/promtool.out").rdbuf();
 
   EXPECT_EQ(http_get(h.server->ops_port(), "/healthz").status, 200);
@@ -235,15 +255,19 @@ TEST(OpsListener, MetricsPassPromtoolAndHealthAndReadiness) {
 
 TEST(HttpsServer, AccountsCrudNeverReturnsPasswords) {
   ApiHarness h;
-  auto created = h.call("POST", "/v1/accounts", R"({"username":"ops1","password":"long-enough","role":"operator"})");
+  auto created = h.call("POST", "/v1/accounts",
+                        R"({"username":"ops1","password":"long-enough","role":"operator"})");
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(created.body.find("password"), std::string::npos);
-  expect_error(h.call("POST", "/v1/accounts", R"({"username":"ops1","password":"long-enough","role":"operator"})"),
+  expect_error(h.call("POST", "/v1/accounts",
+                      R"({"username":"ops1","password":"long-enough","role":"operator"})"),
                409, 40901);
-  expect_error(h.call("POST", "/v1/accounts", R"({"username":"ops2","password":"short","role":"operator"})"), 400,
-               40001);
-  expect_error(h.call("POST", "/v1/accounts", R"({"username":"ops2","password":"long-enough","role":"boss"})"), 400,
-               40001);
+  expect_error(
+      h.call("POST", "/v1/accounts", R"({"username":"ops2","password":"short","role":"operator"})"),
+      400, 40001);
+  expect_error(h.call("POST", "/v1/accounts",
+                      R"({"username":"ops2","password":"long-enough","role":"boss"})"),
+               400, 40001);
   auto list = h.call("GET", "/v1/accounts");
   ASSERT_EQ(list.status, 200);
   EXPECT_EQ(list.body.find("password"), std::string::npos);
@@ -258,7 +282,8 @@ TEST(HttpsServer, AccountsCrudNeverReturnsPasswords) {
 
 TEST(HttpsServer, FaultInjectionIs404WhenDisabled) {
   ApiHarness off;
-  expect_error(off.call("POST", "/v1/debug/faults", R"({"kind":"leak_tasks","count":1})"), 404, 40402);
+  expect_error(off.call("POST", "/v1/debug/faults", R"({"kind":"leak_tasks","count":1})"), 404,
+               40402);
   ApiHarness on([](Config& c) { c.debug.fault_injection = true; });
   EXPECT_EQ(on.call("POST", "/v1/debug/faults", R"({"kind":"leak_tasks","count":1})").status, 202);
   EXPECT_EQ(on.runtime_port.faults.size(), 1u);

@@ -1,0 +1,74 @@
+#include "api/journal_events.hpp"
+
+#include <boost/json.hpp>
+
+#include "core/log.hpp"
+#include "journal/journal.hpp"
+#include "journal/record.hpp"
+
+namespace castellan::api {
+namespace json = boost::json;
+
+Result<json::object> JournalEvents::query(const EventQuery& q) {
+  journal::EventQuery jq;
+  jq.door = q.door;
+  jq.user = q.user;
+  jq.decision = q.decision;
+  jq.limit = static_cast<std::size_t>(q.limit);
+  jq.cursor = q.cursor;
+  if (!q.kind.empty()) {
+    jq.kind = journal::parse_kind(q.kind);
+    if (!jq.kind)
+      return make_error(Code::ERR_BAD_REQUEST, "Query parameter 'kind' names no record kind.");
+  }
+  if (!q.from.empty()) {
+    auto t = parse_utc(q.from);
+    if (!t)
+      return make_error(Code::ERR_BAD_REQUEST, "Query parameter 'from' must be an RFC 3339 time.");
+    jq.from = *t;
+  }
+  if (!q.to.empty()) {
+    auto t = parse_utc(q.to);
+    if (!t)
+      return make_error(Code::ERR_BAD_REQUEST, "Query parameter 'to' must be an RFC 3339 time.");
+    jq.to = *t;
+  }
+  auto page = journal_.query(jq);
+  if (!page) return page.error();
+  json::array events;
+  for (const auto& record : page->records)
+    events.push_back(json::parse(journal::to_json_line(record)));
+  json::value next = nullptr;
+  if (!page->next_cursor.empty()) next = page->next_cursor;
+  return json::object{{"events", std::move(events)}, {"next_cursor", next}};
+}
+
+namespace {
+struct JournalSubscription final : EventsPort::Subscription {
+  journal::Journal::Subscription inner;
+};
+}  // namespace
+
+std::unique_ptr<EventsPort::Subscription> JournalEvents::subscribe(
+    std::function<void(std::string json_line)> on_record) {
+  auto sub = std::make_unique<JournalSubscription>();
+  sub->inner =
+      journal_.subscribe([cb = std::move(on_record)](const journal::JournalRecord& record) {
+        cb(journal::to_json_line(record));
+      });
+  return sub;
+}
+
+void JournalEvents::record_admin(std::string_view who, const json::object& what,
+                                 std::string_view trace_id) {
+  journal::JournalRecord record;
+  record.kind = journal::RecordKind::admin;
+  record.trace_id = std::string(trace_id);
+  record.source = "api";
+  record.extra = json::serialize(json::object{{"actor", who}, {"what", what}});
+  journal_.append(std::move(record), [who = std::string(who)](Result<journal::JournalRecord> done) {
+    if (!done) spdlog::error("admin record by {} was not journaled: {}", who, done.error().message);
+  });
+}
+
+}  // namespace castellan::api

@@ -1,0 +1,27 @@
+// EventsPort over the real journal: GET /v1/events queries, SSE subscriptions (one §5 JSON
+// line per record) and the kind "admin" records of API changes.
+#pragma once
+
+#include "api/ports.hpp"
+
+namespace castellan::journal {
+class Journal;
+}
+
+namespace castellan::api {
+
+class JournalEvents final : public EventsPort {
+ public:
+  explicit JournalEvents(journal::Journal& journal) : journal_(journal) {}
+  Result<boost::json::object> query(const EventQuery& query) override;
+  std::unique_ptr<Subscription> subscribe(
+      std::function<void(std::string json_line)> on_record) override;
+  // extra = {"actor": who, "what": {...}} (nested so no member collides with a §5 name).
+  void record_admin(std::string_view who, const boost::json::object& what,
+                    std::string_view trace_id) override;
+
+ private:
+  journal::Journal& journal_;
+};
+
+}  // namespace castellan::api
