@@ -3,7 +3,8 @@
 // load. RAII: the destructor stops the context and joins the threads.
 //
 // Shutdown order: close the TaskGroups first (their tasks need the threads to finish), then
-// stop() and join().
+// stop() and join(). Declare the TaskRegistry before the IoPool: destroying the io_context
+// destroys any task frame still queued, which unregisters it from the registry.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

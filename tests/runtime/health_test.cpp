@@ -84,6 +84,7 @@ TEST_F(HealthTest, LeakedTasksAreCaughtByTheScoreRuleWithTheirSpawnSite) {
   const int line = __LINE__ + 1;
   ASSERT_EQ(faults.leak_tasks(50), 50);
   const auto took = time_to_report(60s);
+  RecordProperty("detected_after_s", static_cast<int>(took.count()));
   ASSERT_LE(took, 60s);
   ASSERT_EQ(fired.size(), 1u);
   const LeakReport& r = fired[0];
@@ -124,6 +125,7 @@ TEST_F(HealthTest, SlowLeakIsCaughtByTheRateRule) {
     if (fired.size() > before && detected == 0s) detected = t;
   }
   ASSERT_FALSE(fired.empty());
+  RecordProperty("detected_after_s", static_cast<int>(detected.count()));
   EXPECT_GT(detected, 0s);
   EXPECT_LE(detected, 60s);
   EXPECT_LT(max_score, 2.5);
