@@ -31,7 +31,9 @@ struct SimOptions {
   std::string site = "hq";
   int doors = 8;    // door i (1-based) is door_prefix+i, controlled by controller_prefix+i
   int sensors = 4;  // sensor_prefix+i
-  std::vector<std::string> door_ids;  // explicit door ids instead of door_prefix+i
+  std::vector<std::string> door_ids;        // explicit door ids instead of door_prefix+i
+  std::vector<std::string> controller_ids;  // explicit, same order as door_ids
+  std::vector<std::string> sensor_ids;      // explicit sensor ids instead of sensor_prefix+i
   std::string door_prefix = "d";
   std::string controller_prefix = "ctl-";
   std::string sensor_prefix = "sensor-";

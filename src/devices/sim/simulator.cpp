@@ -44,11 +44,18 @@ Simulator::Simulator(SimOptions options, const Clock& clock)
       door_ids_.push_back(options_.door_prefix + std::to_string(i));
   }
   for (std::size_t i = 0; i < door_ids_.size(); ++i) {
-    controller_ids_.push_back(options_.controller_prefix + std::to_string(i + 1));
+    controller_ids_.push_back(i < options_.controller_ids.size()
+                                  ? options_.controller_ids[i]
+                                  : options_.controller_prefix + std::to_string(i + 1));
     door_index_[door_ids_[i]] = i;
   }
-  for (int i = 1; i <= options_.sensors; ++i)
-    sensor_ids_.push_back(options_.sensor_prefix + std::to_string(i));
+  if (!options_.sensor_ids.empty()) {
+    sensor_ids_ = options_.sensor_ids;
+  } else {
+    for (int i = 1; i <= options_.sensors; ++i) {
+      sensor_ids_.push_back(options_.sensor_prefix + std::to_string(i));
+    }
+  }
   all_devices_ = controller_ids_;
   all_devices_.insert(all_devices_.end(), sensor_ids_.begin(), sensor_ids_.end());
   door_models_.resize(door_ids_.size());
