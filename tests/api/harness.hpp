@@ -30,16 +30,27 @@ inline Config harness_config(const std::string& dir, const std::function<void(Co
   return c;
 }
 
+// Real implementations to use instead of the fakes (null: the fake).
+struct PortOverrides {
+  ResourcePort* resources = nullptr;
+  EventsPort* events = nullptr;
+  AccountRepository* accounts = nullptr;
+  VerifyPort* verify = nullptr;
+  std::string dir;  // data dir to use (removed at the end); empty: a new temp dir
+};
+
 class ApiHarness {
  public:
-  explicit ApiHarness(std::function<void(Config&)> tweak = {})
-      : dir(make_temp_dir()),
+  explicit ApiHarness(std::function<void(Config&)> tweak = {}, PortOverrides real = {})
+      : dir(real.dir.empty() ? make_temp_dir() : real.dir),
         config(harness_config(dir, tweak)),
         hasher(PasswordHasher::fast_for_tests()),
         tokens(TokenSigner::load_key(dir).value(), SystemClock::instance(),
                std::chrono::seconds(config.api.token_ttl_s)),
-        api(ApiContext{config, SystemClock::instance(), accounts, hasher, tokens, resources, verify,
-                       events, devices, runtime_port, [this] { return readiness; }}),
+        api(ApiContext{config, SystemClock::instance(), real.accounts ? *real.accounts : accounts,
+                       hasher, tokens, real.resources ? *real.resources : resources,
+                       real.verify ? *real.verify : verify, real.events ? *real.events : events,
+                       devices, runtime_port, [this] { return readiness; }}),
         registry(SystemClock::instance()),
         work(io.get_executor()) {
     auto files = ensure_tls_files(config);

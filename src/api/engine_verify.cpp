@@ -1,0 +1,47 @@
+#include "api/engine_verify.hpp"
+
+#include "access/codec.hpp"
+#include "access/engine.hpp"
+#include "core/crypto.hpp"
+#include "journal/journal.hpp"
+
+namespace castellan::api {
+
+EngineVerify::EngineVerify(access::DecisionEngine& engine, journal::Journal& journal,
+                           const Clock& clock, std::string card_secret)
+    : engine_(engine), journal_(journal), clock_(clock), card_secret_(std::move(card_secret)) {}
+
+void EngineVerify::verify(const VerifyRequest& request,
+                          std::function<void(Result<VerifyOutcome>)> done) {
+  const auto started = clock_.monotonic();
+  const auto hash = access::card_hash_from_uid(card_secret_, request.card);
+  if (!hash)
+    return done(make_error(Code::ERR_BAD_REQUEST, "Field 'card' must be 8 to 32 hex digits."));
+  const auto result = engine_.decide(access::DecisionRequest{
+      request.site, request.door, *hash,
+      request.dir == "out" ? access::Direction::out : access::Direction::in, clock_.now()});
+  const auto latency =
+      std::chrono::duration_cast<std::chrono::microseconds>(clock_.monotonic() - started).count();
+  journal::JournalRecord record;
+  record.kind = journal::RecordKind::decision;
+  record.trace_id = request.trace_id;
+  record.site = request.site;
+  record.door = request.door;
+  record.card_hash = to_hex(result.card_hash == Digest{} ? *hash : result.card_hash);
+  record.user = result.user;
+  record.decision = std::string(access::decision_name(result.granted));
+  record.code = static_cast<int>(result.code);
+  record.source = "api";
+  record.gateway_ip = request.client_address;
+  record.latency_us = latency;
+  const VerifyOutcome outcome{result.granted, result.code, latency};
+  // Answer only once the decision is on disk, as for MQTT decisions.
+  journal_.append(
+      std::move(record), [outcome, done = std::move(done)](Result<journal::JournalRecord> r) {
+        if (!r)
+          return done(make_error(Code::ERR_UNAVAILABLE, "The decision could not be journaled."));
+        done(outcome);
+      });
+}
+
+}  // namespace castellan::api

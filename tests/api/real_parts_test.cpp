@@ -1,0 +1,202 @@
+// The API over the real parts: SQLite store + ResourceService, decision engine, journal on
+// disk. Validation errors of each resource, verify journaled with source "api", SSE of a
+// journaled decision, admin records, accounts in the store.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "access/engine.hpp"
+#include "api/engine_verify.hpp"
+#include "api/journal_events.hpp"
+#include "api/store_adapters.hpp"
+#include "harness.hpp"
+#include "journal/journal.hpp"
+#include "store/resource_service.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace castellan::api::testing {
+namespace {
+namespace json = boost::json;
+
+struct RealParts {
+  std::string dir = make_temp_dir();
+  std::unique_ptr<store::SqliteStore> db = store::SqliteStore::open(dir + "/castellan.db").value();
+  access::SnapshotHolder holder;
+  access::PassUseLedger ledger;
+  store::ResourceService service{*db, holder, ledger, "card-secret"};
+  access::DecisionEngine engine{holder};
+  std::unique_ptr<journal::Journal> journal =
+      journal::Journal::open(journal::JournalOptions{dir + "/journal"}, SystemClock::instance())
+          .value();
+  StoreResources resources{service};
+  StoreAccounts accounts{*db};
+  JournalEvents events{*journal};
+  EngineVerify verify{engine, *journal, SystemClock::instance(), "card-secret"};
+  RealParts() { EXPECT_TRUE(service.start().ok()); }
+  ~RealParts() {
+    journal.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+class RealApi : public ::testing::Test {
+ protected:
+  RealParts parts;
+  ApiHarness h{{}, PortOverrides{&parts.resources, &parts.events, &parts.accounts, &parts.verify}};
+
+  HttpResult post(const std::string& path, const std::string& body) {
+    return h.call("POST", path, body);
+  }
+  void created(const std::string& path, const std::string& body) {
+    auto r = post(path, body);
+    ASSERT_EQ(r.status, 201) << path << " " << body << " -> " << r.body;
+  }
+  void seed() {
+    created("/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})");
+    created("/v1/doors", R"({"id":"d1","site":"hq","name":"Main","controller":"ctl-1"})");
+    created("/v1/users", R"({"id":"u1","name":"Ada"})");
+    created(
+        "/v1/schedules",
+        R"({"id":"always","windows":[{"days":["mon","tue","wed","thu","fri","sat","sun"],"from":"00:00","to":"23:59"}]})");
+    created("/v1/groups", R"({"id":"staff","doors":["d1"],"members":["u1"]})");
+    created("/v1/cards", R"({"id":"c1","uid":"04A1B2C3","user":"u1"})");
+  }
+};
+
+std::int64_t code_of(const HttpResult& r) {
+  auto v = json::parse(r.body);
+  return v.at("error").at("code").as_int64();
+}
+
+#define EXPECT_API_ERROR(result, status_, code_) \
+  do {                                           \
+    const auto& _r = (result);                   \
+    EXPECT_EQ(_r.status, status_) << _r.body;    \
+    if (_r.status == status_) {                  \
+      EXPECT_EQ(code_of(_r), code_) << _r.body;  \
+    }                                            \
+  } while (0)
+
+TEST_F(RealApi, EachResourceRejectsMissingFieldsWrongTypesAndUnknownReferences) {
+  seed();
+  // Missing required field.
+  EXPECT_API_ERROR(post("/v1/sites", R"({"id":"s2","name":"S2"})"), 400, 40001);
+  EXPECT_API_ERROR(post("/v1/doors", R"({"id":"d2","name":"D2","controller":"c"})"), 400, 40001);
+  EXPECT_API_ERROR(post("/v1/users", R"({"id":"u2"})"), 400, 40001);
+  EXPECT_API_ERROR(post("/v1/cards", R"({"id":"c2","user":"u1"})"), 400, 40001);
+  EXPECT_API_ERROR(post("/v1/groups", R"({"id":"g2"})"), 400, 40001);
+  EXPECT_API_ERROR(post("/v1/schedules", R"({"id":"s2"})"), 400, 40001);
+  EXPECT_API_ERROR(post("/v1/holidays", R"({"id":"h1","site":"hq","name":"X"})"), 400, 40001);
+  EXPECT_API_ERROR(post("/v1/passes", R"({"holder":"V","doors":["d1"]})"), 400, 40001);
+  // Wrong type.
+  EXPECT_API_ERROR(post("/v1/sites", R"({"id":"s2","name":7,"tz":"Europe/Berlin"})"), 400, 40001);
+  EXPECT_API_ERROR(
+      post("/v1/doors", R"({"id":"d2","site":"hq","name":"D2","controller":"c","unlock_ms":"5s"})"),
+      400, 40001);
+  EXPECT_API_ERROR(post("/v1/users", R"({"id":"u2","name":"B","status":true})"), 400, 40001);
+  EXPECT_API_ERROR(post("/v1/groups", R"({"id":"g2","doors":"d1"})"), 400, 40001);
+  EXPECT_API_ERROR(post("/v1/schedules", R"({"id":"s2","windows":{}})"), 400, 40001);
+  EXPECT_API_ERROR(post("/v1/holidays", R"({"id":"h1","site":"hq","date":20261225,"name":"X"})"),
+                   400, 40001);
+  // Unknown reference.
+  EXPECT_API_ERROR(
+      post("/v1/doors", R"({"id":"d2","site":"nowhere","name":"D2","controller":"c"})"), 404,
+      40402);
+  EXPECT_API_ERROR(post("/v1/cards", R"({"id":"c2","uid":"04A1B2C4","user":"ghost"})"), 404, 40402);
+  EXPECT_API_ERROR(post("/v1/groups", R"({"id":"g2","doors":["nodoor"]})"), 404, 40402);
+  EXPECT_API_ERROR(post("/v1/groups", R"({"id":"g2","doors":["d1"],"schedule":"nosched"})"), 404,
+                   40402);
+  EXPECT_API_ERROR(
+      post("/v1/holidays", R"({"id":"h1","site":"nowhere","date":"2026-12-25","name":"X"})"), 404,
+      40402);
+  // Bad time zone and bad schedule time.
+  EXPECT_API_ERROR(post("/v1/sites", R"({"id":"s2","name":"S2","tz":"Mars/Olympus"})"), 400, 40001);
+  EXPECT_API_ERROR(post("/v1/schedules",
+                        R"({"id":"s2","windows":[{"days":["mon"],"from":"25:00","to":"18:00"}]})"),
+                   400, 40001);
+  EXPECT_API_ERROR(
+      post("/v1/schedules",
+           R"({"id":"s2","windows":[{"days":["moonday"],"from":"08:00","to":"18:00"}]})"),
+      400, 40001);
+  // Duplicate id and a delete that something refers to.
+  EXPECT_API_ERROR(post("/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})"), 409,
+                   40901);
+  EXPECT_API_ERROR(h.call("DELETE", "/v1/sites/hq"), 409, 40901);
+  EXPECT_API_ERROR(h.call("GET", "/v1/doors/none"), 404, 40402);
+  // Nothing accepted was lost.
+  auto doors = h.call("GET", "/v1/doors", "", Role::kAuditor);
+  ASSERT_EQ(doors.status, 200);
+  EXPECT_EQ(json::parse(doors.body).at("items").as_array().size(), 1u);
+}
+
+TEST_F(RealApi, VerifyIsDecidedAndJournaledWithSourceApiAndTheTraceId) {
+  seed();
+  auto c = h.client();
+  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  auto r = c->request("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04a1b2c3"})",
+                      {{"Authorization", h.token(Role::kOperator)},
+                       {"traceparent", "00-" + trace + "-00f067aa0ba902b7-01"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body).at("decision").as_string(), "grant");
+  auto unknown = h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"DEADBEEF"})",
+                        Role::kOperator);
+  EXPECT_EQ(json::parse(unknown.body).at("code").as_int64(), 40304);
+  auto events = h.call("GET", "/v1/events?kind=decision&limit=10", "", Role::kAuditor);
+  ASSERT_EQ(events.status, 200) << events.body;
+  const auto list = json::parse(events.body).at("events").as_array();
+  ASSERT_EQ(list.size(), 2u);
+  const auto& granted = list[1].as_object();  // newest first
+  EXPECT_EQ(granted.at("source").as_string(), "api");
+  EXPECT_EQ(granted.at("trace_id").as_string(), trace);
+  EXPECT_EQ(granted.at("user").as_string(), "u1");
+  EXPECT_EQ(granted.at("gateway_ip").as_string(), "127.0.0.1");
+  EXPECT_EQ(events.body.find("04a1b2c3"), std::string::npos);  // raw uid never returned
+}
+
+TEST_F(RealApi, SseReceivesADecisionJournaledAfterTheStreamOpened) {
+  seed();
+  auto stream = h.client();
+  stream->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: " +
+                    h.token(Role::kAuditor) + "\r\n\r\n");
+  stream->read_until(": stream open\n\n");
+  ASSERT_EQ(h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04A1B2C3"})",
+                   Role::kOperator)
+                .status,
+            200);
+  const auto got = stream->read_until("\"kind\":\"decision\"");
+  EXPECT_NE(got.find("data: {"), std::string::npos) << got;
+  EXPECT_NE(got.find("\"source\":\"api\""), std::string::npos) << got;
+}
+
+TEST_F(RealApi, ChangesAreJournaledAsAdminRecordsWithWhoAndWhat) {
+  created("/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})");
+  std::string body;
+  for (int i = 0; i < 100; ++i) {  // the admin record is appended asynchronously
+    body = h.call("GET", "/v1/events?kind=admin", "", Role::kAuditor).body;
+    if (body.find("\"actor\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(body.find(R"("actor":"admin-user")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("action":"create")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("collection":"sites")"), std::string::npos) << body;
+}
+
+TEST_F(RealApi, FirstStartAdminCanLogInWithThePrintedPassword) {
+  auto admin = ensure_admin_account(parts.accounts, h.hasher, h.dir);
+  ASSERT_TRUE(admin.ok()) << admin.error().message;
+  ASSERT_TRUE(admin->created);
+  auto c = h.client();
+  auto login = c->request(
+      "POST", "/v1/auth/token",
+      json::serialize(json::object{{"username", "admin"}, {"password", admin->password}}));
+  ASSERT_EQ(login.status, 200) << login.body;
+  const std::string token(json::parse(login.body).at("token").as_string());
+  auto accounts = c->request("GET", "/v1/accounts", "", {{"Authorization", "Bearer " + token}});
+  ASSERT_EQ(accounts.status, 200);
+  EXPECT_NE(accounts.body.find("\"admin\""), std::string::npos);
+  EXPECT_EQ(accounts.body.find("argon2"), std::string::npos);
+  EXPECT_FALSE(ensure_admin_account(parts.accounts, h.hasher, h.dir)->created);
+}
+
+}  // namespace
+}  // namespace castellan::api::testing
