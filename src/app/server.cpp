@@ -1,9 +1,207 @@
-// Wiring of `castellan server`: every module started in order, stopped in reverse.
+// Wiring of `castellan server`: every module started in dependency order, stopped in reverse.
+//
+//   store + snapshot + engine -> journal -> runtime (pool, registry, health) -> devices (MQTT)
+//   -> API (HTTPS + ops)        ... SIGINT/SIGTERM ...        API -> MQTT -> task groups -> pool
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+
+#include "access/engine.hpp"
+#include "api/api_service.hpp"
+#include "api/https_server.hpp"
+#include "app/api_adapters.hpp"
 #include "app/commands.hpp"
+#include "app/data_dir.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
+#include "core/log.hpp"
+#include "core/secrets.hpp"
+#include "devices/adapters/adapters.hpp"
+#include "devices/journal_records.hpp"
+#include "runtime/debug_json.hpp"
+#include "runtime/io_pool.hpp"
+#include "runtime/task_group.hpp"
+#include "store/pass_use_flusher.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace castellan::app {
+namespace {
 
-int run_server(const Config&) { return not_built_yet("server"); }
+int fail(const std::string& message) {
+  spdlog::critical("{}", message);
+  std::fprintf(stderr, "castellan server: %s\n", message.c_str());
+  return 1;
+}
+
+Result<std::string> read_password_file(const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path);
+  if (!in) return make_error(Code::ERR_UNAVAILABLE, "cannot read mqtt.password_file " + path);
+  std::string password;
+  std::getline(in, password);
+  return password;
+}
+
+journal::JournalOptions journal_options(const Config& config) {
+  journal::JournalOptions o;
+  o.dir = config.journal.dir;
+  o.segment_bytes = static_cast<std::uint64_t>(config.journal.segment_bytes);
+  o.batch_max = static_cast<std::size_t>(config.journal.batch_max);
+  o.linger = std::chrono::microseconds(config.journal.linger_us);
+  o.retention_age = std::chrono::hours(24) * config.journal.retention_days;
+  o.retention_bytes = static_cast<std::uint64_t>(config.journal.retention_bytes);
+  return o;
+}
+
+void journal_leak(journal::Journal& journal, const runtime::LeakReport& report) {
+  journal::JournalRecord record;
+  record.kind = journal::RecordKind::task_leak;
+  record.trace_id = devices::new_trace_id();
+  record.source = "runtime";
+  record.extra = boost::json::serialize(runtime::leak_report_json(report));
+  journal.append(std::move(record), [](Result<journal::JournalRecord> r) {
+    if (!r) spdlog::error("task_leak record not journaled: {}", r.error().message);
+  });
+}
+
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+}  // namespace
+
+int run_server(const Config& config) {
+  // Blocked before any thread starts, so every thread inherits the mask and only sigwait sees them.
+  const sigset_t stop_signals = block_stop_signals();
+  init_logging(config.log.level, config.log.format);
+  Clock& clock = SystemClock::instance();
+  const std::string& data_dir = config.server.data_dir;
+  auto card_secret = load_card_secret(data_dir);
+  if (!card_secret) return fail(card_secret.error().message);
+
+  // Store, snapshot, engine.
+  auto db = store::SqliteStore::open(config.store.path);
+  if (!db) return fail(db.error().message);
+  access::SnapshotHolder snapshots;
+  access::PassUseLedger ledger;
+  store::ResourceService resources(**db, snapshots, ledger, *card_secret);
+  if (auto started = resources.start(); !started) return fail(started.error().message);
+  store::PassUseFlusher pass_flusher(resources, ledger);
+  access::DecisionEngine engine(snapshots);
+
+  // Journal.
+  auto journal = journal::Journal::open(journal_options(config), clock);
+  if (!journal) return fail(journal.error().message);
+  if ((*journal)->last_recovery().tail_cut) {
+    spdlog::warn("journal recovery: {}", (*journal)->last_recovery().summary());
+  }
+
+  // Runtime.
+  runtime::TaskRegistry registry(clock);
+  runtime::MetricsRegistry metrics;
+  runtime::IoPool pool(std::max(1, config.server.threads));
+  runtime::TaskGroup health_group(registry, "health");
+  runtime::TaskGroup device_group(registry, "devices");
+  auto health_options = runtime::HealthOptions::from_config(config);
+  health_options.worker_threads = pool.threads();
+  runtime::HealthMonitor health(registry, clock, health_options,
+                                [&j = **journal](const runtime::LeakReport& r) { journal_leak(j, r); });
+  health.register_metrics(metrics);
+  health.start(health_group, pool.executor());
+  runtime::FaultInjector faults(registry, pool.executor());
+
+  // Devices over MQTT.
+  auto mqtt_password = read_password_file(config.mqtt.password_file);
+  if (!mqtt_password) return fail(mqtt_password.error().message);
+  devices::MqttOptions mqtt_options;
+  mqtt_options.host = config.mqtt.host;
+  mqtt_options.port = config.mqtt.port;
+  mqtt_options.client_id = config.mqtt.client_id;
+  mqtt_options.username = config.mqtt.username;
+  mqtt_options.password = *mqtt_password;
+  mqtt_options.keepalive_s = config.mqtt.keepalive_s;
+  mqtt_options.tls_ca = config.mqtt.tls_ca;
+  devices::MqttClient mqtt(mqtt_options);
+  devices::MqttPublisher publisher(mqtt);
+  devices::JournalAppender journal_sink(**journal);
+  devices::SnapshotDoorDirectory doors(snapshots);
+  devices::DeviceService device_service(clock, config, doors, engine, *card_secret, journal_sink,
+                                        publisher, metrics);
+  if (auto attached = device_service.attach(mqtt); !attached) return fail(attached.error().message);
+  if (auto started = mqtt.start(); !started) return fail(started.error().message);
+  device_service.start(device_group, pool.executor());
+
+  std::optional<devices::BrokerAccounts> broker_accounts;
+  if (!config.mqtt.passwd_file.empty() && !config.mqtt.acl_file.empty()) {
+    auto opened = devices::BrokerAccounts::open(config.mqtt.passwd_file, config.mqtt.acl_file);
+    if (!opened) return fail(opened.error().message);
+    broker_accounts.emplace(std::move(*opened));
+  }
+
+  // HTTPS API and ops listener.
+  StoreAccountRepository accounts(resources);
+  const auto hasher = api::PasswordHasher::interactive();
+  auto jwt_key = api::TokenSigner::load_key(data_dir);
+  if (!jwt_key) return fail(jwt_key.error().message);
+  api::TokenSigner tokens(*jwt_key, clock, std::chrono::seconds(config.api.token_ttl_s));
+  ResourceAdapter resource_port(resources);
+  VerifyAdapter verify_port(clock, engine, **journal, *card_secret);
+  EventsAdapter events_port(**journal);
+  DevicesAdapter devices_port(device_service, resources,
+                              broker_accounts ? &*broker_accounts : nullptr,
+                              config.mqtt.broker_pid_file);
+  RuntimeAdapter runtime_port(registry, health, faults, metrics, **journal);
+  auto readiness = [&journal = **journal, &mqtt, &db = **db] {
+    return std::vector<api::ReadinessItem>{
+        {"store", db.revision().ok()}, {"journal", journal.healthy()}, {"broker", mqtt.connected()}};
+  };
+  api::ApiService api(api::ApiContext{.config = config,
+                                      .clock = clock,
+                                      .accounts = accounts,
+                                      .hasher = hasher,
+                                      .tokens = tokens,
+                                      .resources = resource_port,
+                                      .verify = verify_port,
+                                      .events = events_port,
+                                      .devices = devices_port,
+                                      .runtime = runtime_port,
+                                      .readiness = readiness});
+  auto admin = api::ensure_admin_account(accounts, hasher, data_dir);
+  if (!admin) return fail(admin.error().message);
+  auto tls = api::ensure_tls_files(config);
+  if (!tls) return fail(tls.error().message);
+  api::HttpsServer https(api, config, *tls, registry, pool.executor());
+  if (auto started = https.start(); !started) return fail(started.error().message);
+
+  if (admin->created) {
+    std::fprintf(stderr, "castellan: created API account 'admin' with password %s (also in %s)\n",
+                 admin->password.c_str(), admin->password_file.c_str());
+  }
+  spdlog::info("castellan server ready: api https://{}:{} ops http://{}:{} broker {}:{}",
+               config.api.listen.substr(0, config.api.listen.rfind(':')), https.api_port(),
+               config.ops.listen.substr(0, config.ops.listen.rfind(':')), https.ops_port(),
+               config.mqtt.host, config.mqtt.port);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("signal {}: shutting down", sig);
+
+  https.stop();
+  mqtt.stop();
+  faults.clear();
+  runtime::TaskGroup* order[] = {&device_group, &health_group};
+  const bool clean = runtime::close_in_order(order, registry, std::chrono::milliseconds(5000));
+  pool.stop();
+  pool.join();
+  spdlog::info("castellan server stopped ({} tasks left)", registry.active_count());
+  return clean ? 0 : 1;
+}
 
 }  // namespace castellan::app
