@@ -1,0 +1,167 @@
+// Two uses:
+//  * `api_server_bench` (as run by bench/run_all.sh): Google Benchmark of the API pipeline
+//    without the network — route match, JWT check, JSON parse, reply — for POST /v1/verify.
+//  * `api_server_bench --serve DIR`: the HTTPS API over the real parts (SQLite store,
+//    decision engine, journal with fsync) seeded with one site/door/user/card, for
+//    bench/api_load.sh. Prints "READY <api port> <operator token>" and runs until SIGTERM.
+#include <benchmark/benchmark.h>
+#include <signal.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "access/engine.hpp"
+#include "api/api_service.hpp"
+#include "api/engine_verify.hpp"
+#include "api/https_server.hpp"
+#include "api/journal_events.hpp"
+#include "api/store_adapters.hpp"
+#include "core/log.hpp"
+#include "journal/journal.hpp"
+#include "runtime/task_registry.hpp"
+#include "store/resource_service.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace castellan::api {
+namespace {
+namespace json = boost::json;
+
+// Devices and runtime are not part of this measurement.
+struct NoDevices final : DevicesPort {
+  json::array list_devices() override { return {}; }
+  std::optional<json::object> device(std::string_view) override { return std::nullopt; }
+  Result<json::object> door_assist(std::string_view) override { return make_error(Code::ERR_DOOR_UNKNOWN, "none"); }
+  Result<void> unlock(std::string_view, int, std::string_view, std::string_view) override { return {}; }
+  Result<void> lockdown(std::string_view, std::string_view) override { return {}; }
+  Result<void> release(std::string_view, std::string_view) override { return {}; }
+  Result<std::string> door_key(std::string_view) override { return make_error(Code::ERR_DOOR_UNKNOWN, "none"); }
+  Result<json::object> device_credentials(std::string_view) override { return make_error(Code::ERR_NOT_FOUND, "none"); }
+};
+struct NoRuntime final : RuntimePort {
+  json::value sli_json() override { return json::object{}; }
+  json::value tasks_json() override { return json::object{}; }
+  Result<void> inject_fault(const json::object&) override { return make_error(Code::ERR_NOT_FOUND, "off"); }
+  std::string render_metrics() override { return ""; }
+};
+struct NoResources final : ResourcePort {
+  Error none() { return make_error(Code::ERR_NOT_FOUND, "none"); }
+  Result<json::object> create(std::string_view, const json::object&, std::string_view) override { return none(); }
+  Result<json::object> get(std::string_view, std::string_view) override { return none(); }
+  Result<Page> list(std::string_view, int, std::string_view) override { return none(); }
+  Result<json::object> patch(std::string_view, std::string_view, const json::object&, std::string_view) override {
+    return none();
+  }
+  Result<void> remove(std::string_view, std::string_view, std::string_view) override { return none(); }
+  Result<json::object> issue_pass(const json::object&, std::string_view) override { return none(); }
+};
+struct NoEvents final : EventsPort {
+  Result<json::object> query(const EventQuery&) override { return json::object{}; }
+  std::unique_ptr<Subscription> subscribe(std::function<void(std::string)>) override { return nullptr; }
+  void record_admin(std::string_view, const json::object&, std::string_view) override {}
+};
+struct InstantVerify final : VerifyPort {
+  void verify(const VerifyRequest&, std::function<void(Result<VerifyOutcome>)> done) override {
+    done(VerifyOutcome{true, Code::OK, 1});
+  }
+};
+
+void BM_ApiPipelineVerify(benchmark::State& state) {
+  Config config;
+  MemoryAccountRepository accounts;
+  const auto hasher = PasswordHasher::fast_for_tests();
+  TokenSigner tokens("bench-key", SystemClock::instance(), std::chrono::seconds(3600));
+  NoResources resources;
+  InstantVerify verify;
+  NoEvents events;
+  NoDevices devices;
+  NoRuntime runtime;
+  ApiService api(ApiContext{config, SystemClock::instance(), accounts, hasher, tokens, resources, verify, events,
+                            devices, runtime, {}});
+  const std::string auth = "Bearer " + tokens.issue("bench", Role::kOperator).token;
+  int status = 0;
+  for (auto _ : state) {
+    Request r;
+    r.method = "POST";
+    r.path = "/v1/verify";
+    r.authorization = auth;
+    r.body = R"({"site":"hq","door":"d1","card":"04A1B2C3","dir":"in"})";
+    api.handle(std::move(r), [&status](Reply reply) { status = reply.status; });
+    benchmark::DoNotOptimize(status);
+  }
+  if (status != 200) state.SkipWithError("verify did not answer 200");
+}
+BENCHMARK(BM_ApiPipelineVerify);
+
+int serve(const std::string& dir, int threads) {
+  init_logging("warn", "json");
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started below
+
+  Config config;
+  config.server.data_dir = dir;
+  config.api.listen = "127.0.0.1:0";
+  config.ops.listen = "127.0.0.1:0";
+  auto db = store::SqliteStore::open(dir + "/castellan.db");
+  if (!db) return std::cerr << db.error().message << "\n", 1;
+  access::SnapshotHolder holder;
+  access::PassUseLedger ledger;
+  store::ResourceService service(**db, holder, ledger, "bench-card-secret");
+  if (auto s = service.start(); !s) return std::cerr << s.error().message << "\n", 1;
+  for (auto [c, body] : {std::pair{access::Collection::sites, R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})"},
+                         {access::Collection::doors, R"({"id":"d1","site":"hq","name":"Main","controller":"ctl-1"})"},
+                         {access::Collection::users, R"({"id":"u1","name":"Ada"})"},
+                         {access::Collection::groups, R"({"id":"staff","doors":["d1"],"members":["u1"]})"},
+                         {access::Collection::cards, R"({"id":"c1","uid":"04A1B2C3","user":"u1"})"}}) {
+    if (auto r = service.create(c, json::parse(body), "bench"); !r) return std::cerr << r.error().message << "\n", 1;
+  }
+  access::DecisionEngine engine(holder);
+  auto journal = journal::Journal::open(journal::JournalOptions{dir + "/journal"}, SystemClock::instance());
+  if (!journal) return std::cerr << journal.error().message << "\n", 1;
+  StoreResources resources(service);
+  StoreAccounts accounts(**db);
+  JournalEvents events(**journal);
+  EngineVerify verify(engine, **journal, SystemClock::instance(), "bench-card-secret");
+  NoDevices devices;
+  NoRuntime runtime;
+  const auto hasher = PasswordHasher::interactive();
+  TokenSigner tokens(TokenSigner::load_key(dir).value(), SystemClock::instance(), std::chrono::seconds(3600));
+  ApiService api(ApiContext{config, SystemClock::instance(), accounts, hasher, tokens, resources, verify, events,
+                            devices, runtime, {}});
+  runtime::TaskRegistry registry(SystemClock::instance());
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  auto tls = ensure_tls_files(config);
+  if (!tls) return std::cerr << tls.error().message << "\n", 1;
+  HttpsServer server(api, config, *tls, registry, io.get_executor());
+  if (auto s = server.start(); !s) return std::cerr << s.error().message << "\n", 1;
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  std::cout << "READY " << server.api_port() << " " << tokens.issue("bench", Role::kOperator).token << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  server.stop();
+  work.reset();
+  io.stop();
+  for (auto& t : pool) t.join();
+  return 0;
+}
+
+}  // namespace
+}  // namespace castellan::api
+
+int main(int argc, char** argv) {
+  if (argc >= 3 && std::strcmp(argv[1], "--serve") == 0) {
+    const int threads = argc >= 4 ? std::atoi(argv[3]) : 2;
+    return castellan::api::serve(argv[2], threads > 0 ? threads : 2);
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
