@@ -47,15 +47,20 @@ std::string make_temp_dir() {
   return tmpl;
 }
 
+// "d" + std::to_string(n) trips g++ 12's -Wrestrict false positive at -O3; append does not.
+std::string prefixed(const char* prefix, int n) {
+  return std::string(prefix).append(std::to_string(n));
+}
+
 JournalRecord sample_record(int n) {
   JournalRecord r;
   r.kind = RecordKind::decision;
   r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
   r.site = "hq";
-  r.door = "d" + std::to_string(n % 8);
-  r.req = "r-" + std::to_string(n);
+  r.door = prefixed("d", n % 8);
+  r.req = prefixed("r-", n);
   r.card_hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-  r.user = "u" + std::to_string(n % 50);
+  r.user = prefixed("u", n % 50);
   r.decision = "grant";
   r.code = 0;
   r.source = "mqtt";

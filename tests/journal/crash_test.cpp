@@ -29,6 +29,7 @@
 namespace castellan::journal {
 namespace {
 
+using testing::numbered;
 using testing::TempDir;
 
 struct AckMessage {
@@ -96,14 +97,14 @@ TEST(CrashHarness, EveryAcknowledgedRecordSurvivesSigkill) {
   const int iterations = env_int("CASTELLAN_JOURNAL_CRASH_ITERATIONS", 50);
   const unsigned seed = static_cast<unsigned>(env_int("CASTELLAN_JOURNAL_CRASH_SEED", 20261122));
   std::mt19937 rng(seed);
-  SCOPED_TRACE("seed " + std::to_string(seed));
+  SCOPED_TRACE(numbered("seed ", seed));
   TempDir dir;
   // seq -> the user name the child wrote for it
   std::map<std::uint64_t, std::string> acked;
   int cuts = 0;
 
   for (int it = 0; it < iterations; ++it) {
-    SCOPED_TRACE("iteration " + std::to_string(it));
+    SCOPED_TRACE(numbered("iteration ", it));
     auto [pid, fd] = spawn({"crash", dir.path(), std::to_string(it), "8", "16384"}, true);
     ASSERT_GT(pid, 0);
     // Mostly kill while appends are in full flow; sometimes while the child is still opening.
@@ -126,8 +127,8 @@ TEST(CrashHarness, EveryAcknowledgedRecordSurvivesSigkill) {
     for (std::size_t at = 0; at < bytes.size(); at += sizeof(AckMessage)) {
       AckMessage ack{};
       std::memcpy(&ack, bytes.data() + at, sizeof ack);
-      const std::string user = "it" + std::to_string(it) + "-t" + std::to_string(ack.thread) + "-" +
-                               std::to_string(ack.index);
+      const std::string user =
+          numbered("it", it) + numbered("-t", ack.thread) + "-" + std::to_string(ack.index);
       auto [pos, inserted] = acked.emplace(ack.seq, user);
       ASSERT_TRUE(inserted) << "seq " << ack.seq << " acknowledged twice: " << pos->second
                             << " and " << user;

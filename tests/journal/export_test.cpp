@@ -32,7 +32,7 @@ class ExportTest : public ::testing::Test {
     ASSERT_TRUE(j);
     std::vector<JournalRecord> records;
     for (int i = 0; i < 30; ++i) {
-      auto r = decision_record("d1", "u" + std::to_string(i), "grant");
+      auto r = decision_record("d1", numbered("u", i), "grant");
       r.ts = start_ + std::chrono::minutes(i);
       records.push_back(r);
     }

@@ -17,6 +17,7 @@ namespace {
 
 using testing::append_all;
 using testing::decision_record;
+using testing::numbered;
 using testing::numbered_records;
 using testing::TempDir;
 
@@ -109,7 +110,7 @@ TEST_F(JournalTest, ConcurrentAppendersGetContiguousUniqueSeqs) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        auto r = j->append_and_wait(decision_record("d" + std::to_string(t), "u", "grant"));
+        auto r = j->append_and_wait(decision_record(numbered("d", t), "u", "grant"));
         if (!r) {
           ++failures;
           continue;

@@ -22,7 +22,7 @@ class QueryTest : public ::testing::Test {
     // 60 records: doors d0..d2, users u0..u3, every 5th a deny, one per second.
     std::vector<JournalRecord> records;
     for (int i = 0; i < 60; ++i) {
-      auto r = decision_record("d" + std::to_string(i % 3), "u" + std::to_string(i % 4),
+      auto r = decision_record(numbered("d", i % 3), numbered("u", i % 4),
                                i % 5 == 0 ? "deny" : "grant", i % 5 == 0 ? 40305 : 0);
       r.ts = start_ + std::chrono::seconds(i);
       records.push_back(r);

@@ -20,7 +20,7 @@ class RecoveryTest : public ::testing::Test {
   void SetUp() override {
     auto j = open();
     for (int i = 0; i < 10; ++i) {
-      auto r = j->append_and_wait(decision_record("d1", "u" + std::to_string(i), "grant"));
+      auto r = j->append_and_wait(decision_record("d1", numbered("u", i), "grant"));
       ASSERT_TRUE(r);
       hashes_.push_back(r->hash);
     }
@@ -51,7 +51,9 @@ class RecoveryTest : public ::testing::Test {
     const auto& r = page->records[0];
     EXPECT_EQ(r.seq, first_cut);
     EXPECT_NE(r.extra.find("\"event\":\"journal_tail_cut\""), std::string::npos) << r.extra;
-    EXPECT_NE(r.extra.find("\"bytes\":" + std::to_string(bytes)), std::string::npos) << r.extra;
+    EXPECT_NE(r.extra.find(numbered("\"bytes\":", static_cast<long long>(bytes))),
+              std::string::npos)
+        << r.extra;
     j.reset();
     auto verified = verify(dir_.path());
     EXPECT_TRUE(verified.ok) << verified.message;

@@ -28,6 +28,11 @@ using namespace castellan::journal;
 
 namespace {
 
+// prefix + decimal n, without g++ 12's -O3 -Wrestrict false positive on "x" + std::string.
+std::string numbered(const char* prefix, long long n) {
+  return std::string(prefix).append(std::to_string(n));
+}
+
 struct AckMessage {
   std::uint64_t seq;
   std::uint32_t thread;
@@ -40,8 +45,8 @@ JournalRecord sample(const std::string& user, int n) {
   r.kind = RecordKind::decision;
   r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
   r.site = "hq";
-  r.door = "d" + std::to_string(n % 8);
-  r.req = "r-" + std::to_string(n);
+  r.door = numbered("d", n % 8);
+  r.req = numbered("r-", n);
   r.card_hash = std::string(64, 'c');
   r.user = user;
   r.decision = n % 7 == 0 ? "deny" : "grant";
@@ -69,8 +74,7 @@ int run_crash(const std::string& dir, int iteration, int threads, std::uint64_t 
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       for (std::uint32_t i = 0;; ++i) {
-        const std::string user =
-            "it" + std::to_string(iteration) + "-t" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string user = numbered("it", iteration) + numbered("-t", t) + numbered("-", i);
         auto r = (*journal)->append_and_wait(sample(user, static_cast<int>(i)));
         if (!r) continue;
         AckMessage ack{r->seq, static_cast<std::uint32_t>(t), i};
@@ -100,7 +104,7 @@ int run_disk_full(const std::string& dir, rlim_t limit) {
   std::vector<JournalRecord> acked;
   bool failed = false;
   for (int i = 0; i < 100000 && !failed; ++i) {
-    auto r = journal->append_and_wait(sample("u" + std::to_string(i), i));
+    auto r = journal->append_and_wait(sample(numbered("u", i), i));
     if (r) {
       acked.push_back(*r);
       continue;
@@ -142,7 +146,7 @@ int run_disk_full(const std::string& dir, rlim_t limit) {
   const std::string text = out.str();
   for (const auto& r : acked) {
     if (text.find(to_json_line(r)) == std::string::npos) {
-      return fail("acknowledged record " + std::to_string(r.seq) + " is missing");
+      return fail(numbered("acknowledged record ", r.seq) + " is missing");
     }
   }
   std::printf("ok: %zu acknowledged records intact\n", acked.size());
