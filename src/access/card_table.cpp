@@ -4,12 +4,6 @@
 
 namespace castellan::access {
 
-std::uint64_t CardTable::slot_hash(const CardHash& h) {
-  std::uint64_t x = 0;
-  std::memcpy(&x, h.data(), sizeof x);  // HMAC output: already uniformly distributed
-  return x;
-}
-
 void CardTable::reserve(std::size_t expected) {
   records_.reserve(expected);
   std::size_t cap = 16;

@@ -67,6 +67,7 @@ DecisionResult DecisionEngine::decide(const Snapshot& s, const DecisionRequest& 
   out.card_hash = req.card_hash;
   out.snapshot_version = s.version;
   out.code = Code::ERR_DOOR_UNKNOWN;
+  s.cards.prefetch(req.card_hash);
 
   auto door_it = s.door_index.find(req.door);
   if (door_it == s.door_index.end()) return out;
