@@ -34,7 +34,7 @@ bool HeartbeatMonitor::on_heartbeat(std::string_view site, std::string_view devi
     std::lock_guard lock(mu_);
     auto mono = clock_.monotonic();
     auto now = clock_.now();
-    auto it = index_.find(std::string(device));
+    auto it = index_.find(device);
     std::uint32_t idx;
     if (it == index_.end()) {
       if (records_.size() >= options_.max_devices) return false;
@@ -71,7 +71,7 @@ void HeartbeatMonitor::on_status(std::string_view site, std::string_view device,
   std::vector<DeviceTransition> out;
   {
     std::lock_guard lock(mu_);
-    auto it = index_.find(std::string(device));
+    auto it = index_.find(device);
     if (it == index_.end()) return;  // never seen: nothing to take offline
     Record& r = records_[it->second];
     if (r.site != site) return;  // another site's device of the same id: not this one's will
@@ -120,7 +120,7 @@ DeviceSummary HeartbeatMonitor::summary(const Record& r) const {
 
 std::optional<DeviceSummary> HeartbeatMonitor::device(std::string_view id) const {
   std::lock_guard lock(mu_);
-  auto it = index_.find(std::string(id));
+  auto it = index_.find(id);
   if (it == index_.end()) return std::nullopt;
   return summary(records_[it->second]);
 }

@@ -96,7 +96,12 @@ class HeartbeatMonitor {
   TransitionSink sink_;
   mutable std::mutex mu_;
   std::vector<Record> records_;
-  std::unordered_map<std::string, std::uint32_t> index_;
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Transparent: a heartbeat looks its device up without building a std::string.
+  std::unordered_map<std::string, std::uint32_t, IdHash, std::equal_to<>> index_;
   TimingWheel wheel_;
   std::size_t online_ = 0;
 };

@@ -127,10 +127,10 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
       ++stats.duplicates;
       metrics.duplicate();
       if (state == DedupeTable<Outcome, Pending>::State::kInFlight) return;  // answered later
-      auto first = done->context;
+      Pending first = *done->context;  // a copy taken under the lock
       Outcome outcome = *done->outcome;
       lock.unlock();
-      answer(*first, outcome, 1, false);
+      answer(first, outcome, 1, false);
       return;
     }
     in_flight.push_back(p);
@@ -138,6 +138,8 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
   }
 
   Outcome outcome;
+  std::string user, card_hash_hex;
+  Direction dir = Direction::kIn;
   if (!p->door_known) {
     if (!parsed.error) metrics.rejected(RejectReason::kUnknownDoor);
     outcome = Outcome{false, Code::ERR_DOOR_UNKNOWN, 0};
@@ -146,8 +148,8 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
   } else {
     const SwipeRequest& swipe = *parsed.swipe;
     access::CardHash hash = access::card_hash_of(card_secret, swipe.card_uid);
-    p->card_hash_hex = to_hex(hash);
-    p->dir = swipe.dir;
+    card_hash_hex = to_hex(hash);
+    dir = swipe.dir;
     access::DecisionRequest request;
     request.site = p->door.site;
     request.door = p->door.id;
@@ -155,14 +157,22 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     request.dir = swipe.dir == Direction::kIn ? access::Direction::in : access::Direction::out;
     request.now = clock.now();
     access::DecisionResult result = engine.decide(request);
-    p->user = result.user;
+    user = result.user;
     outcome = Outcome{result.granted, result.code, result.granted ? p->door.unlock_ms : 0};
   }
-  p->decided = outcome;
-  journal.append(record_of(*p, outcome, ""),
-                 [weak = weak_from_this(), p](Result<journal::JournalRecord> r) {
-                   if (auto core = weak.lock()) core->on_durable(p, r);
-                 });
+  journal::JournalRecord record;
+  {
+    // Under the lock: the deadline (ticker thread) may read this swipe while we finish it.
+    std::lock_guard lock(mu);
+    p->user = std::move(user);
+    p->card_hash_hex = std::move(card_hash_hex);
+    p->dir = dir;
+    p->decided = outcome;
+    record = record_of(*p, outcome, "");
+  }
+  journal.append(std::move(record), [weak = weak_from_this(), p](Result<journal::JournalRecord> r) {
+    if (auto core = weak.lock()) core->on_durable(p, r);
+  });
 }
 
 void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
@@ -190,7 +200,7 @@ void SwipePipeline::Core::expire() {
   std::shared_lock life(lifetime);
   if (closed) return;
   struct Due {
-    std::shared_ptr<Pending> pending;
+    Pending pending;  // a copy taken under the lock
     Outcome outcome;
     std::uint32_t copies;
   };
@@ -205,7 +215,7 @@ void SwipePipeline::Core::expire() {
         if (p->deadline > now) break;
         Outcome outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
         table.finish(p->key, outcome);
-        due.push_back(Due{p, outcome, 1 + entry->waiting_duplicates});
+        due.push_back(Due{*p, outcome, 1 + entry->waiting_duplicates});
         ++stats.timeouts;
       }
       in_flight.pop_front();
@@ -213,10 +223,10 @@ void SwipePipeline::Core::expire() {
     table.expire(now);
   }
   for (const auto& d : due) {
-    spdlog::warn("swipe {} at {}/{} missed its {} ms deadline", d.pending->trace_id,
-                 d.pending->door.site, d.pending->door.id, options.decision_timeout.count());
-    journal_outcome(*d.pending, d.outcome, "timeout");
-    answer(*d.pending, d.outcome, d.copies, true);
+    spdlog::warn("swipe {} at {}/{} missed its {} ms deadline", d.pending.trace_id,
+                 d.pending.door.site, d.pending.door.id, options.decision_timeout.count());
+    journal_outcome(d.pending, d.outcome, "timeout");
+    answer(d.pending, d.outcome, d.copies, true);
   }
 }
 
