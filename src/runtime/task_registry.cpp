@@ -136,29 +136,7 @@ double TaskRegistry::blocked_p99_seconds() const {
 
 void TaskRef::progress() const {
   if (!entry_) return;
-  entry_->last_progress_us.store(to_us(clock_->monotonic()), std::memory_order_relaxed);
-}
-
-WaitMarker::WaitMarker(TaskRef task, const char* what, WaitKind kind) noexcept : task_(task) {
-  TaskEntry* e = task_.entry();
-  if (!e) return;
-  previous_what_ = e->waiting_on.load(std::memory_order_relaxed);
-  previous_since_us_ = e->waiting_since_us.load(std::memory_order_relaxed);
-  previous_kind_ = e->wait_kind.load(std::memory_order_relaxed);
-  e->waiting_since_us.store(to_us(task_.clock()->monotonic()), std::memory_order_relaxed);
-  e->wait_kind.store(kind, std::memory_order_relaxed);
-  e->waiting_on.store(what, std::memory_order_release);
-}
-
-WaitMarker::~WaitMarker() {
-  TaskEntry* e = task_.entry();
-  if (!e) return;
-  const std::int64_t now = to_us(task_.clock()->monotonic());
-  e->last_progress_us.store(now, std::memory_order_relaxed);
-  // Restoring an outer wait keeps its original start: the outer await is still in progress.
-  e->waiting_since_us.store(previous_what_ ? previous_since_us_ : 0, std::memory_order_relaxed);
-  e->wait_kind.store(previous_kind_, std::memory_order_relaxed);
-  e->waiting_on.store(previous_what_, std::memory_order_release);
+  entry_->last_progress_us.store(now_us(), std::memory_order_relaxed);
 }
 
 }  // namespace castellan::runtime
