@@ -1,0 +1,144 @@
+// `castellan demo` end to end: it starts broker + server, answers a swipe over MQTT with a
+// correctly signed decision, journals it, and stops every child on SIGTERM.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "app/child_process.hpp"
+#include "app/http_probe.hpp"
+#include "devices/mqtt_client.hpp"
+#include "devices/signing.hpp"
+
+namespace castellan::app {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+const std::string kBinary = std::string(CASTELLAN_BINARY_DIR) + "/src/app/castellan";
+
+json::object read_json(const std::string& path) {
+  std::ifstream in(path);
+  return json::parse(std::string(std::istreambuf_iterator<char>(in), {})).as_object();
+}
+
+bool process_alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+
+class DemoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("castellan-demo-test-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+  }
+  void TearDown() override {
+    demo_.stop();
+    fs::remove_all(dir_);
+  }
+
+  // Starts the demo and waits for demo.json.
+  json::object start_demo() {
+    const auto log = (fs::temp_directory_path() / ("castellan-demo-test-" + std::to_string(::getpid()) + ".log")).string();
+    auto started = demo_.start({kBinary, "demo", "--data-dir", dir_.string(), "--no-sim"}, log);
+    EXPECT_TRUE(started.ok());
+    const auto info_file = (dir_ / "demo.json").string();
+    for (int i = 0; i < 600 && !fs::exists(info_file); ++i) {
+      if (!demo_.running()) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    if (!fs::exists(info_file)) {
+      std::ifstream in(log);
+      ADD_FAILURE() << "demo.json never appeared; demo output:\n"
+                    << std::string(std::istreambuf_iterator<char>(in), {});
+      return {};
+    }
+    return read_json(info_file);
+  }
+
+  fs::path dir_;
+  ChildProcess demo_;
+};
+
+TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
+  const auto info = start_demo();
+  ASSERT_FALSE(info.empty());
+  for (const char* key : {"api", "ops", "mqtt", "ca", "admin_password_file", "site", "journal_dir", "pid", "mqtt_admin"}) {
+    EXPECT_TRUE(info.contains(key)) << key;
+  }
+  EXPECT_EQ(info.at("site").as_string(), "hq");
+  const auto server_pid = static_cast<pid_t>(info.at("pid").as_int64());
+  EXPECT_TRUE(process_alive(server_pid));
+  EXPECT_TRUE(fs::exists(std::string(info.at("ca").as_string())));
+  EXPECT_EQ(fs::status(std::string(info.at("admin_password_file").as_string())).permissions() &
+                fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+
+  const std::string ops(info.at("ops").as_string());
+  const int ops_port = std::stoi(ops.substr(ops.rfind(':') + 1));
+  EXPECT_EQ(http_get_status("127.0.0.1", ops_port, "/readyz", 2000ms), 200);
+
+  // A swipe from a card of the `security` group (no schedule) at d1, over MQTT.
+  const std::string mqtt(info.at("mqtt").as_string());
+  devices::MqttOptions options;
+  options.host = "127.0.0.1";
+  options.port = std::stoi(mqtt.substr(mqtt.rfind(':') + 1));
+  options.username = info.at("mqtt_admin").at("username").as_string();
+  options.password = info.at("mqtt_admin").at("password").as_string();
+  devices::MqttClient client(options);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string decision;
+  client.on_message([&](std::string_view, std::string_view payload) {
+    std::lock_guard lock(mu);
+    decision = std::string(payload);
+    cv.notify_all();
+  });
+  ASSERT_TRUE(client.start().ok());
+  ASSERT_TRUE(client.wait_connected(5s));
+  ASSERT_TRUE(client.subscribe("castellan/v1/hq/doors/d1/decision").ok());
+  ASSERT_TRUE(client.wait_subacks(1, 5s));
+  ASSERT_TRUE(client.publish("castellan/v1/hq/doors/d1/swipe",
+                             R"({"req":"demo-test-1","card":"04C400005EED0005","dir":"in"})")
+                  .ok());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return !decision.empty(); })) << "no decision";
+  }
+  const auto d = json::parse(decision).as_object();
+  EXPECT_EQ(d.at("req").as_string(), "demo-test-1");
+  EXPECT_EQ(d.at("decision").as_string(), "grant") << decision;
+  EXPECT_EQ(d.at("code").as_int64(), 0);
+  const auto keys = read_json((dir_ / "door-keys.json").string());
+  auto key = devices::door_key_from_hex(keys.at("d1").as_string());
+  ASSERT_TRUE(key.ok());
+  devices::SignedFields fields{.site = "hq", .door = "d1", .id = "demo-test-1", .verb = "grant",
+                               .code = 0, .unlock_ms = d.at("unlock_ms").as_int64(),
+                               .exp = std::string(d.at("exp").as_string())};
+  EXPECT_TRUE(devices::signature_matches(*key, fields, d.at("sig").as_string())) << decision;
+  client.stop();
+
+  pid_t broker_pid = 0;
+  std::ifstream((dir_ / "broker" / "mosquitto.pid").string()) >> broker_pid;
+  EXPECT_TRUE(process_alive(broker_pid));
+
+  // SIGTERM: every child stops, the demo exits 0, and the journal verifies.
+  ::kill(demo_.pid(), SIGTERM);
+  for (int i = 0; i < 300 && demo_.running(); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(demo_.running()) << "demo did not stop within 30 s";
+  EXPECT_EQ(demo_.exit_code(), 0);
+  EXPECT_FALSE(process_alive(server_pid)) << "server left behind";
+  EXPECT_FALSE(process_alive(broker_pid)) << "mosquitto left behind";
+
+  const auto verify = kBinary + " journal verify " + std::string(info.at("journal_dir").as_string()) + " >/dev/null 2>&1";
+  EXPECT_EQ(WEXITSTATUS(::system(verify.c_str())), 0);
+}
+
+}  // namespace
+}  // namespace castellan::app
