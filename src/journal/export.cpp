@@ -16,8 +16,9 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
     if (!bytes) return bytes.error();
     if (!decode_segment_header(*bytes)) return lines;
     std::uint64_t offset = kSegmentHeaderBytes;
+    FrameRead frame;
     for (;;) {
-      const FrameRead frame = read_frame(*bytes, offset);
+      frame = read_frame(*bytes, offset);
       if (frame.status != FrameStatus::ok) break;
       offset = frame.next_offset;
       auto record = parse_json_line(frame.payload);
@@ -27,7 +28,8 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
       out << frame.payload << '\n';
       ++lines;
     }
-    if (offset != bytes->size()) return lines;  // damaged: nothing after it is trustworthy
+    // Damaged: nothing after it is trustworthy.
+    if (frame.status != FrameStatus::end) return lines;
   }
   return lines;
 }

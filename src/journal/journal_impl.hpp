@@ -119,6 +119,15 @@ class Journal::Impl {
   }
 
   void write_batch(std::vector<Pending>& batch) {
+    // A segment that could not be cut back after a failed write may hold a partial batch
+    // past its durable end: never rotate away from it (it would stop being the last segment,
+    // where recovery looks for torn tails). A restart repairs it.
+    if (writer_.broken()) {
+      return fail_batch(batch, make_error(Code::ERR_UNAVAILABLE,
+                                          "segment " + writer_.path() +
+                                              " could not be restored after a write error; "
+                                              "restart to recover it"));
+    }
     if (!writer_.is_open() || (writer_.has_records() && writer_.size() >= options_.segment_bytes)) {
       auto rotated = rotate();
       if (!rotated) return fail_batch(batch, rotated.error());
@@ -190,6 +199,7 @@ class Journal::Impl {
     SegmentHeader header{next_seq_, last_hash_, to_unix_ms(clock_.now())};
     auto created = SegmentWriter::create(options_.dir, header);
     if (!created) return created.error();
+    writer_.trim();
     writer_ = std::move(*created);
     segments_.push_back({header.first_seq, header.created_unix_ms, writer_.size(), writer_.path()});
     {

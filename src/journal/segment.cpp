@@ -116,14 +116,19 @@ FrameRead read_frame(std::string_view segment, std::uint64_t offset) {
   FrameRead r;
   r.offset = offset;
   if (offset >= segment.size()) return r;  // end
+  // Only zeros from here on: the space the writer grows the file by, ahead of the data.
+  auto zeros_to_end = [&] {
+    return segment.find_first_not_of('\0', offset) == std::string_view::npos;
+  };
   const std::uint64_t left = segment.size() - offset;
   if (left < kFrameHeaderBytes) {
-    r.status = FrameStatus::torn;
+    r.status = zeros_to_end() ? FrameStatus::end : FrameStatus::torn;
     return r;
   }
   const std::uint32_t len = get_u32(segment, offset);
   const std::uint32_t crc = get_u32(segment, offset + 4);
   r.seq = get_u64(segment, offset + 8);
+  if (len == 0 && zeros_to_end()) return r;  // end
   if (len == 0 || len > kMaxPayloadBytes) {
     r.status = FrameStatus::bad_length;
     return r;

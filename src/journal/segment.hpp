@@ -9,6 +9,8 @@
 //   frame:  u32 payload length | u32 CRC32C(seq bytes + payload) | u64 seq | payload
 //
 // The payload is the record's export line (record.hpp), so what is hashed is what is stored.
+// The writer grows a segment with zeros ahead of its data; a frame length of 0 followed only
+// by zeros up to the end of the file is the clean end of the data.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +55,7 @@ void append_frame(std::string& out, std::uint64_t seq, std::string_view payload)
 
 enum class FrameStatus {
   ok,
-  end,         // clean end of data
+  end,         // clean end of data (end of file, or only zeros up to it)
   torn,        // a frame that runs past the end of the data
   bad_length,  // a length of 0 or above kMaxPayloadBytes
   bad_crc,

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -74,7 +75,9 @@ std::string read_all(int fd) {
   return out;
 }
 
-// Cuts the last segment at a random point after the end of the last acknowledged record.
+// Simulates a power cut: the unacknowledged frames after the last acknowledged record are
+// lost from a random point on, either cut off (file shorter) or zeroed (pages of a file that
+// was grown ahead of its data never reached the disk).
 void tear_unacknowledged_tail(const std::string& dir,
                               const std::map<std::uint64_t, std::string>& acked,
                               std::mt19937& rng) {
@@ -85,12 +88,21 @@ void tear_unacknowledged_tail(const std::string& dir,
   if (bytes.size() < kSegmentHeaderBytes) return;
   const std::uint64_t max_acked = acked.empty() ? 0 : acked.rbegin()->first;
   std::size_t keep = kSegmentHeaderBytes;
+  std::size_t data_end = kSegmentHeaderBytes;
   for (const auto& f : testing::frames_of(bytes)) {
     if (f.seq <= max_acked) keep = f.offset + f.size;
+    data_end = f.offset + f.size;
   }
-  if (keep >= bytes.size()) return;
-  const std::size_t cut = keep + rng() % (bytes.size() - keep);
-  ::truncate(last.path.c_str(), static_cast<off_t>(cut));
+  if (keep >= data_end) return;
+  const std::size_t cut = keep + rng() % (data_end - keep);
+  if (rng() % 2 == 0) {
+    ::truncate(last.path.c_str(), static_cast<off_t>(cut));
+  } else {
+    std::string torn = bytes;
+    std::fill(torn.begin() + static_cast<std::ptrdiff_t>(cut),
+              torn.begin() + static_cast<std::ptrdiff_t>(data_end), '\0');
+    testing::spit(last.path, torn);
+  }
 }
 
 TEST(CrashHarness, EveryAcknowledgedRecordSurvivesSigkill) {

@@ -76,7 +76,7 @@ TEST_F(ExportTest, FromAndToAreInclusive) {
 TEST_F(ExportTest, StopsAtATornTail) {
   auto segments = *list_segments(dir_.path());
   const auto& last = segments.back();
-  spit(last.path, slurp(last.path) + "\x05\x00\x00\x00garbage");
+  spit(last.path, data_of(last.path) + "\x05\x00\x00\x00garbage");
   std::ostringstream out;
   auto n = export_jsonl(dir_.path(), {}, out);
   ASSERT_TRUE(n);

@@ -71,25 +71,47 @@ TEST_F(RecoveryTest, CleanReopenCutsNothing) {
 }
 
 TEST_F(RecoveryTest, TornFrameAtTheEndIsCutAndRecorded) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const std::string partial = frame_bytes(11, std::string(200, 'x')).substr(0, 57);
   spit(segment_path(), bytes + partial);
   expect_cut(57);
-  EXPECT_EQ(slurp(segment_path()).substr(0, bytes.size()), bytes);  // intact part untouched
+  EXPECT_EQ(data_of(segment_path()).substr(0, bytes.size()), bytes);  // intact part untouched
 }
 
 TEST_F(RecoveryTest, TornFrameHeaderIsCut) {
-  spit(segment_path(), slurp(segment_path()) + std::string("\x10\x00\x00", 3));
+  spit(segment_path(), data_of(segment_path()) + std::string("\x10\x00\x00", 3));
   expect_cut(3);
 }
 
-TEST_F(RecoveryTest, ZeroFilledTailIsCut) {
-  spit(segment_path(), slurp(segment_path()) + std::string(4096, '\0'));
-  expect_cut(4096);
+TEST_F(RecoveryTest, ZeroFilledTailIsACleanEnd) {
+  // The writer grows segments with zeros ahead of the data: that is not damage.
+  spit(segment_path(), data_of(segment_path()) + std::string(4096, '\0'));
+  auto j = open();
+  EXPECT_FALSE(j->last_recovery().tail_cut);
+  auto next = j->append_and_wait(decision_record("d1", "u", "grant"));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->seq, 11u);
+  j.reset();
+  auto verified = verify(dir_.path());
+  EXPECT_TRUE(verified.ok) << verified.message;
+  EXPECT_EQ(verified.records, 11u);
+}
+
+TEST_F(RecoveryTest, TornFrameInsideZeroPaddingIsCut) {
+  const std::string intact = data_of(segment_path());
+  const std::string partial = frame_bytes(11, std::string(200, 'x')).substr(0, 100);
+  spit(segment_path(), intact + partial + std::string(4096, '\0'));
+  expect_cut(100 + 4096);
+}
+
+TEST_F(RecoveryTest, ZeroLengthBeforeDataIsDamageNotAnEnd) {
+  const std::string intact = data_of(segment_path());
+  spit(segment_path(), intact + std::string(16, '\0') + "junk");
+  expect_cut(20);
 }
 
 TEST_F(RecoveryTest, CrcFailingLastRecordIsCut) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const auto frames = frames_of(bytes);
   bytes[frames.back().offset + 30] ^= 0x20;
   spit(segment_path(), bytes);
@@ -101,7 +123,7 @@ TEST_F(RecoveryTest, CrcFailingLastRecordIsCut) {
 }
 
 TEST_F(RecoveryTest, DamageBeforeIntactRecordsIsRefused) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const auto frames = frames_of(bytes);
   bytes[frames[4].offset + 30] ^= 0x20;
   spit(segment_path(), bytes);
@@ -128,7 +150,7 @@ TEST_F(RecoveryTest, SegmentThatDiedBeingCreatedIsRemoved) {
 }
 
 TEST_F(RecoveryTest, DamagedHeaderWithDataIsRefused) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   bytes[3] ^= 0x01;
   spit(segment_path(), bytes);
   JournalOptions o;

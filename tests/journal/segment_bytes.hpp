@@ -42,6 +42,15 @@ inline std::vector<FrameSpan> frames_of(const std::string& bytes) {
   return out;
 }
 
+// The segment's bytes up to the end of its last intact frame (without the zeros the writer
+// grows the file by).
+inline std::string data_of(const std::string& path) {
+  std::string bytes = slurp(path);
+  auto frames = frames_of(bytes);
+  bytes.resize(frames.empty() ? kSegmentHeaderBytes : frames.back().offset + frames.back().size);
+  return bytes;
+}
+
 inline std::string frame_bytes(std::uint64_t seq, const std::string& payload) {
   std::string out;
   append_frame(out, seq, payload);

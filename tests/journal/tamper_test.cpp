@@ -49,7 +49,7 @@ TEST_F(TamperTest, IntactJournalVerifies) {
 }
 
 TEST_F(TamperTest, BitFlipInARecord) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const auto frames = frames_of(bytes);
   bytes[frames[4].offset + 40] ^= 0x04;  // inside seq 5's payload
   spit(segment_path(), bytes);
@@ -57,7 +57,7 @@ TEST_F(TamperTest, BitFlipInARecord) {
 }
 
 TEST_F(TamperTest, BitFlipInAFrameHeader) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const auto frames = frames_of(bytes);
   bytes[frames[6].offset + 8] ^= 0x01;  // the framed seq of record 7
   spit(segment_path(), bytes);
@@ -65,14 +65,14 @@ TEST_F(TamperTest, BitFlipInAFrameHeader) {
 }
 
 TEST_F(TamperTest, TruncationInsideARecord) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const auto frames = frames_of(bytes);
   spit(segment_path(), bytes.substr(0, frames[7].offset + frames[7].size / 2));
   expect_bad(8, "torn");
 }
 
 TEST_F(TamperTest, DeletedMiddleRecord) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const auto frames = frames_of(bytes);
   bytes.erase(frames[4].offset, frames[4].size);
   spit(segment_path(), bytes);
@@ -80,7 +80,7 @@ TEST_F(TamperTest, DeletedMiddleRecord) {
 }
 
 TEST_F(TamperTest, SwappedPair) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const auto f = frames_of(bytes);
   const std::string a = bytes.substr(f[3].offset, f[3].size);
   const std::string b = bytes.substr(f[4].offset, f[4].size);
@@ -90,7 +90,7 @@ TEST_F(TamperTest, SwappedPair) {
 }
 
 TEST_F(TamperTest, EditWithRecomputedCrcBreaksTheHash) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const auto f = frames_of(bytes);
   auto record = *parse_json_line(f[5].payload);
   record.decision = "deny";
@@ -100,7 +100,7 @@ TEST_F(TamperTest, EditWithRecomputedCrcBreaksTheHash) {
 }
 
 TEST_F(TamperTest, EditWithRecomputedHashBreaksTheNextPrev) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const auto f = frames_of(bytes);
   auto record = *parse_json_line(f[5].payload);
   record.user = "mallory";
@@ -112,7 +112,7 @@ TEST_F(TamperTest, EditWithRecomputedHashBreaksTheNextPrev) {
 
 TEST_F(TamperTest, RenumberedRecordsBreakTheHash) {
   // Delete record 5 and renumber the rest with valid CRCs: the chain still breaks at 5.
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const auto f = frames_of(bytes);
   std::string rebuilt = bytes.substr(0, f[4].offset);
   for (std::size_t i = 5; i < f.size(); ++i) {
@@ -125,7 +125,7 @@ TEST_F(TamperTest, RenumberedRecordsBreakTheHash) {
 }
 
 TEST_F(TamperTest, NonCanonicalEditIsDetected) {
-  auto bytes = slurp(segment_path());
+  auto bytes = data_of(segment_path());
   const auto f = frames_of(bytes);
   std::string payload = f[2].payload;
   payload.insert(1, " ");  // same JSON value, different bytes
