@@ -2,6 +2,8 @@
 // Runs until --duration passes or SIGINT/SIGTERM, then waits for outstanding decisions and
 // prints the summary. Exit code: 0; 1 with --fail-on-loss when any swipe went unanswered or a
 // decision was rejected; 2 when it could not start (bad option, file, or broker).
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -153,6 +155,12 @@ int run_sim(SimCliArgs& a) {
   }
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
+  // A parent that blocks these signals (to sigwait for them) passes the mask on through exec.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   const Clock& clock = SystemClock::instance();
   devices::sim::Simulator sim(a.options, clock);
   if (auto r = sim.start(); !r) {

@@ -132,8 +132,20 @@ Result<void> BrokerProcess::spawn() {
   std::string exe = options_.mosquitto_path;
   std::string c_flag = "-c";
   char* argv[] = {exe.data(), c_flag.data(), conf.data(), nullptr};
+  // The caller may block SIGTERM/SIGHUP (to sigwait for them) and the mask is inherited:
+  // the broker must get an empty mask and default handlers, or stop() and reload() do nothing.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGPIPE}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, exe.c_str(), &actions, nullptr, argv, environ);
+  int rc = ::posix_spawnp(&pid, exe.c_str(), &actions, &attr, argv, environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     return broker_error("cannot start '" + exe + "': " + std::strerror(rc) +

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "broker_fixture.hpp"
 
@@ -101,6 +103,29 @@ TEST_F(BrokerProcessTest, PortTakenByAnotherProcessFailsWithTheLogTail) {
   EXPECT_FALSE(broker.running());
   EXPECT_NE(r.error().message.find("Address already in use"), std::string::npos)
       << r.error().message;
+}
+
+TEST_F(BrokerProcessTest, BrokerDoesNotInheritABlockedSignalMask) {
+  // `castellan demo` blocks SIGTERM/SIGINT to sigwait for them; the broker must still obey
+  // SIGTERM (stop) and SIGHUP (reload).
+  sigset_t block, old;
+  sigemptyset(&block);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&block, sig);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
+  BrokerProcess broker(BrokerOptions{.dir = dir_});
+  auto r = broker.start();
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(broker.reload().ok());
+  bool reloaded = false;
+  for (int i = 0; i < 500 && !reloaded; ++i) {
+    reloaded = broker.log_tail(100000).find("Reloading config") != std::string::npos;
+    if (!reloaded) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(reloaded) << "SIGHUP did not reach the broker:\n" << broker.log_tail();
+  broker.stop();
+  // "terminating" is logged on SIGTERM; a broker that ignored it would have been SIGKILLed.
+  EXPECT_NE(broker.log_tail(100000).find("terminating"), std::string::npos) << broker.log_tail();
 }
 
 TEST(PickFreeLoopbackPort, ReturnsABindablePort) {

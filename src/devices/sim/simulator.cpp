@@ -318,7 +318,9 @@ void Simulator::stop() {
   }
   scheduler_.stop();
   // A device that shuts down properly says so; the will covers the crash case.
-  for (const auto& id : all_devices_) publish(id, topic("devices", id, "status"), "offline");
+  for (const auto& id : all_devices_) {
+    if (client_by_device_.contains(id)) publish(id, topic("devices", id, "status"), "offline");
+  }
   for (auto& c : clients_) c->stop();
 }
 

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# MQTT swipe -> signed decision round trips through `castellan server` (started by
+# `castellan demo --no-sim`: private mosquitto, seeded store, per-door keys), driven by
+# `castellan sim` at 1k, 5k and 20k swipes/s, then a ramp for the highest sustained rate with
+# no unanswered swipe. The echo baseline of the same run comes from mqtt_roundtrip_bench
+# (same generated broker config, an EchoDecider instead of the server).
+#
+# Usage: bench/mqtt_load.sh [BUILD_DIR]   (a Release build with -DCASTELLAN_BUILD_BENCH=ON)
+set -uo pipefail
+build=${1:-build/release}
+bin="$build/src/app/castellan"
+[[ -x "$bin" ]] || { echo "mqtt_load: $bin not built" >&2; exit 1; }
+duration=${MQTT_LOAD_DURATION:-10}
+
+dir=$(mktemp -d /tmp/castellan-mqtt-load.XXXXXX)
+demo_pid=
+cleanup() {
+  if [[ -n "$demo_pid" ]]; then
+    kill -TERM "$demo_pid" 2>/dev/null
+    wait "$demo_pid" 2>/dev/null
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+"$bin" demo --no-sim --data-dir "$dir" > "$dir/demo.out" 2>&1 &
+demo_pid=$!
+for _ in $(seq 1 240); do
+  [[ -f "$dir/demo.json" ]] && break
+  kill -0 "$demo_pid" 2>/dev/null || { echo "mqtt_load: demo exited:" >&2; tail -20 "$dir/demo.out" >&2; exit 1; }
+  sleep 0.5
+done
+[[ -f "$dir/demo.json" ]] || { echo "mqtt_load: demo did not become ready" >&2; exit 1; }
+
+doors=$(python3 -c 'import json,sys; print(",".join(sorted(json.load(open(sys.argv[1])))))' "$dir/door-keys.json")
+common=(sim --demo-json "$dir/demo.json" --keys "$dir/door-keys.json" --door-ids "$doors" --sensors 0
+        --forced-open-per-min 0 --held-open-ratio 0 --answer-timeout-ms 2000
+        --mix valid=80,unknown=10,expired=10
+        --valid-cards "$dir/sim-valid-cards.json" --expired-cards "$dir/sim-expired-cards.json")
+
+run() {  # rate seconds -> prints the summary, returns 0 when nothing was lost
+  "$bin" "${common[@]}" --rate "$1" --duration "$2" --fail-on-loss
+}
+
+echo "--- castellan server: swipe -> signed decision"
+for rate in 1000 5000 20000; do
+  echo "rate $rate/s for ${duration}s:"
+  run "$rate" "$duration" | sed -n '/swipes sent/p;/answered/p;/unanswered/p;/rejected/p;/round trip/p'
+done
+
+echo "--- castellan server: highest sustained rate (no unanswered swipe, sender within 95 %)"
+best=0
+for rate in 2000 5000 10000 15000 20000 25000 30000 40000; do
+  out=$(run "$rate" 5) || break
+  sent=$(sed -n 's/.*swipes sent *[0-9]* (\([0-9]*\)\/s).*/\1/p' <<<"$out")
+  (( sent * 100 >= rate * 95 )) || break
+  best=$rate
+done
+echo "max sustained: $best swipes/s"
+
+echo "--- echo baseline (same broker config)"
+if [[ -x "$build/bench/mqtt_roundtrip_bench" ]]; then
+  "$build/bench/mqtt_roundtrip_bench" --benchmark_counters_tabular=true
+else
+  echo "mqtt_load: $build/bench/mqtt_roundtrip_bench not built" >&2
+fi
