@@ -149,20 +149,29 @@ TEST(MetricsTest, RenderPassesPromtoolCheckMetrics) {
       .set(std::numeric_limits<double>::infinity());
   m.gauge("castellan_weird_values", "Infinite and NaN values", {{"v", "nan"}}).set(std::nan(""));
 
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("castellan_metrics_" + std::to_string(::getpid()) + ".txt");
-  {
-    std::ofstream out(path);
-    out << m.render();
-  }
-  const std::string cmd = std::string(promtool) + " check metrics < " + path.string() + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string output;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) output += buf;
-  const int status = ::pclose(p);
-  std::filesystem::remove(path);
+  auto check = [&](const std::string& text, int* status) {
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("castellan_metrics_" + std::to_string(::getpid()) + ".txt");
+    {
+      std::ofstream out(path);
+      out << text;
+    }
+    const std::string cmd = std::string(promtool) + " check metrics < " + path.string() + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    std::string output;
+    char buf[512];
+    while (p && std::fgets(buf, sizeof buf, p)) output += buf;
+    *status = p ? ::pclose(p) : -1;
+    std::filesystem::remove(path);
+    return output;
+  };
+  int status = -1;
+  // Control: promtool does reject what the registry refuses to produce.
+  const std::string bad =
+      check("# HELP requests Requests\n# TYPE requests counter\nrequests 1\n", &status);
+  EXPECT_NE(status, 0) << bad;
+  EXPECT_NE(bad.find("_total"), std::string::npos) << bad;
+  const std::string output = check(m.render(), &status);
   EXPECT_EQ(status, 0) << output << "\n--- exposition ---\n" << m.render();
   EXPECT_EQ(output, "") << output;
 }
