@@ -88,6 +88,7 @@ struct JournalResult {
 };
 std::map<int, JournalResult> g_journal;
 std::map<int, double> g_raw;
+std::map<int, double> g_raw_prealloc;
 std::map<int, double> g_sqlite;
 
 double percentile(std::vector<double>& v, double p) {
@@ -154,9 +155,12 @@ int batch_for(int appenders) {
                                : std::max(1, static_cast<int>(it->second.mean_batch + 0.5));
 }
 
-// Baseline (a): the same frames, same batch size, one pwrite + fdatasync per batch.
+// Baseline (a): the same frames, same batch size, one pwrite + fdatasync per batch; range(1)
+// = 1 writes into a file zero-filled beforehand (no metadata in the fdatasync, like the
+// journal's segments), 0 appends to a growing file.
 void BM_RawWriteFdatasync(benchmark::State& state) {
   const int appenders = static_cast<int>(state.range(0));
+  const bool prealloc = state.range(1) != 0;
   const int batch = batch_for(appenders);
   std::vector<std::string> batches;
   for (int b = 0; b < 64; ++b) {
@@ -168,6 +172,15 @@ void BM_RawWriteFdatasync(benchmark::State& state) {
     const std::string dir = make_temp_dir();
     const std::string path = dir + "/raw.dat";
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (prealloc) {
+      const std::string zeros(1 << 20, '\0');
+      for (int mb = 0; mb < 256; ++mb) {
+        if (::write(fd, zeros.data(), zeros.size()) != static_cast<ssize_t>(zeros.size())) {
+          std::abort();
+        }
+      }
+      ::fdatasync(fd);
+    }
     std::uint64_t offset = 0;
     std::uint64_t records = 0;
     const auto started = Steady::now();
@@ -185,8 +198,9 @@ void BM_RawWriteFdatasync(benchmark::State& state) {
     const double seconds = std::chrono::duration<double>(Steady::now() - started).count();
     state.SetIterationTime(seconds);
     ::close(fd);
-    g_raw[appenders] = static_cast<double>(records) / seconds;
-    state.counters["records_per_s"] = g_raw[appenders];
+    auto& slot = prealloc ? g_raw_prealloc[appenders] : g_raw[appenders];
+    slot = static_cast<double>(records) / seconds;
+    state.counters["records_per_s"] = slot;
     state.counters["batch"] = batch;
     std::filesystem::remove_all(dir);
   }
@@ -277,21 +291,48 @@ BENCHMARK(BM_JournalDurableAppend)
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
-BENCHMARK(BM_RawWriteFdatasync)->Arg(1)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_RawWriteFdatasync)
+    ->Args({1, 0})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+BENCHMARK(BM_RawWriteFdatasync)
+    ->Args({1, 1})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
 BENCHMARK(BM_SqliteWalFull)->Arg(1)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
 BENCHMARK(BM_JournalDurableAppend)
     ->Arg(8)
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
-BENCHMARK(BM_RawWriteFdatasync)->Arg(8)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_RawWriteFdatasync)
+    ->Args({8, 0})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+BENCHMARK(BM_RawWriteFdatasync)
+    ->Args({8, 1})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
 BENCHMARK(BM_SqliteWalFull)->Arg(8)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
 BENCHMARK(BM_JournalDurableAppend)
     ->Arg(64)
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
-BENCHMARK(BM_RawWriteFdatasync)->Arg(64)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_RawWriteFdatasync)
+    ->Args({64, 0})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+BENCHMARK(BM_RawWriteFdatasync)
+    ->Args({64, 1})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
 BENCHMARK(BM_SqliteWalFull)->Arg(64)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
 BENCHMARK(BM_Crc32cTable);
 BENCHMARK(BM_Crc32cSse42);
@@ -301,14 +342,17 @@ void print_summary() {
   if (g_journal.empty()) return;
   std::printf("\njournal summary (same run, same disk, TMPDIR=%s)\n",
               std::filesystem::temp_directory_path().c_str());
-  std::printf("%-10s %12s %9s %9s %10s %12s %12s %10s %11s\n", "appenders", "appends/s", "p50_us",
-              "p99_us", "mean_batch", "raw rec/s", "sqlite rec/s", "vs raw", "vs sqlite");
+  std::printf("%-9s %10s %8s %8s %6s %10s %12s %10s %7s %10s %9s\n", "appenders", "appends/s",
+              "p50_us", "p99_us", "batch", "raw rec/s", "rawpre rec/s", "sqlite/s", "vs raw",
+              "vs rawpre", "vs sqlite");
   for (const auto& [n, j] : g_journal) {
     const double raw = g_raw.count(n) ? g_raw[n] : 0;
+    const double pre = g_raw_prealloc.count(n) ? g_raw_prealloc[n] : 0;
     const double lite = g_sqlite.count(n) ? g_sqlite[n] : 0;
-    std::printf("%-10d %12.0f %9.0f %9.0f %10.1f %12.0f %12.0f %9.0f%% %10.1fx\n", n,
-                j.appends_per_s, j.p50_us, j.p99_us, j.mean_batch, raw, lite,
-                raw > 0 ? 100.0 * j.appends_per_s / raw : 0, lite > 0 ? j.appends_per_s / lite : 0);
+    std::printf("%-9d %10.0f %8.0f %8.0f %6.1f %10.0f %12.0f %10.0f %6.0f%% %9.0f%% %8.1fx\n", n,
+                j.appends_per_s, j.p50_us, j.p99_us, j.mean_batch, raw, pre, lite,
+                raw > 0 ? 100.0 * j.appends_per_s / raw : 0,
+                pre > 0 ? 100.0 * j.appends_per_s / pre : 0, lite > 0 ? j.appends_per_s / lite : 0);
   }
 }
 
