@@ -10,13 +10,15 @@
 //    on `consecutive_samples` samples in a row, once the window holds at least half its samples.
 //  * rate rule: least-squares slope of n over the window, in tasks per hour. Fires when it is
 //    above rate_threshold_per_hour on `consecutive_samples` samples in a row with a full window
-//    (catches a slow leak, e.g. +2 tasks/minute, whose score never crosses the threshold).
+//    in which n grew in both halves (a ramp, not one step). Catches a slow leak, e.g. +2
+//    tasks/minute, whose score never crosses the threshold.
 //  * fd rule: open fds minus the window's minimum ≥ fd_growth_threshold on
 //    `consecutive_samples` samples in a row.
 //  * stuck rule: a task inside one bounded WaitMarker for longer than stuck_after.
 //
-// A rule that fired stays latched (it does not fire again) until it is clear on a sample; a
-// stuck task is reported once. Firing logs a warning, logs a task dump grouped by spawn site,
+// A rule that fired stays latched (it does not fire again) until it is clear on a sample; the
+// score and rate rules latch each other (one incident, one report); a stuck task is reported
+// once. Firing logs a warning, logs a task dump grouped by spawn site,
 // and calls on_leak (the app journals a `task_leak` record there).
 #pragma once
 
