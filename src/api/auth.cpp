@@ -205,6 +205,13 @@ bool LoginLimiter::blocked(std::string_view key) {
 
 void LoginLimiter::record_failure(std::string_view key) {
   std::lock_guard lock(mu_);
+  if (failures_.size() >= kMaxKeys) {
+    // Many distinct names or addresses: forget those whose failures are all over a minute old.
+    for (auto i = failures_.begin(); i != failures_.end();) {
+      prune(i->second, clock_.monotonic());
+      i = i->second.empty() ? failures_.erase(i) : std::next(i);
+    }
+  }
   auto it = failures_.find(key);
   if (it == failures_.end())
     it = failures_.emplace(std::string(key), std::deque<Clock::Monotonic>{}).first;

@@ -78,6 +78,7 @@ class LoginLimiter {
   void record_failure(std::string_view key);
 
  private:
+  static constexpr std::size_t kMaxKeys = 100000;
   void prune(std::deque<Clock::Monotonic>& q, Clock::Monotonic now) const;
   const Clock& clock_;
   int limit_;

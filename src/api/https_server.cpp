@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <future>
 
 #include "api/replies.hpp"
 #include "api/server_impl.hpp"
@@ -196,11 +197,19 @@ void HttpsServer::stop() {
     impl_->stopped = true;
     closers = impl_->closers;
   }
-  asio::post(impl_->executor, [this] {
+  // Acceptors are closed on the io side (their pending accepts live there); wait for it so the
+  // posted function can never run after this object is gone.
+  auto closed = std::make_shared<std::promise<void>>();
+  auto done = closed->get_future();
+  asio::post(impl_->executor, [impl = impl_.get(), closed] {
     boost::system::error_code ec;
-    impl_->api_acceptor.close(ec);
-    impl_->ops_acceptor.close(ec);
+    impl->api_acceptor.close(ec);
+    impl->ops_acceptor.close(ec);
+    closed->set_value();
   });
+  if (done.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+    spdlog::warn("HTTPS API stop: the io threads did not close the listeners within 2 s");
+  }
   for (auto& [id, close] : closers) close();
   impl_->group.close_blocking(std::chrono::seconds(5));
 }
