@@ -194,7 +194,7 @@ TEST_F(BrokerAccountsLive, RotationInvalidatesTheOldPasswordAfterReload) {
 
 TEST_F(BrokerAccountsLive, DeviceMayPublishOnlyItsOwnTopics) {
   auto creds = device("ctl-1", {"d1"});
-  MessageInbox seen;
+  MessageInbox& seen = new_inbox();
   MqttClient& spy = admin_client(&seen);
   ASSERT_TRUE(spy.subscribe("castellan/#").ok());
   ASSERT_TRUE(spy.wait_subacks(1, 10s));
@@ -226,7 +226,7 @@ TEST_F(BrokerAccountsLive, DeviceMayPublishOnlyItsOwnTopics) {
 
 TEST_F(BrokerAccountsLive, DeviceReadsOnlyDecisionsAndCommandsOfItsDoors) {
   auto creds = device("ctl-1", {"d1"});
-  MessageInbox got;
+  MessageInbox& got = new_inbox();
   MqttClient& dev = client(options_for(creds), &got);
   ASSERT_TRUE(dev.subscribe("castellan/v1/hq/doors/d1/decision").ok());
   ASSERT_TRUE(dev.subscribe("castellan/v1/hq/doors/d1/command").ok());

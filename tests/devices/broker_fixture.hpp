@@ -121,6 +121,8 @@ class BrokerFixture : public ::testing::Test {
     }
     return c;
   }
+  // An inbox that outlives every fixture client (a client may deliver until it is stopped).
+  MessageInbox& new_inbox() { return *inboxes_.emplace_back(std::make_unique<MessageInbox>()); }
   MqttClient& admin_client(MessageInbox* inbox = nullptr) {
     return client(options_for(admin_), inbox);
   }
@@ -129,6 +131,7 @@ class BrokerFixture : public ::testing::Test {
   std::unique_ptr<BrokerProcess> broker_;
   std::unique_ptr<BrokerAccounts> accounts_;
   MqttCredentials admin_;
+  std::vector<std::unique_ptr<MessageInbox>> inboxes_;  // declared first: destroyed last
   std::vector<std::unique_ptr<MqttClient>> clients_;
 };
 

@@ -17,7 +17,7 @@ using testing::MessageInbox;
 class MqttClientTest : public BrokerFixture {};
 
 TEST_F(MqttClientTest, PublishSubscribeRoundTrip) {
-  MessageInbox inbox;
+  MessageInbox& inbox = new_inbox();
   MqttClient& sub = admin_client(&inbox);
   ASSERT_TRUE(sub.subscribe("castellan/test/#").ok());
   ASSERT_TRUE(sub.wait_subacks(1, 10s));
@@ -36,7 +36,7 @@ TEST_F(MqttClientTest, PublishSubscribeRoundTrip) {
 }
 
 TEST_F(MqttClientTest, ReconnectsAndResubscribesAfterBrokerRestart) {
-  MessageInbox inbox;
+  MessageInbox& inbox = new_inbox();
   std::atomic<int> downs{0};
   auto o = options_for(admin_);
   auto& sub = *clients_.emplace_back(std::make_unique<MqttClient>(o));
@@ -74,10 +74,11 @@ TEST_F(MqttClientTest, ReconnectsAndResubscribesAfterBrokerRestart) {
   for (const auto& m : inbox.messages()) EXPECT_NE(m.payload, "while down");
   EXPECT_GE(sub.stats().reconnects, 1u);
   EXPECT_GE(downs.load(), 1);
+  sub.stop();  // its state handler refers to `downs`, which dies with this scope
 }
 
 TEST_F(MqttClientTest, LastWillIsPublishedWhenTheConnectionDrops) {
-  MessageInbox inbox;
+  MessageInbox& inbox = new_inbox();
   MqttClient& watcher = admin_client(&inbox);
   ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/devices/+/status").ok());
   ASSERT_TRUE(watcher.wait_subacks(1, 10s));

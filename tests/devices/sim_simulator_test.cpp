@@ -63,7 +63,7 @@ class SimulatorTest : public BrokerFixture {
 TEST_F(SimulatorTest, EverySwipeWithAReqIsAnsweredAndVerified) {
   SimOptions o = sim_options();
   auto responder = echo(o, EchoSigning::kCorrect);
-  MessageInbox spy;
+  MessageInbox& spy = new_inbox();
   MqttClient& watcher = admin_client(&spy);
   ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/devices/#").ok());
   ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/doors/+/state").ok());
@@ -173,7 +173,7 @@ TEST_F(SimulatorTest, DevicesWithTheirOwnCredentialsStayWithinTheirAcl) {
   }
   ASSERT_TRUE(broker_->reload().ok());
   auto responder = echo(o, EchoSigning::kCorrect);
-  MessageInbox spy;
+  MessageInbox& spy = new_inbox();
   MqttClient& watcher = admin_client(&spy);
   ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/devices/+/heartbeat").ok());
   ASSERT_TRUE(watcher.wait_subacks(1, 10s));
@@ -201,7 +201,7 @@ TEST_F(SimulatorTest, DoorsAreForcedOpenAndHeldOpen) {
   o.held_open_ratio = 1;
   o.held_open_for = 600ms;
   auto responder = echo(o, EchoSigning::kCorrect);
-  MessageInbox spy;
+  MessageInbox& spy = new_inbox();
   MqttClient& watcher = admin_client(&spy);
   ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/doors/+/state").ok());
   ASSERT_TRUE(watcher.wait_subacks(1, 10s));

@@ -32,6 +32,9 @@ struct EchoOptions {
 class EchoDecider {
  public:
   explicit EchoDecider(EchoOptions options, const Clock& clock = SystemClock::instance());
+  ~EchoDecider() { stop(); }  // before the members the message handler uses go away
+  EchoDecider(const EchoDecider&) = delete;
+  EchoDecider& operator=(const EchoDecider&) = delete;
   // Connects, subscribes, waits for the SUBACK.
   Result<void> start(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   void stop() { client_.stop(); }

@@ -174,6 +174,7 @@ void Simulator::pace_swipes() {
       auto due =
           begin + microseconds(static_cast<std::int64_t>(static_cast<double>(n) * interval_us));
       if (due > now) break;
+      if (options_.duration.count() > 0 && due - begin >= options_.duration) break;  // run is over
       send_swipe(door);
       door = (door + 1) % door_ids_.size();
       ++n;
