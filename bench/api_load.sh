@@ -16,9 +16,11 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 work=$(mktemp -d /tmp/castellan-api-load.XXXXXX)
 api_pid=""
+api_nj_pid=""
 nginx_pid=""
 cleanup() {
   [[ -n "$api_pid" ]] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
+  [[ -n "$api_nj_pid" ]] && kill "$api_nj_pid" 2>/dev/null && wait "$api_nj_pid" 2>/dev/null
   [[ -n "$nginx_pid" ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
   rm -rf "$work"
 }
@@ -33,6 +35,13 @@ api_pid=$!
 for _ in $(seq 100); do grep -q '^READY' "$work/api.out" 2>/dev/null && break; sleep 0.1; done
 read -r _ api_port token < <(grep '^READY' "$work/api.out") || { cat "$work/api.err"; exit 1; }
 export API_TOKEN=$token
+# The same API answering verify without the journal (decision only): the transport ceiling.
+mkdir -p -m 0700 "$work/api-nj"
+cp -p "$work/api/jwt-secret" "$work/api-nj/jwt-secret"  # same key: the same token works
+"$server_bin" --serve "$work/api-nj" 2 --no-journal >"$work/api-nj.out" 2>"$work/api-nj.err" &
+api_nj_pid=$!
+for _ in $(seq 100); do grep -q '^READY' "$work/api-nj.out" 2>/dev/null && break; sleep 0.1; done
+read -r _ api_nj_port _ < <(grep '^READY' "$work/api-nj.out") || { cat "$work/api-nj.err"; exit 1; }
 
 # --- nginx: static 200, TLS 1.3 only, same number of workers as API io threads (2)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
@@ -67,7 +76,7 @@ run() {  # name url connections -> "rps p99_ms"
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
   errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
-  [[ -n "$errors" ]] && echo "  $1 c=$3: $errors" >&2
+  [[ -n "$errors" ]] && echo "  $1 c=$3: $errors" >&2 && rps=0  # errors do not count as throughput
   echo "$rps $p99"
 }
 
@@ -81,6 +90,8 @@ declare -A rps p99
 for c in 16 64; do
   read -r rps[api$c] p99[api$c] < <(run api "https://127.0.0.1:$api_port" $c "$here/api_verify.lua")
   printf '%-28s %12s %10s\n' "castellan verify c=$c" "${rps[api$c]}" "${p99[api$c]}"
+  read -r nj_rps nj_p99 < <(run api-nj "https://127.0.0.1:$api_nj_port" $c "$here/api_verify.lua")
+  printf '%-28s %12s %10s\n' "  same, not journaled c=$c" "$nj_rps" "$nj_p99"
   read -r rps[ngx$c] p99[ngx$c] < <(run nginx "https://127.0.0.1:$nginx_port/" $c)
   printf '%-28s %12s %10s\n' "nginx static 200 c=$c" "${rps[ngx$c]}" "${p99[ngx$c]}"
 done

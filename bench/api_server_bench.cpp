@@ -4,6 +4,7 @@
 //  * `api_server_bench --serve DIR`: the HTTPS API over the real parts (SQLite store,
 //    decision engine, journal with fsync) seeded with one site/door/user/card, for
 //    bench/api_load.sh. Prints "READY <api port> <operator token>" and runs until SIGTERM.
+//    `--serve DIR THREADS --no-journal` answers verify without journaling (transport ceiling).
 #include <benchmark/benchmark.h>
 #include <signal.h>
 
@@ -13,6 +14,7 @@
 #include <iostream>
 #include <thread>
 
+#include "access/codec.hpp"
 #include "access/engine.hpp"
 #include "api/api_service.hpp"
 #include "api/engine_verify.hpp"
@@ -33,39 +35,71 @@ namespace json = boost::json;
 struct NoDevices final : DevicesPort {
   json::array list_devices() override { return {}; }
   std::optional<json::object> device(std::string_view) override { return std::nullopt; }
-  Result<json::object> door_assist(std::string_view) override { return make_error(Code::ERR_DOOR_UNKNOWN, "none"); }
-  Result<void> unlock(std::string_view, int, std::string_view, std::string_view) override { return {}; }
+  Result<json::object> door_assist(std::string_view) override {
+    return make_error(Code::ERR_DOOR_UNKNOWN, "none");
+  }
+  Result<void> unlock(std::string_view, int, std::string_view, std::string_view) override {
+    return {};
+  }
   Result<void> lockdown(std::string_view, std::string_view) override { return {}; }
   Result<void> release(std::string_view, std::string_view) override { return {}; }
-  Result<std::string> door_key(std::string_view) override { return make_error(Code::ERR_DOOR_UNKNOWN, "none"); }
-  Result<json::object> device_credentials(std::string_view) override { return make_error(Code::ERR_NOT_FOUND, "none"); }
+  Result<std::string> door_key(std::string_view) override {
+    return make_error(Code::ERR_DOOR_UNKNOWN, "none");
+  }
+  Result<json::object> device_credentials(std::string_view) override {
+    return make_error(Code::ERR_NOT_FOUND, "none");
+  }
 };
 struct NoRuntime final : RuntimePort {
   json::value sli_json() override { return json::object{}; }
   json::value tasks_json() override { return json::object{}; }
-  Result<void> inject_fault(const json::object&) override { return make_error(Code::ERR_NOT_FOUND, "off"); }
+  Result<void> inject_fault(const json::object&) override {
+    return make_error(Code::ERR_NOT_FOUND, "off");
+  }
   std::string render_metrics() override { return ""; }
 };
 struct NoResources final : ResourcePort {
   Error none() { return make_error(Code::ERR_NOT_FOUND, "none"); }
-  Result<json::object> create(std::string_view, const json::object&, std::string_view) override { return none(); }
-  Result<json::object> get(std::string_view, std::string_view) override { return none(); }
-  Result<Page> list(std::string_view, int, std::string_view) override { return none(); }
-  Result<json::object> patch(std::string_view, std::string_view, const json::object&, std::string_view) override {
+  Result<json::object> create(std::string_view, const json::object&, std::string_view) override {
     return none();
   }
-  Result<void> remove(std::string_view, std::string_view, std::string_view) override { return none(); }
+  Result<json::object> get(std::string_view, std::string_view) override { return none(); }
+  Result<Page> list(std::string_view, int, std::string_view) override { return none(); }
+  Result<json::object> patch(std::string_view, std::string_view, const json::object&,
+                             std::string_view) override {
+    return none();
+  }
+  Result<void> remove(std::string_view, std::string_view, std::string_view) override {
+    return none();
+  }
   Result<json::object> issue_pass(const json::object&, std::string_view) override { return none(); }
 };
 struct NoEvents final : EventsPort {
   Result<json::object> query(const EventQuery&) override { return json::object{}; }
-  std::unique_ptr<Subscription> subscribe(std::function<void(std::string)>) override { return nullptr; }
+  std::unique_ptr<Subscription> subscribe(std::function<void(std::string)>) override {
+    return nullptr;
+  }
   void record_admin(std::string_view, const json::object&, std::string_view) override {}
 };
 struct InstantVerify final : VerifyPort {
   void verify(const VerifyRequest&, std::function<void(Result<VerifyOutcome>)> done) override {
     done(VerifyOutcome{true, Code::OK, 1});
   }
+};
+
+// Decides with the real engine but does not journal: isolates TLS + HTTP + API cost from the
+// journal's fsync wait (bench/api_load.sh's "transport ceiling" row).
+struct EngineOnlyVerify final : VerifyPort {
+  EngineOnlyVerify(access::DecisionEngine& engine, std::string secret) : engine(engine), secret(std::move(secret)) {}
+  void verify(const VerifyRequest& r, std::function<void(Result<VerifyOutcome>)> done) override {
+    const auto hash = access::card_hash_from_uid(secret, r.card);
+    if (!hash) return done(make_error(Code::ERR_BAD_REQUEST, "bad card"));
+    const auto result = engine.decide(access::DecisionRequest{r.site, r.door, *hash, access::Direction::in,
+                                                              SystemClock::instance().now()});
+    done(VerifyOutcome{result.granted, result.code, 0});
+  }
+  access::DecisionEngine& engine;
+  std::string secret;
 };
 
 void BM_ApiPipelineVerify(benchmark::State& state) {
@@ -78,8 +112,17 @@ void BM_ApiPipelineVerify(benchmark::State& state) {
   NoEvents events;
   NoDevices devices;
   NoRuntime runtime;
-  ApiService api(ApiContext{config, SystemClock::instance(), accounts, hasher, tokens, resources, verify, events,
-                            devices, runtime, {}});
+  ApiService api(ApiContext{config,
+                            SystemClock::instance(),
+                            accounts,
+                            hasher,
+                            tokens,
+                            resources,
+                            verify,
+                            events,
+                            devices,
+                            runtime,
+                            {}});
   const std::string auth = "Bearer " + tokens.issue("bench", Role::kOperator).token;
   int status = 0;
   for (auto _ : state) {
@@ -95,7 +138,7 @@ void BM_ApiPipelineVerify(benchmark::State& state) {
 }
 BENCHMARK(BM_ApiPipelineVerify);
 
-int serve(const std::string& dir, int threads) {
+int serve(const std::string& dir, int threads, bool journal_wait) {
   init_logging("warn", "json");
   sigset_t signals;
   sigemptyset(&signals);
@@ -113,26 +156,42 @@ int serve(const std::string& dir, int threads) {
   access::PassUseLedger ledger;
   store::ResourceService service(**db, holder, ledger, "bench-card-secret");
   if (auto s = service.start(); !s) return std::cerr << s.error().message << "\n", 1;
-  for (auto [c, body] : {std::pair{access::Collection::sites, R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})"},
-                         {access::Collection::doors, R"({"id":"d1","site":"hq","name":"Main","controller":"ctl-1"})"},
-                         {access::Collection::users, R"({"id":"u1","name":"Ada"})"},
-                         {access::Collection::groups, R"({"id":"staff","doors":["d1"],"members":["u1"]})"},
-                         {access::Collection::cards, R"({"id":"c1","uid":"04A1B2C3","user":"u1"})"}}) {
-    if (auto r = service.create(c, json::parse(body), "bench"); !r) return std::cerr << r.error().message << "\n", 1;
+  for (auto [c, body] :
+       {std::pair{access::Collection::sites, R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})"},
+        {access::Collection::doors,
+         R"({"id":"d1","site":"hq","name":"Main","controller":"ctl-1"})"},
+        {access::Collection::users, R"({"id":"u1","name":"Ada"})"},
+        {access::Collection::groups, R"({"id":"staff","doors":["d1"],"members":["u1"]})"},
+        {access::Collection::cards, R"({"id":"c1","uid":"04A1B2C3","user":"u1"})"}}) {
+    if (auto r = service.create(c, json::parse(body), "bench"); !r)
+      return std::cerr << r.error().message << "\n", 1;
   }
   access::DecisionEngine engine(holder);
-  auto journal = journal::Journal::open(journal::JournalOptions{dir + "/journal"}, SystemClock::instance());
+  auto journal =
+      journal::Journal::open(journal::JournalOptions{dir + "/journal"}, SystemClock::instance());
   if (!journal) return std::cerr << journal.error().message << "\n", 1;
   StoreResources resources(service);
   StoreAccounts accounts(**db);
   JournalEvents events(**journal);
-  EngineVerify verify(engine, **journal, SystemClock::instance(), "bench-card-secret");
+  EngineVerify journaled(engine, **journal, SystemClock::instance(), "bench-card-secret");
+  EngineOnlyVerify engine_only(engine, "bench-card-secret");
+  VerifyPort& verify = journal_wait ? static_cast<VerifyPort&>(journaled) : engine_only;
   NoDevices devices;
   NoRuntime runtime;
   const auto hasher = PasswordHasher::interactive();
-  TokenSigner tokens(TokenSigner::load_key(dir).value(), SystemClock::instance(), std::chrono::seconds(3600));
-  ApiService api(ApiContext{config, SystemClock::instance(), accounts, hasher, tokens, resources, verify, events,
-                            devices, runtime, {}});
+  TokenSigner tokens(TokenSigner::load_key(dir).value(), SystemClock::instance(),
+                     std::chrono::seconds(3600));
+  ApiService api(ApiContext{config,
+                            SystemClock::instance(),
+                            accounts,
+                            hasher,
+                            tokens,
+                            resources,
+                            verify,
+                            events,
+                            devices,
+                            runtime,
+                            {}});
   runtime::TaskRegistry registry(SystemClock::instance());
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
@@ -142,7 +201,8 @@ int serve(const std::string& dir, int threads) {
   if (auto s = server.start(); !s) return std::cerr << s.error().message << "\n", 1;
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
-  std::cout << "READY " << server.api_port() << " " << tokens.issue("bench", Role::kOperator).token << std::endl;
+  std::cout << "READY " << server.api_port() << " " << tokens.issue("bench", Role::kOperator).token
+            << std::endl;
   int sig = 0;
   sigwait(&signals, &sig);
   server.stop();
@@ -158,7 +218,8 @@ int serve(const std::string& dir, int threads) {
 int main(int argc, char** argv) {
   if (argc >= 3 && std::strcmp(argv[1], "--serve") == 0) {
     const int threads = argc >= 4 ? std::atoi(argv[3]) : 2;
-    return castellan::api::serve(argv[2], threads > 0 ? threads : 2);
+    const bool journal_wait = !(argc >= 5 && std::strcmp(argv[4], "--no-journal") == 0);
+    return castellan::api::serve(argv[2], threads > 0 ? threads : 2, journal_wait);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
