@@ -90,12 +90,13 @@ struct InstantVerify final : VerifyPort {
 // Decides with the real engine but does not journal: isolates TLS + HTTP + API cost from the
 // journal's fsync wait (bench/api_load.sh's "transport ceiling" row).
 struct EngineOnlyVerify final : VerifyPort {
-  EngineOnlyVerify(access::DecisionEngine& engine, std::string secret) : engine(engine), secret(std::move(secret)) {}
+  EngineOnlyVerify(access::DecisionEngine& engine, std::string secret)
+      : engine(engine), secret(std::move(secret)) {}
   void verify(const VerifyRequest& r, std::function<void(Result<VerifyOutcome>)> done) override {
     const auto hash = access::card_hash_from_uid(secret, r.card);
     if (!hash) return done(make_error(Code::ERR_BAD_REQUEST, "bad card"));
-    const auto result = engine.decide(access::DecisionRequest{r.site, r.door, *hash, access::Direction::in,
-                                                              SystemClock::instance().now()});
+    const auto result = engine.decide(access::DecisionRequest{
+        r.site, r.door, *hash, access::Direction::in, SystemClock::instance().now()});
     done(VerifyOutcome{result.granted, result.code, 0});
   }
   access::DecisionEngine& engine;
