@@ -140,6 +140,12 @@ Result<void> resolve(SimCliArgs& a) {
   o.heartbeat_interval = std::chrono::milliseconds(a.heartbeat_ms);
   o.telemetry_interval = std::chrono::milliseconds(a.telemetry_ms);
   o.answer_timeout = std::chrono::milliseconds(a.answer_timeout_ms);
+  if ((o.valid_cards.empty() && o.mix.valid > 0) ||
+      (o.expired_cards.empty() && o.mix.expired > 0)) {
+    std::fprintf(stderr,
+                 "castellan sim: no --valid-cards/--expired-cards: those swipe kinds are left out "
+                 "of the mix\n");
+  }
   if (o.door_keys.empty()) {
     std::fprintf(stderr,
                  "castellan sim: no --keys file: decisions are counted but their signatures are "
