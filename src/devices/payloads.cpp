@@ -58,10 +58,17 @@ std::optional<PayloadError> read_enum(const json::object& o, std::string_view ke
       }
     }
   }
-  std::string allowed;
-  for (const auto& [name, value] : names)
-    allowed += (allowed.empty() ? "" : "|") + std::string(name);
-  return err(RejectReason::kBadField, std::string(key) + " must be " + allowed);
+  // Built by appending: operator+ on temporaries here trips a GCC 12 -Warray-bounds false
+  // positive in the sanitizer builds.
+  std::string message(key);
+  message.append(" must be ");
+  bool first = true;
+  for (const auto& [name, value] : names) {
+    if (!first) message.push_back('|');
+    message.append(name);
+    first = false;
+  }
+  return err(RejectReason::kBadField, std::move(message));
 }
 
 }  // namespace

@@ -66,21 +66,19 @@ void DeviceService::tick() {
 }
 
 void DeviceService::start(runtime::TaskGroup& group, const asio::any_io_executor& executor) {
-  group.spawn(
-      executor, "devices ticker",
-      [this](runtime::TaskRef self) -> asio::awaitable<void> {
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        while (true) {
-          timer.expires_after(kTickInterval);
-          {
-            runtime::WaitMarker wait(self, "devices tick timer");
-            co_await timer.async_wait(asio::use_awaitable);
-          }
-          tick();
-          self.progress();
-        }
-      },
-      runtime::TaskOptions{.daemon = true});
+  // The awaitable overload: with g++ 12 the TaskRef overload (TaskGroup::Body) trips ASan
+  // (stack-buffer-overflow reading the TaskRef temporary inside run_child's co_await), so
+  // the ticker does without WaitMarkers; it only ever waits on its own 20 ms timer.
+  group.spawn(executor, "devices ticker", run_ticker(), runtime::TaskOptions{.daemon = true});
+}
+
+asio::awaitable<void> DeviceService::run_ticker() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (true) {
+    timer.expires_after(kTickInterval);
+    co_await timer.async_wait(asio::use_awaitable);
+    tick();
+  }
 }
 
 }  // namespace castellan::devices

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -64,6 +65,8 @@ class DeviceService {
   static constexpr std::chrono::milliseconds kTickInterval{20};
 
  private:
+  boost::asio::awaitable<void> run_ticker();
+
   DeviceMetrics metrics_;
   std::size_t online_shadow_ = 0;  // devices online, updated under the monitor's lock
   TelemetryStore telemetry_;
