@@ -5,13 +5,14 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,8 +20,6 @@
 #include <thread>
 
 #include "core/secrets.hpp"
-
-extern char** environ;
 
 namespace castellan::devices {
 namespace {
@@ -121,35 +120,56 @@ Result<void> BrokerProcess::write_config() {
   return write_secret_file(config_file(), c.str());
 }
 
+namespace {
+
+// Full path of `exe`: as given when it has a '/', else the first PATH entry that can run it.
+std::string resolve_executable(const std::string& exe) {
+  if (exe.find('/') != std::string::npos) return exe;
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + exe;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return exe;
+}
+
+}  // namespace
+
 Result<void> BrokerProcess::spawn() {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  const std::string log = log_file();
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::string conf = config_file();
-  std::string exe = options_.mosquitto_path;
-  std::string c_flag = "-c";
-  char* argv[] = {exe.data(), c_flag.data(), conf.data(), nullptr};
-  // The caller may block SIGTERM/SIGHUP (to sigwait for them) and the mask is inherited:
-  // the broker must get an empty mask and default handlers, or stop() and reload() do nothing.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGPIPE}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, exe.c_str(), &actions, &attr, argv, environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    return broker_error("cannot start '" + exe + "': " + std::strerror(rc) +
+  const std::string exe = resolve_executable(options_.mosquitto_path);
+  if (::access(exe.c_str(), X_OK) != 0) {
+    return broker_error("cannot start '" + options_.mosquitto_path + "': " + std::strerror(errno) +
                         " (is the mosquitto package installed?)");
+  }
+  const std::string log = log_file();
+  std::string conf = config_file();
+  std::string exe_arg = exe;
+  std::string c_flag = "-c";
+  char* argv[] = {exe_arg.data(), c_flag.data(), conf.data(), nullptr};
+  const pid_t parent = ::getpid();
+  // fork + exec rather than posix_spawn for PR_SET_PDEATHSIG: if this process dies without
+  // running destructors (a crashed test, kill -9 of `castellan demo`), the broker gets SIGTERM
+  // instead of living on. Only async-signal-safe calls between fork and exec.
+  pid_t pid = ::fork();
+  if (pid < 0) return broker_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+    // The caller may block SIGTERM/SIGHUP (to sigwait for them) and the mask survives exec:
+    // the broker must get an empty mask and default handlers, or stop() and reload() fail.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGPIPE}) ::signal(sig, SIG_DFL);
+    int in = ::open("/dev/null", O_RDONLY);
+    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (in < 0 || out < 0) ::_exit(126);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    ::execv(argv[0], argv);
+    ::_exit(127);
   }
   pid_ = pid;
   return {};

@@ -8,6 +8,10 @@
 // `mosquitto`, which cannot read our 0600 files in a 0700 directory. Running as a non-root
 // user, the option has no effect.
 //
+// The broker gets SIGTERM when the thread that called start() ends (PR_SET_PDEATHSIG), so a
+// crashed parent leaves no broker behind: call start() from a thread that lives as long as
+// the broker should (the main thread in tests and `castellan demo`).
+//
 // The destructor stops the broker (SIGTERM, then SIGKILL after stop_timeout) and reaps it: no
 // zombie and no process left behind. After kill() or stop(), start() again reuses the same
 // port (a "broker crashed and came back" test).

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -126,6 +127,37 @@ TEST_F(BrokerProcessTest, BrokerDoesNotInheritABlockedSignalMask) {
   broker.stop();
   // "terminating" is logged on SIGTERM; a broker that ignored it would have been SIGKILLed.
   EXPECT_NE(broker.log_tail(100000).find("terminating"), std::string::npos) << broker.log_tail();
+}
+
+TEST_F(BrokerProcessTest, BrokerDiesWithAProcessThatCrashed) {
+  // A child process starts a broker and exits without running any destructor (as a crashed
+  // test or a kill -9 of `castellan demo` would): the broker must not live on.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    auto* broker = new BrokerProcess(BrokerOptions{.dir = dir_});  // never destroyed
+    pid_t pid = broker->start().ok() ? broker->pid() : -1;
+    if (::write(fds[1], &pid, sizeof pid) != sizeof pid) ::_exit(2);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  pid_t broker_pid = -1;
+  ASSERT_EQ(::read(fds[0], &broker_pid, sizeof broker_pid),
+            static_cast<ssize_t>(sizeof broker_pid));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_GT(broker_pid, 0);
+  bool gone = false;
+  for (int i = 0; i < 1000 && !gone; ++i) {
+    gone = !process_exists(broker_pid);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(gone) << "broker " << broker_pid << " outlived the process that started it";
+  if (!gone) ::kill(broker_pid, SIGKILL);
 }
 
 TEST(PickFreeLoopbackPort, ReturnsABindablePort) {
