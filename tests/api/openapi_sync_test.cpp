@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <regex>
 #include <set>
 
 #include "harness.hpp"
@@ -30,27 +29,31 @@ std::string access_name(Access a) {
 std::set<std::string> document_operations() {
   std::ifstream in(std::string(CASTELLAN_SOURCE_DIR) + "/docs/openapi.yaml");
   EXPECT_TRUE(in.good());
-  const std::regex path_re(R"(^  (/\S+):\s*$)");
-  const std::regex method_re(R"(^    (get|post|put|patch|delete):\s*$)");
-  const std::regex access_re(R"(^      x-castellan-access:\s*(\w+)\s*$)");
   std::set<std::string> out;
   std::string line, path, method;
   bool in_paths = false;
-  std::smatch m;
+  const auto indent = [](const std::string& l) { return l.find_first_not_of(' '); };
+  const std::string access_key = "x-castellan-access:";
   while (std::getline(in, line)) {
     if (line == "paths:") {
       in_paths = true;
       continue;
     }
     if (!line.empty() && line[0] != ' ') in_paths = false;
-    if (!in_paths) continue;
-    if (std::regex_match(line, m, path_re)) {
-      path = m[1];
-    } else if (std::regex_match(line, m, method_re)) {
-      method = m[1];
+    if (!in_paths || line.empty()) continue;
+    const auto at = indent(line);
+    std::string text = line.substr(at);
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    if (at == 2 && text.size() > 2 && text[0] == '/' && text.back() == ':') {
+      path = text.substr(0, text.size() - 1);
+    } else if (at == 4 && (text == "get:" || text == "post:" || text == "put:" ||
+                           text == "patch:" || text == "delete:")) {
+      method = text.substr(0, text.size() - 1);
       for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    } else if (std::regex_match(line, m, access_re)) {
-      out.insert(method + " " + path + " " + std::string(m[1]));
+    } else if (at == 6 && text.rfind(access_key, 0) == 0) {
+      std::string value = text.substr(access_key.size());
+      value.erase(0, value.find_first_not_of(' '));
+      out.insert(method + " " + path + " " + value);
     }
   }
   return out;
@@ -63,8 +66,10 @@ TEST(OpenApi, DocumentMatchesTheRouterTable) {
     routed.insert(r.method + " " + r.pattern + " " + access_name(r.access));
   }
   const auto documented = document_operations();
-  for (const auto& op : routed) EXPECT_TRUE(documented.count(op)) << "not in docs/openapi.yaml: " << op;
-  for (const auto& op : documented) EXPECT_TRUE(routed.count(op)) << "documented but not routed: " << op;
+  for (const auto& op : routed)
+    EXPECT_TRUE(documented.count(op)) << "not in docs/openapi.yaml: " << op;
+  for (const auto& op : documented)
+    EXPECT_TRUE(routed.count(op)) << "documented but not routed: " << op;
   EXPECT_EQ(routed.size(), documented.size());
 }
 
