@@ -17,6 +17,8 @@ void EngineVerify::verify(const VerifyRequest& request,
   const auto hash = access::card_hash_from_uid(card_secret_, request.card);
   if (!hash)
     return done(make_error(Code::ERR_BAD_REQUEST, "Field 'card' must be 8 to 32 hex digits."));
+  if (!request.dir.empty() && request.dir != "in" && request.dir != "out")
+    return done(make_error(Code::ERR_BAD_REQUEST, "Field 'dir' must be \"in\" or \"out\"."));
   const auto result = engine_.decide(access::DecisionRequest{
       request.site, request.door, *hash,
       request.dir == "out" ? access::Direction::out : access::Direction::in, clock_.now()});
@@ -35,13 +37,15 @@ void EngineVerify::verify(const VerifyRequest& request,
   record.gateway_ip = request.client_address;
   record.latency_us = latency;
   const VerifyOutcome outcome{result.granted, result.code, latency};
-  // Answer only once the decision is on disk, as for MQTT decisions.
-  journal_.append(
-      std::move(record), [outcome, done = std::move(done)](Result<journal::JournalRecord> r) {
-        if (!r)
-          return done(make_error(Code::ERR_UNAVAILABLE, "The decision could not be journaled."));
-        done(outcome);
-      });
+  // Answer only once the decision is on disk, as for MQTT decisions. When it cannot be made
+  // durable, a fail-safe door grants with 50301 (contract §4) and any other door gets 503.
+  journal_.append(std::move(record), [outcome, fail_safe = result.fail_safe,
+                                      done = std::move(done)](Result<journal::JournalRecord> r) {
+    if (r) return done(outcome);
+    if (fail_safe) return done(VerifyOutcome{true, Code::ERR_UNAVAILABLE, outcome.latency_us});
+    done(make_error(Code::ERR_UNAVAILABLE,
+                    "The decision could not be journaled: " + r.error().message));
+  });
 }
 
 }  // namespace castellan::api

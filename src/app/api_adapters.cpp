@@ -1,238 +1,184 @@
-#include "app/api_adapters.hpp"
+#include <signal.h>
 
 #include <boost/json.hpp>
+#include <fstream>
 
-#include "access/codec.hpp"
-#include "core/crypto.hpp"
+#include "app/api_adapters.hpp"
+#include "app/journal_metrics.hpp"
+#include "core/ids.hpp"
 #include "core/log.hpp"
+#include "devices/device_view.hpp"
+#include "runtime/debug_json.hpp"
 
 namespace castellan::app {
 namespace json = boost::json;
-using access::Collection;
 
-namespace {
+// ---- devices ---------------------------------------------------------------------------
 
-Result<Collection> collection_named(std::string_view name) {
-  auto c = access::collection_from_name(name);
-  if (!c || *c == Collection::accounts) {
-    return make_error(Code::ERR_NOT_FOUND, "no such collection '" + std::string(name) + "'");
+std::vector<std::string> DevicesAdapter::controller_ids() const {
+  std::vector<std::string> ids;
+  auto snapshot = resources_.snapshot();
+  for (const auto& [controller, doors] : snapshot->doors_by_controller) ids.push_back(controller);
+  return ids;
+}
+
+json::array DevicesAdapter::list_devices() {
+  return json::parse(devices::device_list_json(devices_.heartbeats(), devices_.telemetry(),
+                                               controller_ids()))
+      .as_array();
+}
+
+std::optional<json::object> DevicesAdapter::device(std::string_view id) {
+  auto view = devices::device_view_json(devices_.heartbeats(), devices_.telemetry(), id,
+                                        controller_ids());
+  if (!view) return std::nullopt;
+  return json::parse(*view).as_object();
+}
+
+Result<json::object> DevicesAdapter::door_assist(std::string_view door) {
+  auto snapshot = resources_.snapshot();
+  if (!snapshot->door_index.contains(door)) {
+    return make_error(Code::ERR_DOOR_UNKNOWN, "no such door '" + std::string(door) + "'");
   }
-  return *c;
+  return json::parse(devices_.door_states().assist_json(door)).as_object();
 }
 
-std::optional<api::Account> account_from(const json::object& doc) {
-  api::Account a;
-  if (auto* u = doc.if_contains("username"); u && u->is_string()) a.username = u->as_string();
-  if (auto* h = doc.if_contains("password_hash"); h && h->is_string()) a.password_hash = h->as_string();
-  auto* role = doc.if_contains("role");
-  if (a.username.empty() || role == nullptr || !role->is_string()) return std::nullopt;
-  auto parsed = api::parse_role(role->as_string());
-  if (!parsed) return std::nullopt;
-  a.role = *parsed;
-  return a;
-}
-
-json::object account_doc(const api::Account& a) {
-  return {{"username", a.username}, {"password_hash", a.password_hash},
-          {"role", std::string(api::role_name(a.role))}};
-}
-
-}  // namespace
-
-// ---- accounts --------------------------------------------------------------------------
-
-std::optional<api::Account> StoreAccountRepository::find(const std::string& username) {
-  auto doc = resources_.get_stored(Collection::accounts, username);
-  if (!doc) return std::nullopt;
-  return account_from(*doc);
-}
-
-std::vector<api::Account> StoreAccountRepository::list(const std::string& after, int limit) {
-  std::vector<api::Account> out;
-  auto page = resources_.list(Collection::accounts, after, static_cast<std::size_t>(std::max(limit, 1)));
-  if (!page) return out;
-  for (const auto& item : page->at("items").as_array()) {
-    if (auto a = account_from(item.as_object())) out.push_back(std::move(*a));
+Result<void> DevicesAdapter::command(std::string_view door, std::string cmd, int unlock_ms,
+                                     std::string_view reason, std::string_view trace_id) {
+  devices::DoorCommand c{.door = std::string(door),
+                         .cmd = std::move(cmd),
+                         .unlock_ms = unlock_ms,
+                         .actor = "api",
+                         .reason = std::string(reason),
+                         .trace_id = std::string(trace_id)};
+  auto receipt = devices_.commander().send_and_wait(std::move(c), std::chrono::milliseconds(2000));
+  if (!receipt) return receipt.error();
+  if (!receipt->published) {
+    return make_error(Code::ERR_UNAVAILABLE,
+                      "the command was journaled but the broker connection is down; retry");
   }
-  return out;
-}
-
-Result<void> StoreAccountRepository::create(const api::Account& account) {
-  auto r = resources_.create(Collection::accounts, account_doc(account), "api");
-  if (!r) return r.error();
   return {};
 }
 
-Result<void> StoreAccountRepository::update(const api::Account& account) {
-  json::object patch{{"password_hash", account.password_hash},
-                     {"role", std::string(api::role_name(account.role))}};
-  auto r = resources_.patch(Collection::accounts, account.username, patch, "api");
-  if (!r) return r.error();
-  return {};
+Result<void> DevicesAdapter::unlock(std::string_view door, int duration_ms, std::string_view reason,
+                                    std::string_view trace_id) {
+  return command(door, "unlock", duration_ms, reason, trace_id);
 }
 
-Result<void> StoreAccountRepository::remove(const std::string& username) {
-  return resources_.remove(Collection::accounts, username, "api");
+Result<void> DevicesAdapter::lockdown(std::string_view door, std::string_view trace_id) {
+  // The flag first: from here on the engine denies with 40309, even if the door is offline.
+  if (auto r = resources_.set_lockdown(door, true, "api"); !r) return r.error();
+  return command(door, "lockdown", 0, "lockdown", trace_id);
 }
 
-// ---- resources -------------------------------------------------------------------------
-
-Result<json::object> ResourceAdapter::create(std::string_view collection, const json::object& body,
-                                             std::string_view actor) {
-  auto c = collection_named(collection);
-  if (!c) return c.error();
-  return resources_.create(*c, body, actor);
+Result<void> DevicesAdapter::release(std::string_view door, std::string_view trace_id) {
+  if (auto r = resources_.set_lockdown(door, false, "api"); !r) return r.error();
+  return command(door, "release", 0, "release", trace_id);
 }
 
-Result<json::object> ResourceAdapter::get(std::string_view collection, std::string_view id) {
-  auto c = collection_named(collection);
-  if (!c) return c.error();
-  return resources_.get(*c, id);
-}
+Result<std::string> DevicesAdapter::door_key(std::string_view door) { return resources_.door_key(door); }
 
-Result<api::ResourcePort::Page> ResourceAdapter::list(std::string_view collection, int limit,
-                                                      std::string_view cursor) {
-  auto c = collection_named(collection);
-  if (!c) return c.error();
-  auto page = resources_.list(*c, cursor, static_cast<std::size_t>(limit));
-  if (!page) return page.error();
-  Page out;
-  out.items = page->at("items").as_array();
-  if (auto* next = page->if_contains("next_cursor"); next && next->is_string()) {
-    out.next_cursor = std::string(next->as_string());
+Result<json::object> DevicesAdapter::device_credentials(std::string_view device) {
+  if (!is_valid_id(device)) {
+    return make_error(Code::ERR_BAD_REQUEST, "device id must match [A-Za-z0-9_.-]{1,64}");
   }
-  return out;
-}
-
-Result<json::object> ResourceAdapter::patch(std::string_view collection, std::string_view id,
-                                            const json::object& body, std::string_view actor) {
-  auto c = collection_named(collection);
-  if (!c) return c.error();
-  return resources_.patch(*c, id, body, actor);
-}
-
-Result<void> ResourceAdapter::remove(std::string_view collection, std::string_view id,
-                                     std::string_view actor) {
-  auto c = collection_named(collection);
-  if (!c) return c.error();
-  return resources_.remove(*c, id, actor);
-}
-
-Result<json::object> ResourceAdapter::issue_pass(const json::object& body,
-                                                 std::string_view actor) {
-  return resources_.issue_pass(body, actor);
-}
-
-// ---- verify ----------------------------------------------------------------------------
-
-void VerifyAdapter::verify(const api::VerifyRequest& request,
-                           std::function<void(Result<api::VerifyOutcome>)> done) {
-  const auto started = clock_.monotonic();
-  auto hash = access::card_hash_from_uid(card_secret_, request.card);
-  if (!hash) {
-    done(make_error(Code::ERR_BAD_REQUEST, "card must be a UID of 8 to 32 hex digits"));
-    return;
+  if (broker_accounts_ == nullptr) {
+    return make_error(Code::ERR_UNAVAILABLE,
+                      "this server does not manage broker credentials ([mqtt] passwd_file and "
+                      "acl_file are not set)");
   }
-  access::Direction dir = access::Direction::in;
-  if (request.dir == "out") {
-    dir = access::Direction::out;
-  } else if (!request.dir.empty() && request.dir != "in") {
-    done(make_error(Code::ERR_BAD_REQUEST, "dir must be \"in\" or \"out\""));
-    return;
-  }
-  const auto result = engine_.decide(access::DecisionRequest{
-      .site = request.site, .door = request.door, .card_hash = *hash, .dir = dir, .now = clock_.now()});
-  const auto latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                              clock_.monotonic() - started).count();
-
-  journal::JournalRecord record;
-  record.kind = journal::RecordKind::decision;
-  record.trace_id = request.trace_id;
-  record.site = request.site;
-  record.door = request.door;
-  record.card_hash = to_hex(result.card_hash);
-  record.user = result.user;
-  record.decision = std::string(access::decision_name(result.granted));
-  record.code = static_cast<int>(result.code);
-  record.source = "api";
-  record.gateway_ip = request.client_address;
-  record.latency_us = latency_us;
-  const bool fail_safe = result.fail_safe;
-  journal_.append(std::move(record), [done = std::move(done), result, latency_us,
-                                      fail_safe](Result<journal::JournalRecord> durable) {
-    if (!durable) {
-      // The decision could not be made durable: contract §4 fail mode for 50301.
-      if (fail_safe) {
-        done(api::VerifyOutcome{.granted = true, .code = Code::ERR_UNAVAILABLE, .latency_us = latency_us});
-      } else {
-        done(make_error(Code::ERR_UNAVAILABLE,
-                        "the decision could not be journaled: " + durable.error().message));
-      }
-      return;
+  // Site and doors: the doors this device controls; a sensor takes the site it reported from,
+  // or the only site there is.
+  auto snapshot = resources_.snapshot();
+  std::string site;
+  std::vector<std::string> doors;
+  if (auto it = snapshot->doors_by_controller.find(device); it != snapshot->doors_by_controller.end()) {
+    for (auto index : it->second) {
+      const auto& entry = snapshot->doors[index];
+      doors.push_back(entry.door.id);
+      site = snapshot->sites[entry.site_index].site.id;
     }
-    done(api::VerifyOutcome{.granted = result.granted, .code = result.code, .latency_us = latency_us});
-  });
+  }
+  if (site.empty()) {
+    if (auto view = this->device(device); view && view->contains("site")) {
+      site = std::string(view->at("site").as_string());
+    } else if (snapshot->sites.size() == 1) {
+      site = snapshot->sites.front().site.id;
+    } else {
+      return make_error(Code::ERR_NOT_FOUND, "device '" + std::string(device) +
+                                                 "' controls no door and has not reported a site");
+    }
+  }
+  std::lock_guard lock(credentials_mu_);
+  auto creds = broker_accounts_->set_device_credentials(device, site, doors);
+  if (!creds) return creds.error();
+  if (!broker_pid_file_.empty()) {
+    std::ifstream in(broker_pid_file_);
+    long pid = 0;
+    if (in >> pid && pid > 1) {
+      ::kill(static_cast<pid_t>(pid), SIGHUP);
+    } else {
+      spdlog::warn("broker pid file {} unreadable: credentials take effect at the broker's next reload",
+                   broker_pid_file_);
+    }
+  }
+  return json::object{{"username", creds->username}, {"password", creds->password}};
 }
 
-// ---- events ----------------------------------------------------------------------------
+// ---- runtime ---------------------------------------------------------------------------
 
-Result<json::object> EventsAdapter::query(const api::EventQuery& q) {
-  journal::EventQuery jq;
-  jq.door = q.door;
-  jq.user = q.user;
-  jq.decision = q.decision;
-  jq.cursor = q.cursor;
-  jq.limit = static_cast<std::size_t>(q.limit);
-  if (!q.kind.empty()) {
-    jq.kind = journal::parse_kind(q.kind);
-    if (!jq.kind) return make_error(Code::ERR_BAD_REQUEST, "unknown event kind '" + q.kind + "'");
-  }
-  for (auto [text, target] : {std::pair{&q.from, &jq.from}, std::pair{&q.to, &jq.to}}) {
-    if (text->empty()) continue;
-    auto t = parse_utc(*text);
-    if (!t) return t.error();
-    *target = *t;
-  }
-  auto page = journal_.query(jq);
-  if (!page) return page.error();
-  json::array events;
-  for (const auto& r : page->records) events.push_back(json::parse(journal::to_json_line(r)));
-  json::object out{{"events", std::move(events)}};
-  if (page->next_cursor.empty()) {
-    out["next_cursor"] = nullptr;
-  } else {
-    out["next_cursor"] = page->next_cursor;
-  }
-  return out;
-}
+json::value RuntimeAdapter::sli_json() { return runtime::sli_json(health_.latest(), health_.options()); }
+
+json::value RuntimeAdapter::tasks_json() { return runtime::tasks_json(registry_); }
 
 namespace {
-class JournalSubscription final : public api::EventsPort::Subscription {
- public:
-  explicit JournalSubscription(journal::Journal::Subscription s) : sub_(std::move(s)) {}
-
- private:
-  journal::Journal::Subscription sub_;
-};
+Result<std::int64_t> positive_field(const json::object& o, const char* name, std::int64_t max) {
+  auto* v = o.if_contains(name);
+  if (v == nullptr || !v->is_int64() || v->as_int64() < 1 || v->as_int64() > max) {
+    return make_error(Code::ERR_BAD_REQUEST, std::string("field '") + name +
+                                                 "' must be an integer from 1 to " + std::to_string(max));
+  }
+  return v->as_int64();
+}
 }  // namespace
 
-std::unique_ptr<api::EventsPort::Subscription> EventsAdapter::subscribe(
-    std::function<void(std::string json_line)> on_record) {
-  return std::make_unique<JournalSubscription>(journal_.subscribe(
-      [cb = std::move(on_record)](const journal::JournalRecord& r) { cb(journal::to_json_line(r)); }));
+Result<void> RuntimeAdapter::inject_fault(const json::object& fault) {
+  auto* kind_value = fault.if_contains("kind");
+  if (kind_value == nullptr || !kind_value->is_string()) {
+    return make_error(Code::ERR_BAD_REQUEST, "field 'kind' is required");
+  }
+  const std::string_view kind = kind_value->as_string();
+  if (kind == "clear") {
+    faults_.clear();
+    return {};
+  }
+  if (kind == "leak_tasks" || kind == "leak_fds") {
+    auto count = positive_field(fault, "count", 100000);
+    if (!count) return count.error();
+    if (kind == "leak_tasks") {
+      faults_.leak_tasks(static_cast<int>(*count));
+    } else {
+      faults_.leak_fds(static_cast<int>(*count));
+    }
+    return {};
+  }
+  if (kind == "stall_journal" || kind == "stuck_task") {
+    auto ms = positive_field(fault, "ms", 600000);
+    if (!ms) return ms.error();
+    if (kind == "stall_journal") {
+      journal_.stall_for(std::chrono::milliseconds(*ms));
+    } else {
+      faults_.stuck_task(std::chrono::milliseconds(*ms));
+    }
+    return {};
+  }
+  return make_error(Code::ERR_BAD_REQUEST,
+                    "unknown fault kind '" + std::string(kind) +
+                        "' (leak_tasks, leak_fds, stuck_task, stall_journal, clear)");
 }
 
-void EventsAdapter::record_admin(std::string_view who, const json::object& what,
-                                 std::string_view trace_id) {
-  journal::JournalRecord record;
-  record.kind = journal::RecordKind::admin;
-  record.trace_id = std::string(trace_id);
-  record.source = "api";
-  // The change sits under "change" so that its member names can never clash with §5 fields.
-  record.extra = json::serialize(json::object{{"actor", who}, {"change", what}});
-  journal_.append(std::move(record), [](Result<journal::JournalRecord> durable) {
-    if (!durable) spdlog::error("admin record not journaled: {}", durable.error().message);
-  });
+std::string RuntimeAdapter::render_metrics() {
+  return metrics_.render() + journal_metrics_text(journal_.stats());
 }
 
 }  // namespace castellan::app

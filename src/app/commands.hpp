@@ -14,7 +14,4 @@ void register_demo_command(CLI::App& app, CommandAction& action);
 void register_sim_command(CLI::App& app, CommandAction& action);
 void register_journal_command(CLI::App& app, CommandAction& action);
 
-// Exit code and message for a capability whose issue has not landed yet.
-int not_built_yet(const char* what);
-
 }  // namespace castellan::app

@@ -7,15 +7,6 @@
 #define CASTELLAN_VERSION "0.0.0"
 #endif
 
-namespace castellan::app {
-
-int not_built_yet(const char* what) {
-  std::fprintf(stderr, "castellan: %s is not built yet in this version\n", what);
-  return 2;
-}
-
-}  // namespace castellan::app
-
 int main(int argc, char** argv) {
   using namespace castellan::app;
   CLI::App app{"Castellan — access control and IoT edge platform"};

@@ -10,7 +10,10 @@
 
 #include "access/engine.hpp"
 #include "api/api_service.hpp"
+#include "api/engine_verify.hpp"
 #include "api/https_server.hpp"
+#include "api/journal_events.hpp"
+#include "api/store_adapters.hpp"
 #include "app/api_adapters.hpp"
 #include "app/commands.hpp"
 #include "app/data_dir.hpp"
@@ -42,17 +45,6 @@ Result<std::string> read_password_file(const std::string& path) {
   std::string password;
   std::getline(in, password);
   return password;
-}
-
-journal::JournalOptions journal_options(const Config& config) {
-  journal::JournalOptions o;
-  o.dir = config.journal.dir;
-  o.segment_bytes = static_cast<std::uint64_t>(config.journal.segment_bytes);
-  o.batch_max = static_cast<std::size_t>(config.journal.batch_max);
-  o.linger = std::chrono::microseconds(config.journal.linger_us);
-  o.retention_age = std::chrono::hours(24) * config.journal.retention_days;
-  o.retention_bytes = static_cast<std::uint64_t>(config.journal.retention_bytes);
-  return o;
 }
 
 void journal_leak(journal::Journal& journal, const runtime::LeakReport& report) {
@@ -97,7 +89,7 @@ int run_server(const Config& config) {
   access::DecisionEngine engine(snapshots);
 
   // Journal.
-  auto journal = journal::Journal::open(journal_options(config), clock);
+  auto journal = journal::Journal::open(journal::journal_options(config), clock);
   if (!journal) return fail(journal.error().message);
   if ((*journal)->last_recovery().tail_cut) {
     spdlog::warn("journal recovery: {}", (*journal)->last_recovery().summary());
@@ -146,14 +138,14 @@ int run_server(const Config& config) {
   }
 
   // HTTPS API and ops listener.
-  StoreAccountRepository accounts(resources);
+  api::StoreAccounts accounts(**db);
   const auto hasher = api::PasswordHasher::interactive();
   auto jwt_key = api::TokenSigner::load_key(data_dir);
   if (!jwt_key) return fail(jwt_key.error().message);
   api::TokenSigner tokens(*jwt_key, clock, std::chrono::seconds(config.api.token_ttl_s));
-  ResourceAdapter resource_port(resources);
-  VerifyAdapter verify_port(clock, engine, **journal, *card_secret);
-  EventsAdapter events_port(**journal);
+  api::StoreResources resource_port(resources);
+  api::EngineVerify verify_port(engine, **journal, clock, *card_secret);
+  api::JournalEvents events_port(**journal);
   DevicesAdapter devices_port(device_service, resources,
                               broker_accounts ? &*broker_accounts : nullptr,
                               config.mqtt.broker_pid_file);

@@ -110,7 +110,11 @@ asio::awaitable<void> run_child(ChildGuard guard, TaskGroup::Body body,
   const TaskEntry& e = guard.entry();
   try {
     if (body) {
-      co_await body(guard.ref());
+      // Named locals, not temporaries, across the co_await: g++ 12 mis-handles temporaries
+      // in a co_await expression (ASan reports a stack-buffer-overflow on the TaskRef).
+      const TaskRef self = guard.ref();
+      asio::awaitable<void> running = body(self);
+      co_await std::move(running);
     } else {
       co_await std::move(task);
     }
