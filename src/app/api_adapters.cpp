@@ -29,8 +29,8 @@ json::array DevicesAdapter::list_devices() {
 }
 
 std::optional<json::object> DevicesAdapter::device(std::string_view id) {
-  auto view = devices::device_view_json(devices_.heartbeats(), devices_.telemetry(), id,
-                                        controller_ids());
+  auto view =
+      devices::device_view_json(devices_.heartbeats(), devices_.telemetry(), id, controller_ids());
   if (!view) return std::nullopt;
   return json::parse(*view).as_object();
 }
@@ -76,7 +76,9 @@ Result<void> DevicesAdapter::release(std::string_view door, std::string_view tra
   return command(door, "release", 0, "release", trace_id);
 }
 
-Result<std::string> DevicesAdapter::door_key(std::string_view door) { return resources_.door_key(door); }
+Result<std::string> DevicesAdapter::door_key(std::string_view door) {
+  return resources_.door_key(door);
+}
 
 Result<json::object> DevicesAdapter::device_credentials(std::string_view device) {
   if (!is_valid_id(device)) {
@@ -92,7 +94,8 @@ Result<json::object> DevicesAdapter::device_credentials(std::string_view device)
   auto snapshot = resources_.snapshot();
   std::string site;
   std::vector<std::string> doors;
-  if (auto it = snapshot->doors_by_controller.find(device); it != snapshot->doors_by_controller.end()) {
+  if (auto it = snapshot->doors_by_controller.find(device);
+      it != snapshot->doors_by_controller.end()) {
     for (auto index : it->second) {
       const auto& entry = snapshot->doors[index];
       doors.push_back(entry.door.id);
@@ -118,8 +121,9 @@ Result<json::object> DevicesAdapter::device_credentials(std::string_view device)
     if (in >> pid && pid > 1) {
       ::kill(static_cast<pid_t>(pid), SIGHUP);
     } else {
-      spdlog::warn("broker pid file {} unreadable: credentials take effect at the broker's next reload",
-                   broker_pid_file_);
+      spdlog::warn(
+          "broker pid file {} unreadable: credentials take effect at the broker's next reload",
+          broker_pid_file_);
     }
   }
   return json::object{{"username", creds->username}, {"password", creds->password}};
@@ -127,16 +131,21 @@ Result<json::object> DevicesAdapter::device_credentials(std::string_view device)
 
 // ---- runtime ---------------------------------------------------------------------------
 
-json::value RuntimeAdapter::sli_json() { return runtime::sli_json(health_.latest(), health_.options()); }
+json::value RuntimeAdapter::sli_json() {
+  return runtime::sli_json(health_.latest(), health_.options());
+}
 
-json::value RuntimeAdapter::tasks_json() { return runtime::tasks_json(registry_); }
+json::value RuntimeAdapter::tasks_json() {
+  return runtime::tasks_json(registry_);
+}
 
 namespace {
 Result<std::int64_t> positive_field(const json::object& o, const char* name, std::int64_t max) {
   auto* v = o.if_contains(name);
   if (v == nullptr || !v->is_int64() || v->as_int64() < 1 || v->as_int64() > max) {
-    return make_error(Code::ERR_BAD_REQUEST, std::string("field '") + name +
-                                                 "' must be an integer from 1 to " + std::to_string(max));
+    return make_error(
+        Code::ERR_BAD_REQUEST,
+        std::string("field '") + name + "' must be an integer from 1 to " + std::to_string(max));
   }
   return v->as_int64();
 }

@@ -56,7 +56,11 @@ class RuntimeAdapter final : public api::RuntimePort {
   RuntimeAdapter(runtime::TaskRegistry& registry, runtime::HealthMonitor& health,
                  runtime::FaultInjector& faults, runtime::MetricsRegistry& metrics,
                  journal::Journal& journal)
-      : registry_(registry), health_(health), faults_(faults), metrics_(metrics), journal_(journal) {}
+      : registry_(registry),
+        health_(health),
+        faults_(faults),
+        metrics_(metrics),
+        journal_(journal) {}
   boost::json::value sli_json() override;
   boost::json::value tasks_json() override;
   Result<void> inject_fault(const boost::json::object& fault) override;

@@ -15,9 +15,12 @@ extern char** environ;
 
 namespace castellan::app {
 
-ChildProcess::~ChildProcess() { stop(); }
+ChildProcess::~ChildProcess() {
+  stop();
+}
 
-Result<void> ChildProcess::start(const std::vector<std::string>& argv, const std::string& log_path) {
+Result<void> ChildProcess::start(const std::vector<std::string>& argv,
+                                 const std::string& log_path) {
   if (running()) return make_error(Code::ERR_CONFLICT, "process already running");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -65,6 +68,8 @@ void ChildProcess::stop(std::chrono::milliseconds grace) {
   pid_ = -1;
 }
 
-std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+std::string self_executable() {
+  return std::filesystem::read_symlink("/proc/self/exe").string();
+}
 
 }  // namespace castellan::app

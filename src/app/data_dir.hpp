@@ -7,7 +7,9 @@
 
 namespace castellan::app {
 
-inline std::string card_secret_path(const std::string& data_dir) { return data_dir + "/card-secret"; }
+inline std::string card_secret_path(const std::string& data_dir) {
+  return data_dir + "/card-secret";
+}
 inline std::string admin_password_path(const std::string& data_dir) {
   return data_dir + "/admin-password";
 }

@@ -45,7 +45,8 @@ std::string server_config(const std::string& dir, const DemoPorts& ports,
   toml += "[ops]\nlisten = \"127.0.0.1:" + std::to_string(ports.ops) + "\"\n";
   toml += "[mqtt]\nhost = \"127.0.0.1\"\nport = " + std::to_string(broker.port()) + "\n";
   toml += "username = \"castellan\"\npassword_file = \"" + dir + "/mqtt-password\"\n";
-  toml += "passwd_file = \"" + broker.password_file() + "\"\nacl_file = \"" + broker.acl_file() + "\"\n";
+  toml += "passwd_file = \"" + broker.password_file() + "\"\nacl_file = \"" + broker.acl_file() +
+          "\"\n";
   toml += "broker_pid_file = \"" + dir + "/broker/mosquitto.pid\"\n";
   return toml;
 }
@@ -113,19 +114,41 @@ Result<void> write_card_lists(const DemoSeed& seed, const std::string& dir) {
     for (const auto& u : uids) a.emplace_back(u);
     return boost::json::serialize(a);
   };
-  if (auto w = write_secret_file(dir + "/sim-valid-cards.json", list(seed.valid_uids)); !w) return w;
+  if (auto w = write_secret_file(dir + "/sim-valid-cards.json", list(seed.valid_uids)); !w)
+    return w;
   return write_secret_file(dir + "/sim-expired-cards.json", list(seed.expired_uids));
 }
 
 std::vector<std::string> sim_arguments(const std::string& broker, const DemoSeed& seed,
                                        const std::string& credentials_file,
                                        const std::string& keys_file, const std::string& dir) {
-  return {self_executable(), "sim", "--broker", broker, "--site", "hq",
-          "--doors", std::to_string(seed.door_ids.size()), "--sensors", std::to_string(kSensors.size()),
-          "--rate", "4", "--progress", "--credentials", credentials_file, "--keys", keys_file,
-          "--valid-cards", dir + "/sim-valid-cards.json", "--expired-cards", dir + "/sim-expired-cards.json",
-          "--door-ids", joined(seed.door_ids), "--controller-ids", joined(seed.controller_ids),
-          "--sensor-ids", joined(kSensors)};
+  return {self_executable(),
+          "sim",
+          "--broker",
+          broker,
+          "--site",
+          "hq",
+          "--doors",
+          std::to_string(seed.door_ids.size()),
+          "--sensors",
+          std::to_string(kSensors.size()),
+          "--rate",
+          "4",
+          "--progress",
+          "--credentials",
+          credentials_file,
+          "--keys",
+          keys_file,
+          "--valid-cards",
+          dir + "/sim-valid-cards.json",
+          "--expired-cards",
+          dir + "/sim-expired-cards.json",
+          "--door-ids",
+          joined(seed.door_ids),
+          "--controller-ids",
+          joined(seed.controller_ids),
+          "--sensor-ids",
+          joined(kSensors)};
 }
 
 }  // namespace
@@ -158,7 +181,8 @@ int run_demo(const std::string& data_dir_arg, bool no_sim) {
   // Seed the store before the server opens it.
   const DemoSeed seed = make_demo_seed(SystemClock::instance().now());
   const std::string keys_file = dir + "/door-keys.json";
-  if (auto seeded = seed_demo_store(dir + "/castellan.db", *card_secret, seed, keys_file); !seeded) {
+  if (auto seeded = seed_demo_store(dir + "/castellan.db", *card_secret, seed, keys_file);
+      !seeded) {
     return fail(seeded.error().message);
   }
   const std::string credentials_file = dir + "/sim-credentials.json";
@@ -179,7 +203,8 @@ int run_demo(const std::string& data_dir_arg, bool no_sim) {
 
   ChildProcess server;
   const std::string server_log = dir + "/server.log";
-  if (auto s = server.start({self_executable(), "server", "--config", config_file}, server_log); !s) {
+  if (auto s = server.start({self_executable(), "server", "--config", config_file}, server_log);
+      !s) {
     return fail(s.error().message);
   }
   if (!wait_ready(server, ports.ops, std::chrono::seconds(60))) {
@@ -214,9 +239,9 @@ int run_demo(const std::string& data_dir_arg, bool no_sim) {
   std::printf("Castellan demo is running.\n");
   std::printf("  API            https://127.0.0.1:%d  (CA file: %s)\n", ports.api, ca_file.c_str());
   std::string admin_password = read_file(password_file);
-  while (!admin_password.empty() && std::isspace(static_cast<unsigned char>(admin_password.back()))) admin_password.pop_back();
-  std::printf("  admin password %s  (also in %s)\n", admin_password.c_str(),
-              password_file.c_str());
+  while (!admin_password.empty() && std::isspace(static_cast<unsigned char>(admin_password.back())))
+    admin_password.pop_back();
+  std::printf("  admin password %s  (also in %s)\n", admin_password.c_str(), password_file.c_str());
   std::printf("  metrics        http://127.0.0.1:%d/metrics\n", ports.ops);
   std::printf("  MQTT broker    %s\n", broker.address().c_str());
   std::printf("  simulator      %s\n", no_sim ? "off (--no-sim)" : sim_log.c_str());

@@ -31,27 +31,32 @@ DemoSeed make_demo_seed(TimePoint now) {
     seed.documents.push_back({collection, std::move(body)});
   };
 
-  add("sites", {{"id", "hq"}, {"name", "Headquarters"}, {"tz", "Europe/Berlin"}, {"apb_reset_hours", 12}});
+  add("sites",
+      {{"id", "hq"}, {"name", "Headquarters"}, {"tz", "Europe/Berlin"}, {"apb_reset_hours", 12}});
 
   add("schedules", {{"id", "office-hours"},
-                    {"windows", json::array{json::object{{"days", json::array{"mon", "tue", "wed", "thu", "fri"}},
-                                                         {"from", "07:00"},
-                                                         {"to", "19:00"}}}},
+                    {"windows", json::array{json::object{
+                                    {"days", json::array{"mon", "tue", "wed", "thu", "fri"}},
+                                    {"from", "07:00"},
+                                    {"to", "19:00"}}}},
                     {"holiday_windows", json::array{}}});
-  add("schedules", {{"id", "night-shift"},
-                    {"windows", json::array{json::object{{"days", json::array{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}},
-                                                         {"from", "22:00"},
-                                                         {"to", "06:00"}}}}});
-  add("holidays", {{"id", "xmas-2026"}, {"site", "hq"}, {"date", "2026-12-25"}, {"name", "Christmas Day"}});
+  add("schedules",
+      {{"id", "night-shift"},
+       {"windows", json::array{json::object{
+                       {"days", json::array{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}},
+                       {"from", "22:00"},
+                       {"to", "06:00"}}}}});
+  add("holidays",
+      {{"id", "xmas-2026"}, {"site", "hq"}, {"date", "2026-12-25"}, {"name", "Christmas Day"}});
 
-  const char* names[] = {"Main entrance", "Lobby turnstile", "Office east", "Office west",
-                         "Lab",           "Server room",     "Loading dock", "Roof access",
-                         "Fire exit north", "Garage"};
+  const char* names[] = {
+      "Main entrance", "Lobby turnstile", "Office east", "Office west",     "Lab",
+      "Server room",   "Loading dock",    "Roof access", "Fire exit north", "Garage"};
   for (int i = 1; i <= 10; ++i) {
     const auto door = "d" + std::to_string(i);
     const auto ctl = numbered("ctl-", i, 2);
-    json::object body{{"id", door}, {"site", "hq"}, {"name", names[i - 1]}, {"controller", ctl},
-                      {"unlock_ms", 5000}, {"held_open_s", 30}};
+    json::object body{{"id", door},        {"site", "hq"},      {"name", names[i - 1]},
+                      {"controller", ctl}, {"unlock_ms", 5000}, {"held_open_s", 30}};
     if (i == 9) body["fail_mode"] = "safe";
     if (i == 2) body["apb"] = true;
     add("doors", std::move(body));
@@ -59,10 +64,15 @@ DemoSeed make_demo_seed(TimePoint now) {
     seed.controller_ids.push_back(ctl);
   }
 
-  add("groups", {{"id", "staff"}, {"doors", json::array{"d1", "d2", "d3", "d4", "d9"}}, {"schedule", "office-hours"}});
+  add("groups", {{"id", "staff"},
+                 {"doors", json::array{"d1", "d2", "d3", "d4", "d9"}},
+                 {"schedule", "office-hours"}});
   add("groups", {{"id", "lab"}, {"doors", json::array{"d5"}}, {"schedule", "office-hours"}});
-  add("groups", {{"id", "security"}, {"doors", json::array{"d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10"}}});
-  add("groups", {{"id", "night"}, {"doors", json::array{"d1", "d7", "d10"}}, {"schedule", "night-shift"}});
+  add("groups",
+      {{"id", "security"},
+       {"doors", json::array{"d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10"}}});
+  add("groups",
+      {{"id", "night"}, {"doors", json::array{"d1", "d7", "d10"}}, {"schedule", "night-shift"}});
 
   for (int i = 1; i <= 60; ++i) {
     const auto user = numbered("u", i);
@@ -70,8 +80,11 @@ DemoSeed make_demo_seed(TimePoint now) {
     if (i == 60) u["status"] = "suspended";
     add("users", std::move(u));
     const auto uid = demo_uid(i);
-    json::object card{{"id", numbered("c", i)}, {"uid", uid}, {"user", user},
-                      {"valid_from", one_year_ago_iso}, {"valid_until", one_year_ahead_iso}};
+    json::object card{{"id", numbered("c", i)},
+                      {"uid", uid},
+                      {"user", user},
+                      {"valid_from", one_year_ago_iso},
+                      {"valid_until", one_year_ahead_iso}};
     if (i == 59) card["status"] = "revoked";
     add("cards", std::move(card));
     if (i < 59) seed.valid_uids.push_back(uid);
@@ -88,8 +101,11 @@ DemoSeed make_demo_seed(TimePoint now) {
   // An expired visitor card.
   add("users", {{"id", "visitor-1"}, {"name", "Expired visitor"}});
   const auto expired_uid = demo_uid(999);
-  add("cards", {{"id", "c-expired"}, {"uid", expired_uid}, {"user", "visitor-1"},
-                {"valid_from", format_utc(now - 2 * year)}, {"valid_until", one_year_ago_iso}});
+  add("cards", {{"id", "c-expired"},
+                {"uid", expired_uid},
+                {"user", "visitor-1"},
+                {"valid_from", format_utc(now - 2 * year)},
+                {"valid_until", one_year_ago_iso}});
   seed.expired_uids.push_back(expired_uid);
   return seed;
 }

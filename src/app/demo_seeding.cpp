@@ -22,7 +22,8 @@ Result<void> seed_demo_store(const std::string& db_path, const std::string& card
   if (!resources.get(access::Collection::sites, "hq").ok()) {
     for (const auto& doc : seed.documents) {
       if (doc.collection == "user_groups") {
-        auto r = resources.set_user_groups(doc.body.at("id").as_string(), doc.body.at("groups"), "demo");
+        auto r =
+            resources.set_user_groups(doc.body.at("id").as_string(), doc.body.at("groups"), "demo");
         if (!r) return r.error();
         continue;
       }

@@ -34,7 +34,8 @@ int http_get_status(const std::string& host, int port, const std::string& path,
   addr.sin_port = htons(static_cast<uint16_t>(port));
   if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return -1;
   const int ms = static_cast<int>(timeout.count());
-  if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
+  if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
+      errno != EINPROGRESS) {
     return -1;
   }
   if (!wait_for(s.fd, POLLOUT, ms)) return -1;

@@ -47,7 +47,8 @@ std::string journal_metrics_text(const journal::JournalStats& s) {
   gauge(out, "castellan_journal_last_seq", "Sequence number of the last durable record.",
         static_cast<double>(s.last_seq));
   counter(out, "castellan_journal_records_total", "Records made durable since start.", s.records);
-  gauge(out, "castellan_journal_segments", "Segment files on disk.", static_cast<double>(s.segments));
+  gauge(out, "castellan_journal_segments", "Segment files on disk.",
+        static_cast<double>(s.segments));
   return out;
 }
 

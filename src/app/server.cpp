@@ -103,8 +103,9 @@ int run_server(const Config& config) {
   runtime::TaskGroup device_group(registry, "devices");
   auto health_options = runtime::HealthOptions::from_config(config);
   health_options.worker_threads = pool.threads();
-  runtime::HealthMonitor health(registry, clock, health_options,
-                                [&j = **journal](const runtime::LeakReport& r) { journal_leak(j, r); });
+  runtime::HealthMonitor health(
+      registry, clock, health_options,
+      [&j = **journal](const runtime::LeakReport& r) { journal_leak(j, r); });
   health.register_metrics(metrics);
   health.start(health_group, pool.executor());
   runtime::FaultInjector faults(registry, pool.executor());
@@ -151,8 +152,9 @@ int run_server(const Config& config) {
                               config.mqtt.broker_pid_file);
   RuntimeAdapter runtime_port(registry, health, faults, metrics, **journal);
   auto readiness = [&journal = **journal, &mqtt, &db = **db] {
-    return std::vector<api::ReadinessItem>{
-        {"store", db.revision().ok()}, {"journal", journal.healthy()}, {"broker", mqtt.connected()}};
+    return std::vector<api::ReadinessItem>{{"store", db.revision().ok()},
+                                           {"journal", journal.healthy()},
+                                           {"broker", mqtt.connected()}};
   };
   api::ApiService api(api::ApiContext{.config = config,
                                       .clock = clock,

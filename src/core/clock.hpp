@@ -32,7 +32,9 @@ class FakeClock final : public Clock {
  public:
   explicit FakeClock(TimePoint start = TimePoint{}) : wall_us_(to_unix_us(start)) {}
   TimePoint now() const override { return from_unix_us(wall_us_.load()); }
-  Monotonic monotonic() const override { return Monotonic{std::chrono::microseconds{mono_us_.load()}}; }
+  Monotonic monotonic() const override {
+    return Monotonic{std::chrono::microseconds{mono_us_.load()}};
+  }
   void set(TimePoint t) { wall_us_.store(to_unix_us(t)); }
   // Advances wall and monotonic time together.
   void advance(std::chrono::microseconds d) {

@@ -33,9 +33,9 @@ constexpr std::array<std::pair<Code, std::string_view>, 22> kNames{{
 
 // Contract §4: "When several apply, the first in this order wins".
 constexpr std::array<Code, 11> kPrecedence{
-    Code::ERR_DOOR_UNKNOWN,    Code::ERR_DOOR_LOCKDOWN,      Code::ERR_CARD_UNKNOWN,
-    Code::ERR_CARD_REVOKED,    Code::ERR_USER_SUSPENDED,     Code::ERR_CARD_NOT_YET_VALID,
-    Code::ERR_CARD_EXPIRED,    Code::ERR_PASS_EXHAUSTED,     Code::ERR_NO_ACCESS,
+    Code::ERR_DOOR_UNKNOWN,     Code::ERR_DOOR_LOCKDOWN,  Code::ERR_CARD_UNKNOWN,
+    Code::ERR_CARD_REVOKED,     Code::ERR_USER_SUSPENDED, Code::ERR_CARD_NOT_YET_VALID,
+    Code::ERR_CARD_EXPIRED,     Code::ERR_PASS_EXHAUSTED, Code::ERR_NO_ACCESS,
     Code::ERR_OUTSIDE_SCHEDULE, Code::ERR_ANTI_PASSBACK,
 };
 

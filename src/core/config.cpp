@@ -1,9 +1,9 @@
 #include "core/config.hpp"
 
+#include <toml++/toml.h>
 #include <charconv>
 #include <functional>
 #include <sstream>
-#include <toml++/toml.h>
 #include <variant>
 
 extern char** environ;
@@ -88,10 +88,16 @@ std::optional<std::string> set_from_toml(const Field& f, const toml::node& node)
       [&](auto* p) -> std::optional<std::string> {
         using T = std::remove_pointer_t<decltype(p)>;
         if constexpr (std::is_same_v<T, std::string>) {
-          if (auto v = node.value<std::string>(); v && node.is_string()) { *p = *v; return {}; }
+          if (auto v = node.value<std::string>(); v && node.is_string()) {
+            *p = *v;
+            return {};
+          }
           return "a string";
         } else if constexpr (std::is_same_v<T, bool>) {
-          if (auto v = node.value<bool>(); v && node.is_boolean()) { *p = *v; return {}; }
+          if (auto v = node.value<bool>(); v && node.is_boolean()) {
+            *p = *v;
+            return {};
+          }
           return "true or false";
         } else if constexpr (std::is_same_v<T, double>) {
           if (auto v = node.value<double>(); v && (node.is_floating_point() || node.is_integer())) {
@@ -121,18 +127,30 @@ std::optional<std::string> set_from_text(const Field& f, const std::string& text
           *p = text;
           return {};
         } else if constexpr (std::is_same_v<T, bool>) {
-          if (text == "true" || text == "1") { *p = true; return {}; }
-          if (text == "false" || text == "0") { *p = false; return {}; }
+          if (text == "true" || text == "1") {
+            *p = true;
+            return {};
+          }
+          if (text == "false" || text == "0") {
+            *p = false;
+            return {};
+          }
           return "true or false";
         } else if constexpr (std::is_same_v<T, double>) {
           std::istringstream in(text);
           double v = 0;
-          if (in >> v && in.eof()) { *p = v; return {}; }
+          if (in >> v && in.eof()) {
+            *p = v;
+            return {};
+          }
           return "a number";
         } else {
           T v{};
           auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-          if (ec == std::errc{} && ptr == text.data() + text.size()) { *p = v; return {}; }
+          if (ec == std::errc{} && ptr == text.data() + text.size()) {
+            *p = v;
+            return {};
+          }
           return "an integer";
         }
       },
@@ -168,8 +186,8 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
           return f.section == section && f.key == key;
         });
         if (it == table.end()) {
-          return config_error(where(path, node.source()) + ": unknown key '" + section + "." +
-                              key + "'");
+          return config_error(where(path, node.source()) + ": unknown key '" + section + "." + key +
+                              "'");
         }
         if (auto wrong = set_from_toml(*it, node)) {
           return config_error(where(path, node.source()) + ": key '" + section + "." + key +

@@ -43,8 +43,8 @@ struct Config {
     std::string client_id = "castellan";
     std::string tls_ca;  // non-empty: connect with TLS, verifying against this CA
     int keepalive_s = 10;
-    std::string passwd_file;  // broker password file Castellan maintains for device credentials
-    std::string acl_file;     // broker ACL file Castellan maintains
+    std::string passwd_file;      // broker password file Castellan maintains for device credentials
+    std::string acl_file;         // broker ACL file Castellan maintains
     std::string broker_pid_file;  // pid of a local mosquitto to SIGHUP after credential changes
   } mqtt;
   struct Store {
@@ -55,7 +55,7 @@ struct Config {
     std::int64_t segment_bytes = 64LL << 20;
     int batch_max = 256;
     int linger_us = 200;
-    int retention_days = 0;  // 0: keep forever
+    int retention_days = 0;            // 0: keep forever
     std::int64_t retention_bytes = 0;  // 0: unlimited; else drop the oldest whole segments
   } journal;
   struct Decision {

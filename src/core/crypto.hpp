@@ -18,7 +18,9 @@ Digest hmac_sha256(std::string_view key, std::string_view data);
 
 // Lowercase hex of bytes.
 std::string to_hex(std::span<const std::uint8_t> bytes);
-inline std::string to_hex(const Digest& d) { return to_hex(std::span<const std::uint8_t>(d)); }
+inline std::string to_hex(const Digest& d) {
+  return to_hex(std::span<const std::uint8_t>(d));
+}
 inline std::string to_hex(std::string_view bytes) {
   return to_hex(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
                                               bytes.size()));

@@ -19,9 +19,9 @@ class JsonFormatter final : public spdlog::formatter {
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     const auto ts = format_utc(std::chrono::time_point_cast<std::chrono::microseconds>(msg.time));
     const auto level = spdlog::level::to_string_view(msg.level);
-    const auto line = format_json_log(ts, std::string_view(level.data(), level.size()),
-                                      std::string_view(msg.payload.data(), msg.payload.size()),
-                                      t_trace_id);
+    const auto line =
+        format_json_log(ts, std::string_view(level.data(), level.size()),
+                        std::string_view(msg.payload.data(), msg.payload.size()), t_trace_id);
     dest.append(line.data(), line.data() + line.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
@@ -36,11 +36,21 @@ std::string json_escape(std::string_view s) {
   out.reserve(s.size() + 8);
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -89,8 +99,12 @@ TraceScope::TraceScope(std::string trace_id) : previous_(std::move(t_trace_id)) 
   t_trace_id = std::move(trace_id);
 }
 
-TraceScope::~TraceScope() { t_trace_id = std::move(previous_); }
+TraceScope::~TraceScope() {
+  t_trace_id = std::move(previous_);
+}
 
-const std::string& TraceScope::current() { return t_trace_id; }
+const std::string& TraceScope::current() {
+  return t_trace_id;
+}
 
 }  // namespace castellan

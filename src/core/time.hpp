@@ -26,7 +26,11 @@ inline std::int64_t to_unix_ms(TimePoint t) {
 inline TimePoint from_unix_ms(std::int64_t ms) {
   return TimePoint{std::chrono::milliseconds{ms}};
 }
-inline std::int64_t to_unix_us(TimePoint t) { return t.time_since_epoch().count(); }
-inline TimePoint from_unix_us(std::int64_t us) { return TimePoint{std::chrono::microseconds{us}}; }
+inline std::int64_t to_unix_us(TimePoint t) {
+  return t.time_since_epoch().count();
+}
+inline TimePoint from_unix_us(std::int64_t us) {
+  return TimePoint{std::chrono::microseconds{us}};
+}
 
 }  // namespace castellan

@@ -45,7 +45,8 @@ TEST(Cli, HelpListsSubcommands) {
 }
 
 TEST(Cli, EverySubcommandHasHelp) {
-  for (const char* sub : {"server", "demo", "sim", "journal", "journal verify", "journal export", "version"}) {
+  for (const char* sub :
+       {"server", "demo", "sim", "journal", "journal verify", "journal export", "version"}) {
     const auto r = run(kBinary + " " + sub + " --help");
     EXPECT_EQ(r.code, 0) << sub << ":\n" << r.output;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub;

@@ -30,7 +30,9 @@ json::object read_json(const std::string& path) {
   return json::parse(std::string(std::istreambuf_iterator<char>(in), {})).as_object();
 }
 
-bool process_alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+bool process_alive(pid_t pid) {
+  return pid > 0 && ::kill(pid, 0) == 0;
+}
 
 class DemoTest : public ::testing::Test {
  protected:
@@ -45,7 +47,9 @@ class DemoTest : public ::testing::Test {
 
   // Starts the demo and waits for demo.json.
   json::object start_demo() {
-    const auto log = (fs::temp_directory_path() / ("castellan-demo-test-" + std::to_string(::getpid()) + ".log")).string();
+    const auto log =
+        (fs::temp_directory_path() / ("castellan-demo-test-" + std::to_string(::getpid()) + ".log"))
+            .string();
     auto started = demo_.start({kBinary, "demo", "--data-dir", dir_.string(), "--no-sim"}, log);
     EXPECT_TRUE(started.ok());
     const auto info_file = (dir_ / "demo.json").string();
@@ -69,7 +73,8 @@ class DemoTest : public ::testing::Test {
 TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   const auto info = start_demo();
   ASSERT_FALSE(info.empty());
-  for (const char* key : {"api", "ops", "mqtt", "ca", "admin_password_file", "site", "journal_dir", "pid", "mqtt_admin"}) {
+  for (const char* key : {"api", "ops", "mqtt", "ca", "admin_password_file", "site", "journal_dir",
+                          "pid", "mqtt_admin"}) {
     EXPECT_TRUE(info.contains(key)) << key;
   }
   EXPECT_EQ(info.at("site").as_string(), "hq");
@@ -104,8 +109,9 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   ASSERT_TRUE(client.wait_connected(5s));
   ASSERT_TRUE(client.subscribe("castellan/v1/hq/doors/d1/decision").ok());
   ASSERT_TRUE(client.wait_subacks(1, 5s));
-  ASSERT_TRUE(client.publish("castellan/v1/hq/doors/d1/swipe",
-                             R"({"req":"demo-test-1","card":"04C400005EED0005","dir":"in"})")
+  ASSERT_TRUE(client
+                  .publish("castellan/v1/hq/doors/d1/swipe",
+                           R"({"req":"demo-test-1","card":"04C400005EED0005","dir":"in"})")
                   .ok());
   {
     std::unique_lock lock(mu);
@@ -118,8 +124,12 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   const auto keys = read_json((dir_ / "door-keys.json").string());
   auto key = devices::door_key_from_hex(keys.at("d1").as_string());
   ASSERT_TRUE(key.ok());
-  devices::SignedFields fields{.site = "hq", .door = "d1", .id = "demo-test-1", .verb = "grant",
-                               .code = 0, .unlock_ms = d.at("unlock_ms").as_int64(),
+  devices::SignedFields fields{.site = "hq",
+                               .door = "d1",
+                               .id = "demo-test-1",
+                               .verb = "grant",
+                               .code = 0,
+                               .unlock_ms = d.at("unlock_ms").as_int64(),
                                .exp = std::string(d.at("exp").as_string())};
   EXPECT_TRUE(devices::signature_matches(*key, fields, d.at("sig").as_string())) << decision;
   client.stop();
@@ -136,7 +146,8 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   EXPECT_FALSE(process_alive(server_pid)) << "server left behind";
   EXPECT_FALSE(process_alive(broker_pid)) << "mosquitto left behind";
 
-  const auto verify = kBinary + " journal verify " + std::string(info.at("journal_dir").as_string()) + " >/dev/null 2>&1";
+  const auto verify = kBinary + " journal verify " +
+                      std::string(info.at("journal_dir").as_string()) + " >/dev/null 2>&1";
   EXPECT_EQ(WEXITSTATUS(::system(verify.c_str())), 0);
 }
 

@@ -48,10 +48,10 @@ TEST(Codes, HttpStatus) {
 
 TEST(Codes, PrecedenceFollowsContractOrder) {
   const std::vector<Code> order = {
-      Code::ERR_DOOR_UNKNOWN,      Code::ERR_DOOR_LOCKDOWN,  Code::ERR_CARD_UNKNOWN,
-      Code::ERR_CARD_REVOKED,      Code::ERR_USER_SUSPENDED, Code::ERR_CARD_NOT_YET_VALID,
-      Code::ERR_CARD_EXPIRED,      Code::ERR_PASS_EXHAUSTED, Code::ERR_NO_ACCESS,
-      Code::ERR_OUTSIDE_SCHEDULE,  Code::ERR_ANTI_PASSBACK,
+      Code::ERR_DOOR_UNKNOWN,     Code::ERR_DOOR_LOCKDOWN,  Code::ERR_CARD_UNKNOWN,
+      Code::ERR_CARD_REVOKED,     Code::ERR_USER_SUSPENDED, Code::ERR_CARD_NOT_YET_VALID,
+      Code::ERR_CARD_EXPIRED,     Code::ERR_PASS_EXHAUSTED, Code::ERR_NO_ACCESS,
+      Code::ERR_OUTSIDE_SCHEDULE, Code::ERR_ANTI_PASSBACK,
   };
   for (std::size_t i = 0; i + 1 < order.size(); ++i) {
     EXPECT_LT(precedence_rank(order[i]), precedence_rank(order[i + 1]))

@@ -32,9 +32,10 @@ TEST_F(ConfigTest, DefaultsWithoutFile) {
 }
 
 TEST_F(ConfigTest, ReadsFileValues) {
-  auto c = load_config(write("[api]\nlisten = \"0.0.0.0:9443\"\nmax_body_bytes = 2048\n"
-                             "[debug]\nfault_injection = true\n[runtime]\nleak_score_threshold = 3\n"),
-                       {});
+  auto c =
+      load_config(write("[api]\nlisten = \"0.0.0.0:9443\"\nmax_body_bytes = 2048\n"
+                        "[debug]\nfault_injection = true\n[runtime]\nleak_score_threshold = 3\n"),
+                  {});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->api.listen, "0.0.0.0:9443");
   EXPECT_EQ(c->api.max_body_bytes, 2048);
@@ -53,14 +54,16 @@ TEST_F(ConfigTest, UnknownSectionIsAnError) {
   const auto file = write("[apii]\nlisten = \"x\"\n");
   auto c = load_config(file, {});
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error().message.find("unknown section 'apii'"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("unknown section 'apii'"), std::string::npos)
+      << c.error().message;
 }
 
 TEST_F(ConfigTest, WrongTypeIsAnError) {
   const auto file = write("[decision]\ntimeout_ms = \"fast\"\n");
   auto c = load_config(file, {});
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.error().message, "config: " + file + ":2: key 'decision.timeout_ms' must be an integer");
+  EXPECT_EQ(c.error().message,
+            "config: " + file + ":2: key 'decision.timeout_ms' must be an integer");
 }
 
 TEST_F(ConfigTest, SyntaxErrorNamesLine) {
@@ -85,13 +88,15 @@ TEST_F(ConfigTest, EnvironmentOverridesFile) {
 TEST_F(ConfigTest, StrayEnvironmentVariableIsAnError) {
   auto c = load_config("", {{"CASTELLAN_FOO", "1"}});
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.error().message, "config: environment variable CASTELLAN_FOO matches no configuration key");
+  EXPECT_EQ(c.error().message,
+            "config: environment variable CASTELLAN_FOO matches no configuration key");
 }
 
 TEST_F(ConfigTest, BadEnvironmentValueIsAnError) {
   auto c = load_config("", {{"CASTELLAN_DECISION_TIMEOUT_MS", "3x"}});
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.error().message, "config: environment variable CASTELLAN_DECISION_TIMEOUT_MS must be an integer");
+  EXPECT_EQ(c.error().message,
+            "config: environment variable CASTELLAN_DECISION_TIMEOUT_MS must be an integer");
 }
 
 TEST_F(ConfigTest, EveryKeyHasAnEnvName) {

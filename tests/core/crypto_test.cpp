@@ -5,7 +5,9 @@
 namespace castellan {
 namespace {
 
-std::string bytes(std::string_view hex) { return *from_hex(hex); }
+std::string bytes(std::string_view hex) {
+  return *from_hex(hex);
+}
 
 // RFC 4231 HMAC-SHA256 test vectors (cases 1–4, 6, 7; case 5 is truncated output).
 struct Vector {
@@ -38,7 +40,8 @@ TEST(Crypto, HmacSha256Rfc4231) {
 
 TEST(Crypto, Sha256KnownAnswers) {
   EXPECT_EQ(to_hex(sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(to_hex(sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(to_hex(sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Crypto, HexRoundTripAndErrors) {

@@ -29,7 +29,8 @@ TEST(Log, JsonLineShape) {
   EXPECT_EQ(format_json_log("2026-11-22T03:04:05.123Z", "info", "door \"d1\"\nopen", "abc"),
             "{\"ts\":\"2026-11-22T03:04:05.123Z\",\"level\":\"info\",\"msg\":\"door "
             "\\\"d1\\\"\\nopen\",\"trace_id\":\"abc\"}\n");
-  EXPECT_EQ(format_json_log("t", "warn", "x", ""), "{\"ts\":\"t\",\"level\":\"warn\",\"msg\":\"x\"}\n");
+  EXPECT_EQ(format_json_log("t", "warn", "x", ""),
+            "{\"ts\":\"t\",\"level\":\"warn\",\"msg\":\"x\"}\n");
 }
 
 TEST(Log, TraceScopeNests) {

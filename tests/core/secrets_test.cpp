@@ -11,7 +11,8 @@ namespace {
 class SecretsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("castellan-secrets-" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("castellan-secrets-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     ASSERT_TRUE(ensure_private_dir(dir_.string()).ok());
   }

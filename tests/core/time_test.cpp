@@ -10,10 +10,9 @@ namespace {
 using namespace std::chrono;
 
 TimePoint at(int y, unsigned mo, unsigned d, int h, int mi, int s, int ms) {
-  return TimePoint{duration_cast<microseconds>(
-      (sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{s} +
-       milliseconds{ms})
-          .time_since_epoch())};
+  return TimePoint{duration_cast<microseconds>((sys_days{year{y} / month{mo} / day{d}} + hours{h} +
+                                                minutes{mi} + seconds{s} + milliseconds{ms})
+                                                   .time_since_epoch())};
 }
 
 TEST(Time, FormatsUtcWithMilliseconds) {
@@ -22,13 +21,16 @@ TEST(Time, FormatsUtcWithMilliseconds) {
 }
 
 TEST(Time, FormatTruncatesMicroseconds) {
-  EXPECT_EQ(format_utc(at(2026, 1, 1, 0, 0, 0, 0) + microseconds{1999}), "2026-01-01T00:00:00.001Z");
+  EXPECT_EQ(format_utc(at(2026, 1, 1, 0, 0, 0, 0) + microseconds{1999}),
+            "2026-01-01T00:00:00.001Z");
 }
 
 TEST(Time, LeapDayAndEndOfYear) {
   EXPECT_EQ(format_utc(at(2028, 2, 29, 23, 59, 59, 999)), "2028-02-29T23:59:59.999Z");
-  EXPECT_EQ(format_utc(at(2028, 2, 29, 23, 59, 59, 999) + milliseconds{1}), "2028-03-01T00:00:00.000Z");
-  EXPECT_EQ(format_utc(at(2026, 12, 31, 23, 59, 59, 999) + milliseconds{1}), "2027-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_utc(at(2028, 2, 29, 23, 59, 59, 999) + milliseconds{1}),
+            "2028-03-01T00:00:00.000Z");
+  EXPECT_EQ(format_utc(at(2026, 12, 31, 23, 59, 59, 999) + milliseconds{1}),
+            "2027-01-01T00:00:00.000Z");
   auto leap = parse_utc("2024-02-29T12:00:00.000Z");
   ASSERT_TRUE(leap.ok());
   EXPECT_EQ(*leap, at(2024, 2, 29, 12, 0, 0, 0));
@@ -56,10 +58,10 @@ TEST(Time, ParsesFractionsAndOffsets) {
 }
 
 TEST(Time, RejectsMalformed) {
-  for (const char* bad : {"", "2026-11-22", "2026-11-22T03:04:05", "2026-13-01T00:00:00Z",
-                          "2026-11-31T00:00:00Z", "2026-11-22T24:00:00Z", "2026-11-22T03:04:05.Z",
-                          "2026-11-22T03:04:05Zjunk", "2026/11/22T03:04:05Z", "not a time at all!!",
-                          "2026-11-22T03:04:05+1:00"}) {
+  for (const char* bad :
+       {"", "2026-11-22", "2026-11-22T03:04:05", "2026-13-01T00:00:00Z", "2026-11-31T00:00:00Z",
+        "2026-11-22T24:00:00Z", "2026-11-22T03:04:05.Z", "2026-11-22T03:04:05Zjunk",
+        "2026/11/22T03:04:05Z", "not a time at all!!", "2026-11-22T03:04:05+1:00"}) {
     auto r = parse_utc(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {

@@ -2,9 +2,9 @@
 // that durability can be held back (timeouts) or fail (disk full). FakeClock throughout.
 #include <gtest/gtest.h>
 
+#include "bridge_fakes.hpp"
 #include "bridge_world.hpp"
 #include "devices/swipe_pipeline.hpp"
-#include "bridge_fakes.hpp"
 
 namespace castellan::devices {
 namespace {
