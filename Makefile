@@ -9,7 +9,7 @@ export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_fi
 export CCACHE_MAXSIZE = 5G
 export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0
 export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
-export TSAN_OPTIONS = halt_on_error=1:second_deadlock_stack=1
+export TSAN_OPTIONS = halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
 
 CTEST = ctest --output-on-failure -j$(JOBS) --timeout 600
 # The modules whose tests also run under TSan: all of the concurrent code. (core is
