@@ -15,6 +15,7 @@
 #include "app/demo_seed.hpp"
 #include "app/demo_seeding.hpp"
 #include "app/http_probe.hpp"
+#include "app/stop_signals.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/secrets.hpp"
@@ -51,19 +52,10 @@ std::string server_config(const std::string& dir, const DemoPorts& ports,
   return toml;
 }
 
-// Blocks SIGINT/SIGTERM for the whole process so that sigtimedwait below receives them.
-sigset_t block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
-bool wait_ready(ChildProcess& server, int ops_port, std::chrono::seconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
+bool wait_ready(const Clock& clock, ChildProcess& server, int ops_port,
+                std::chrono::seconds limit) {
+  const auto until = clock.monotonic() + limit;
+  while (clock.monotonic() < until) {
     if (!server.running()) return false;
     if (http_get_status("127.0.0.1", ops_port, "/readyz", 1000ms) == 200) return true;
     std::this_thread::sleep_for(200ms);
@@ -207,7 +199,7 @@ int run_demo(const std::string& data_dir_arg, bool no_sim) {
       !s) {
     return fail(s.error().message);
   }
-  if (!wait_ready(server, ports.ops, std::chrono::seconds(60))) {
+  if (!wait_ready(SystemClock::instance(), server, ports.ops, std::chrono::seconds(60))) {
     server.stop();
     return fail("the server did not become ready; its log:\n" + log_tail(server_log));
   }

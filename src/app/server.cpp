@@ -17,6 +17,7 @@
 #include "app/api_adapters.hpp"
 #include "app/commands.hpp"
 #include "app/data_dir.hpp"
+#include "app/stop_signals.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
@@ -56,15 +57,6 @@ void journal_leak(journal::Journal& journal, const runtime::LeakReport& report) 
   journal.append(std::move(record), [](Result<journal::JournalRecord> r) {
     if (!r) spdlog::error("task_leak record not journaled: {}", r.error().message);
   });
-}
-
-sigset_t block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
 }
 
 }  // namespace
