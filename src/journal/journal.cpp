@@ -85,7 +85,8 @@ Journal::~Journal() {
 
 void Journal::append(JournalRecord record, DurableCallback on_durable) {
   auto valid = validate_and_normalize(record);
-  if (valid && to_json_line(record).size() + 256 > kMaxPayloadBytes) {
+  if (valid && json_line_size_bound(record) + 256 > kMaxPayloadBytes &&
+      to_json_line(record).size() + 256 > kMaxPayloadBytes) {
     valid = make_error(Code::ERR_BAD_REQUEST, "journal record is larger than 1 MiB");
   }
   if (!valid) {

@@ -143,10 +143,10 @@ class Journal::Impl {
       if (r.ts == TimePoint{}) r.ts = clock_.now();
       r.ts = std::chrono::floor<std::chrono::milliseconds>(r.ts);
       r.prev = std::move(prev);
-      r.hash = compute_hash(r);
+      const std::string line = seal(r);
       prev = r.hash;
       entries.push_back(make_index_entry(r, writer_.first_seq(), writer_.size() + bytes.size()));
-      append_frame(bytes, r.seq, to_json_line(r));
+      append_frame(bytes, r.seq, line);
     }
     const auto started = clock_.monotonic();
     auto written = writer_.write_and_sync(bytes);

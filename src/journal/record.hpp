@@ -77,6 +77,14 @@ std::string canonical_bytes(const JournalRecord& record);
 // hex SHA-256 of canonical_bytes(record).
 std::string compute_hash(const JournalRecord& record);
 
+// The writer's per-record step: sets record.hash = compute_hash(record) and returns
+// to_json_line(record), encoding the body once instead of twice.
+std::string seal(JournalRecord& record);
+
+// An upper bound of to_json_line(record).size() that costs no encoding (every byte of a
+// string field escaped to six): lets append() skip the exact size check for normal records.
+std::size_t json_line_size_bound(const JournalRecord& record);
+
 // Parses an export line back into a record. Fails (40001, with the reason) on anything that
 // is not a well-formed record line.
 Result<JournalRecord> parse_json_line(std::string_view line);

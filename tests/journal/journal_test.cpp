@@ -73,6 +73,26 @@ TEST_F(JournalTest, InvalidRecordFailsWithoutTakingASeq) {
   EXPECT_EQ(ok->seq, 1u);
 }
 
+TEST_F(JournalTest, OversizedRecordIsRefusedAndNothingAcceptedIsLost) {
+  auto j = open(options());
+  auto kept = j->append_and_wait(decision_record("d1", "u1", "grant"));
+  ASSERT_TRUE(kept);
+  auto big = decision_record("d1", "u2", "grant");
+  big.extra = "{\"note\":\"" + std::string(1 << 20, 'x') + "\"}";
+  auto r = j->append_and_wait(big);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::ERR_BAD_REQUEST);
+  EXPECT_EQ(r.error().message, "journal record is larger than 1 MiB");
+  auto next = j->append_and_wait(decision_record("d1", "u3", "grant"));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->seq, 2u);
+  EXPECT_EQ(next->prev, kept->hash);
+  j.reset();
+  const auto report = verify(dir_.path());
+  EXPECT_TRUE(report.ok) << report.message;
+  EXPECT_EQ(report.records, 2u);
+}
+
 TEST_F(JournalTest, ReopenContinuesTheChain) {
   std::string last_hash;
   {

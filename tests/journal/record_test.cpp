@@ -45,6 +45,32 @@ TEST(JournalRecord, HashCoversTheLineWithoutHash) {
   EXPECT_NE(compute_hash(changed), r.hash);
 }
 
+TEST(JournalRecord, SealHashesAndEncodesLikeTheSeparateSteps) {
+  auto r = decision_record("d1", "u\"1\n", "deny", 40304);
+  r.seq = 9;
+  r.ts = at("2026-11-22T03:04:05.123Z");
+  r.prev = std::string(64, 'b');
+  r.extra = "{\"actor\":\"admin\"}";
+  auto separate = r;
+  separate.hash = compute_hash(separate);
+  const std::string line = seal(r);
+  EXPECT_EQ(r.hash, separate.hash);
+  EXPECT_EQ(line, to_json_line(separate));
+}
+
+TEST(JournalRecord, SizeBoundIsNeverBelowTheLine) {
+  auto r = decision_record("d1", std::string(300, '\x01'), "grant");  // escapes to \u0001
+  r.extra = "{\"note\":\"" + std::string(1000, 'x') + "\"}";
+  r.seq = 123456789;
+  r.ts = at("2026-11-22T03:04:05.123Z");
+  r.prev = std::string(64, 'c');
+  r.hash = compute_hash(r);
+  auto unsealed = r;
+  unsealed.prev.clear();
+  unsealed.hash.clear();
+  EXPECT_GE(json_line_size_bound(unsealed), to_json_line(r).size());
+}
+
 TEST(JournalRecord, EmptyAndAbsentFieldsAreOmitted) {
   JournalRecord r;
   r.seq = 3;
