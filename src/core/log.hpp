@@ -21,6 +21,8 @@ std::string format_json_log(std::string_view ts, std::string_view level, std::st
 
 // Escapes a string for inclusion inside JSON quotes.
 std::string json_escape(std::string_view s);
+// The same, appended to `out` (no temporary string).
+void append_json_escaped(std::string& out, std::string_view s);
 
 // Sets the current thread's trace id for log lines until destroyed.
 class TraceScope {

@@ -69,7 +69,7 @@ void add_string(std::string& out, std::string_view name, std::string_view value)
   out += ",\"";
   out += name;
   out += "\":\"";
-  out += json_escape(value);
+  append_json_escaped(out, value);
   out += '"';
 }
 
@@ -105,7 +105,7 @@ std::string encode_body(const JournalRecord& r) {
     out.append(r.extra, 1, r.extra.size() - 2);
   }
   out += ",\"prev\":\"";
-  out += json_escape(r.prev);
+  append_json_escaped(out, r.prev);
   out += '"';
   return out;
 }

@@ -33,6 +33,17 @@ TEST(Log, JsonLineShape) {
             "{\"ts\":\"t\",\"level\":\"warn\",\"msg\":\"x\"}\n");
 }
 
+TEST(Log, JsonEscapeKeepsTextAndEscapesWhatJsonRequires) {
+  EXPECT_EQ(json_escape("plain ASCII, no escapes"), "plain ASCII, no escapes");
+  EXPECT_EQ(json_escape("Tür ✓"), "Tür ✓");  // UTF-8 passes through
+  EXPECT_EQ(json_escape("a\"b\\c"), "a\\\"b\\\\c");
+  EXPECT_EQ(json_escape("\n\r\t"), "\\n\\r\\t");
+  EXPECT_EQ(json_escape(std::string_view("\x01\x1f\0", 3)), "\\u0001\\u001f\\u0000");
+  std::string out = "x";
+  append_json_escaped(out, "\"q\"");
+  EXPECT_EQ(out, "x\\\"q\\\"");
+}
+
 TEST(Log, TraceScopeNests) {
   EXPECT_EQ(TraceScope::current(), "");
   {
