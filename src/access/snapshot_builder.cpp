@@ -1,12 +1,56 @@
 // build_snapshot(): turns the typed Dataset into the index structures of a Snapshot.
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "access/snapshot.hpp"
 
 namespace castellan::access {
 
 namespace {
+
+// User id -> index into Snapshot::users, built once per snapshot and used for every card and
+// group member (3.5M lookups at 1M cards). Open addressing over one flat array with the high
+// hash bits kept as a tag: a lookup costs one cache miss for the slot and one for the user
+// entry it names, about half of what std::unordered_map's bucket + node chase costs.
+class UserIndex {
+ public:
+  explicit UserIndex(const std::vector<UserEntry>& users) : users_(users) {
+    std::size_t size = 16;
+    while (size < 2 * users.size()) size *= 2;
+    mask_ = size - 1;
+    slots_.assign(size, Slot{0, kEmpty});
+    for (std::uint32_t i = 0; i < users.size(); ++i) {
+      const std::size_t h = hash(users[i].id);
+      std::size_t at = h & mask_;
+      while (slots_[at].index != kEmpty) at = (at + 1) & mask_;
+      slots_[at] = Slot{tag(h), i};
+    }
+  }
+
+  std::optional<std::uint32_t> find(std::string_view id) const {
+    const std::size_t h = hash(id);
+    for (std::size_t at = h & mask_;; at = (at + 1) & mask_) {
+      const Slot& slot = slots_[at];
+      if (slot.index == kEmpty) return std::nullopt;
+      if (slot.tag == tag(h) && users_[slot.index].id == id) return slot.index;
+    }
+  }
+
+ private:
+  struct Slot {
+    std::uint32_t tag;
+    std::uint32_t index;
+  };
+  static constexpr std::uint32_t kEmpty = 0xFFFFFFFF;
+  static std::size_t hash(std::string_view id) { return std::hash<std::string_view>{}(id); }
+  static std::uint32_t tag(std::size_t h) { return static_cast<std::uint32_t>(h >> 32); }
+
+  const std::vector<UserEntry>& users_;
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+};
 
 std::vector<std::uint32_t> door_indices(const Snapshot& s, const std::vector<std::string>& ids) {
   std::vector<std::uint32_t> out;
@@ -49,18 +93,17 @@ void add_sites_and_doors(const Dataset& data, Snapshot& s) {
   }
 }
 
-void add_groups_and_users(const Dataset& data, Snapshot& s, StringMap<std::uint32_t>& user_index) {
+void add_groups_and_users(const Dataset& data, Snapshot& s, std::optional<UserIndex>& user_index) {
   StringMap<std::int32_t> schedule_index;
   for (const auto& [id, sched] : data.schedules) {
     schedule_index.emplace(id, static_cast<std::int32_t>(s.schedules.size()));
     s.schedules.push_back(sched);
   }
   s.users.reserve(data.users.size());
-  user_index.reserve(data.users.size());
   for (const auto& [id, user] : data.users) {
-    user_index.emplace(id, static_cast<std::uint32_t>(s.users.size()));
     s.users.push_back(UserEntry{id, user.status == UserStatus::suspended, 0, 0});
   }
+  user_index.emplace(s.users);
   // Memberships: (user, group) pairs, then laid out per user (CSR).
   std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs;
   for (const auto& [id, group] : data.groups) {
@@ -74,8 +117,7 @@ void add_groups_and_users(const Dataset& data, Snapshot& s, StringMap<std::uint3
     g.doors = door_indices(s, group.doors);
     auto gi = static_cast<std::uint32_t>(s.groups.size());
     for (const std::string& m : group.members) {
-      auto u = user_index.find(m);
-      if (u != user_index.end()) pairs.emplace_back(u->second, gi);
+      if (auto u = user_index->find(m)) pairs.emplace_back(*u, gi);
     }
     s.groups.push_back(std::move(g));
   }
@@ -96,16 +138,16 @@ std::shared_ptr<const Snapshot> build_snapshot(const Dataset& data, PassUseLedge
   auto s = std::make_shared<Snapshot>();
   s->version = version;
   add_sites_and_doors(data, *s);
-  StringMap<std::uint32_t> user_index;
+  std::optional<UserIndex> user_index;
   add_groups_and_users(data, *s, user_index);
 
   s->cards.reserve(data.cards.size());
   for (const auto& [id, card] : data.cards) {
-    auto u = user_index.find(card.user);
-    if (u == user_index.end()) continue;
+    auto u = user_index->find(card.user);
+    if (!u) continue;
     CardRecord r;
     r.hash = card.hash;
-    r.user = u->second;
+    r.user = *u;
     r.status = card.status;
     if (card.valid_from) r.valid_from_us = to_unix_us(*card.valid_from);
     if (card.valid_until) r.valid_until_us = to_unix_us(*card.valid_until);

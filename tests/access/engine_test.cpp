@@ -2,6 +2,7 @@
 // precedence order (both conditions hold; the earlier code must win).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <functional>
 
 #include "world.hpp"
@@ -20,6 +21,34 @@ TEST(Engine, GrantsCardInGroupWithDoorAttributes) {
   EXPECT_FALSE(r.fail_safe);
   EXPECT_TRUE(w.swipe("safe", "04a1b2c3", kWorkday).fail_safe);
   EXPECT_EQ(r.snapshot_version, w.version);
+}
+
+// Every user of a large installation is found through the snapshot's user index (open
+// addressing, so ids collide in their slots); cards of users that do not exist and group
+// members that do not exist are left out, never matched to somebody else.
+TEST(Engine, EveryUserOfALargeInstallationIsFound) {
+  World w;
+  constexpr int kUsers = 5000;
+  auto uid_of = [](int i) {
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08X", 0x10000000 + i);
+    return std::string(buf);
+  };
+  for (int i = 0; i < kUsers; ++i) {
+    const std::string user = "user-" + std::to_string(i);
+    w.user(user);
+    w.card("card-" + std::to_string(i), user, uid_of(i));
+    if (i % 2 == 0) w.data.groups["staff"].members.push_back(user);
+  }
+  w.card("orphan", "no-such-user", "0BADCAFE");
+  w.data.groups["staff"].members.push_back("no-such-member");
+  w.publish();
+  for (int i = 0; i < kUsers; ++i) {
+    const DecisionResult r = w.swipe("d1", uid_of(i), kWorkday);
+    ASSERT_EQ(r.user, "user-" + std::to_string(i));
+    ASSERT_EQ(r.code, i % 2 == 0 ? Code::OK : Code::ERR_NO_ACCESS) << r.user;
+  }
+  EXPECT_EQ(w.swipe("d1", "0BADCAFE", kWorkday).code, Code::ERR_CARD_UNKNOWN);
 }
 
 TEST(Engine, FailureCodesGrantOnlyAtSafeDoors) {
