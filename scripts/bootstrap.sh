@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev sqlite3
-  libmosquitto-dev mosquitto mosquitto-clients
+  libmosquitto-dev mosquitto mosquitto-clients libpaho-mqttpp-dev libpaho-mqtt-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libhowardhinnant-date-dev tzdata libsodium-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
