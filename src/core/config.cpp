@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 #include <charconv>
 #include <functional>
@@ -186,12 +187,12 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
           return f.section == section && f.key == key;
         });
         if (it == table.end()) {
-          return config_error(where(path, node.source()) + ": unknown key '" + section + "." + key +
-                              "'");
+          return config_error(
+              fmt::format("{}: unknown key '{}.{}'", where(path, node.source()), section, key));
         }
         if (auto wrong = set_from_toml(*it, node)) {
-          return config_error(where(path, node.source()) + ": key '" + section + "." + key +
-                              "' must be " + *wrong);
+          return config_error(fmt::format("{}: key '{}.{}' must be {}", where(path, node.source()),
+                                          section, key, *wrong));
         }
       }
     }
@@ -200,7 +201,7 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
   for (const auto& [name, value] : env) {
     if (name.rfind("CASTELLAN_", 0) != 0) continue;
     auto it = std::find_if(table.begin(), table.end(),
-                           [&](const Field& f) { return f.env_name() == name; });
+                           [&var = name](const Field& f) { return f.env_name() == var; });
     if (it == table.end()) {
       return config_error("environment variable " + name + " matches no configuration key");
     }
