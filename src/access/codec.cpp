@@ -17,7 +17,6 @@ std::string random_hex(const CodecContext& ctx, std::size_t bytes) {
 std::vector<std::string_view> server_fields(Collection c) {
   switch (c) {
     case Collection::cards:
-      return {"card_hash", "last4"};
     case Collection::passes:
       return {"card_hash", "last4"};
     case Collection::doors:
@@ -77,8 +76,6 @@ void fill_defaults(Collection c, json::object& doc) {
       set("lockdown", false);
       break;
     case Collection::users:
-      set("status", "active");
-      break;
     case Collection::cards:
       set("status", "active");
       break;

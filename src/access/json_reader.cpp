@@ -1,5 +1,7 @@
 #include "access/json_reader.hpp"
 
+#include <fmt/format.h>
+
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
 
@@ -148,7 +150,7 @@ std::vector<std::string> JsonReader::id_list(std::string_view key, bool required
     }
     std::string s(e.get_string());
     if (!is_valid_id(s)) {
-      fail("field '" + field + "' is not a valid id (1-64 of A-Z a-z 0-9 _ . -): '" + s + "'");
+      fail(fmt::format("field '{}' is not a valid id (1-64 of A-Z a-z 0-9 _ . -): '{}'", field, s));
       return out;
     }
     out.push_back(std::move(s));

@@ -75,17 +75,15 @@ class Journal::Impl {
 
   void enqueue(Pending pending) {
     {
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
       if (!stopping_) {
         queue_.push_back(std::move(pending));
-        pending.done = nullptr;
+        lock.unlock();
+        cv_.notify_one();
+        return;
       }
     }
-    if (pending.done) {
-      pending.done(closing_error());
-      return;
-    }
-    cv_.notify_one();
+    pending.done(closing_error());
   }
 
   // Flusher thread: take a batch, write it, acknowledge it; drain the queue before stopping.
