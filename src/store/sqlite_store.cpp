@@ -1,5 +1,7 @@
 #include "store/sqlite_store.hpp"
 
+#include <fmt/format.h>
+
 #include "access/codec.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/migrations.hpp"
@@ -134,9 +136,8 @@ Result<void> SqliteStore::apply(std::span<const Write> writes) {
       if (w.kind == Write::Kind::insert) {
         std::string kind(coll);
         kind.pop_back();
-        return make_error(Code::ERR_CONFLICT, "a " + kind + " with " +
-                                                  std::string(access::key_field(w.collection)) +
-                                                  " '" + key + "' already exists");
+        return make_error(Code::ERR_CONFLICT, fmt::format("a {} with {} '{}' already exists", kind,
+                                                          access::key_field(w.collection), key));
       }
       return make_error(Code::ERR_NOT_FOUND, not_found(w.collection, key));
     }
