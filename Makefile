@@ -20,7 +20,7 @@ space := $(empty) $(empty)
 TSAN_TARGETS = $(addsuffix _tests,$(TSAN_MODULES))
 TSAN_LABELS = ^($(subst $(space),|,$(TSAN_MODULES)))$$
 
-.PHONY: all bootstrap build demo test test-dev test-asan test-tsan bench clean
+.PHONY: all bootstrap build demo test test-dev test-asan test-tsan bench lint clean
 
 all: build
 
@@ -57,6 +57,10 @@ bench: bootstrap
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j$(JOBS)
 	bash bench/run_all.sh build/release
+
+# clang-tidy (.clang-tidy) over the modules clang-tidy 14 can parse; see scripts/lint.sh.
+lint: build
+	bash scripts/lint.sh
 
 clean:
 	rm -rf build

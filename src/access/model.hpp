@@ -109,7 +109,7 @@ struct Schedule {
 struct Holiday {
   std::string id;
   std::string site;
-  date::year_month_day date;
+  date::year_month_day date{};
   std::string name;
 };
 

@@ -41,7 +41,7 @@ class TaskRef {
   // Monotonic µs on the registry's time line (coarse for the SystemClock, see above).
   std::int64_t now_us() const {
     if (coarse_) {
-      timespec ts;
+      timespec ts{};
       ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
       return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
     }
