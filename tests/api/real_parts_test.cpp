@@ -2,6 +2,9 @@
 // disk. Validation errors of each resource, verify journaled with source "api", SSE of a
 // journaled decision, admin records, accounts in the store.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include <boost/json.hpp>
 
@@ -151,6 +154,46 @@ TEST_F(RealApi, VerifyIsDecidedAndJournaledWithSourceApiAndTheTraceId) {
   EXPECT_EQ(granted.at("user").as_string(), "u1");
   EXPECT_EQ(granted.at("gateway_ip").as_string(), "127.0.0.1");
   EXPECT_EQ(events.body.find("04a1b2c3"), std::string::npos);  // raw uid never returned
+}
+
+// The journal refuses writes (the file size limit stands in for a full disk): a fail-safe door
+// is answered "grant" with 50301, any other door gets 503 — never a decision without its record.
+TEST_F(RealApi, VerifyWhenTheJournalCannotWriteFollowsTheDoorsFailMode) {
+  seed();
+  created(
+      "/v1/doors",
+      R"({"id":"exit","site":"hq","name":"Fire exit","controller":"ctl-2","fail_mode":"safe"})");
+  created("/v1/groups", R"({"id":"exits","doors":["exit"],"members":["u1"]})");
+  EXPECT_API_ERROR(
+      h.call("POST", "/v1/verify",
+             R"({"site":"hq","door":"d1","card":"04a1b2c3","dir":"sideways"})", Role::kOperator),
+      400, 40001);
+
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
+  rlimit tiny = old;
+  tiny.rlim_cur = 1;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+  auto safe = h.call("POST", "/v1/verify", R"({"site":"hq","door":"exit","card":"04a1b2c3"})",
+                     Role::kOperator);
+  auto secure = h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04a1b2c3"})",
+                       Role::kOperator);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+  std::signal(SIGXFSZ, SIG_DFL);
+
+  ASSERT_EQ(safe.status, 200) << safe.body;
+  EXPECT_EQ(json::parse(safe.body).at("decision").as_string(), "grant");
+  EXPECT_EQ(json::parse(safe.body).at("code").as_int64(), 50301);
+  EXPECT_API_ERROR(secure, 503, 50301);
+
+  // Space is back: the next decision is journaled and nothing half-written is in the way.
+  auto later = h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04a1b2c3"})",
+                      Role::kOperator);
+  ASSERT_EQ(later.status, 200) << later.body;
+  EXPECT_EQ(json::parse(later.body).at("code").as_int64(), 0);
+  auto events = h.call("GET", "/v1/events?kind=decision&limit=10", "", Role::kAuditor);
+  ASSERT_EQ(json::parse(events.body).at("events").as_array().size(), 1u) << events.body;
 }
 
 TEST_F(RealApi, SseReceivesADecisionJournaledAfterTheStreamOpened) {
