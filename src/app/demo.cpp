@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 #include "app/child_process.hpp"
 #include "app/data_dir.hpp"
@@ -114,33 +115,26 @@ Result<void> write_card_lists(const DemoSeed& seed, const std::string& dir) {
 std::vector<std::string> sim_arguments(const std::string& broker, const DemoSeed& seed,
                                        const std::string& credentials_file,
                                        const std::string& keys_file, const std::string& dir) {
-  return {self_executable(),
-          "sim",
-          "--broker",
-          broker,
-          "--site",
-          "hq",
-          "--doors",
-          std::to_string(seed.door_ids.size()),
-          "--sensors",
-          std::to_string(kSensors.size()),
-          "--rate",
-          "4",
-          "--progress",
-          "--credentials",
-          credentials_file,
-          "--keys",
-          keys_file,
-          "--valid-cards",
-          dir + "/sim-valid-cards.json",
-          "--expired-cards",
-          dir + "/sim-expired-cards.json",
-          "--door-ids",
-          joined(seed.door_ids),
-          "--controller-ids",
-          joined(seed.controller_ids),
-          "--sensor-ids",
-          joined(kSensors)};
+  const std::pair<const char*, std::string> options[] = {
+      {"--broker", broker},
+      {"--site", "hq"},
+      {"--doors", std::to_string(seed.door_ids.size())},
+      {"--sensors", std::to_string(kSensors.size())},
+      {"--rate", "4"},
+      {"--credentials", credentials_file},
+      {"--keys", keys_file},
+      {"--valid-cards", dir + "/sim-valid-cards.json"},
+      {"--expired-cards", dir + "/sim-expired-cards.json"},
+      {"--door-ids", joined(seed.door_ids)},
+      {"--controller-ids", joined(seed.controller_ids)},
+      {"--sensor-ids", joined(kSensors)},
+  };
+  std::vector<std::string> args{self_executable(), "sim", "--progress"};
+  for (const auto& [flag, value] : options) {
+    args.emplace_back(flag);
+    args.push_back(value);
+  }
+  return args;
 }
 
 }  // namespace

@@ -90,10 +90,6 @@ Result<json::object> ResourceService::get(Collection c, std::string_view key) {
   return with_view(store_.get(c, key), [&](const json::object& d) { return view(c, d); });
 }
 
-Result<json::object> ResourceService::get_stored(Collection c, std::string_view key) {
-  return store_.get(c, key);
-}
-
 Result<json::object> ResourceService::list(Collection c, std::string_view cursor,
                                            std::size_t limit) {
   auto page = store_.list(c, cursor, std::clamp<std::size_t>(limit, 1, 1000));

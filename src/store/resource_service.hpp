@@ -57,8 +57,6 @@ class ResourceService {
   Result<json::object> set_site_lockdown(std::string_view site, bool on, std::string_view actor);
   // The door's signing key (hex) for GET /v1/doors/{id}/key.
   Result<std::string> door_key(std::string_view door);
-  // The stored document including secrets (accounts: password_hash) for the API's log-in.
-  Result<json::object> get_stored(Collection c, std::string_view key);
 
   // Writes pending pass use counts to the store (PassUseFlusher calls this).
   Result<void> flush_pass_uses();

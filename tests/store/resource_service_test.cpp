@@ -112,9 +112,8 @@ TEST(ResourceService, ResponsesHideSecrets) {
   auto acct = n.create(access::Collection::accounts,
                        R"({"username":"ops","password_hash":"$argon2id$abc","role":"operator"})");
   EXPECT_FALSE(acct.contains("password_hash"));
-  EXPECT_EQ(
-      n.service->get_stored(access::Collection::accounts, "ops")->at("password_hash").as_string(),
-      "$argon2id$abc");
+  EXPECT_EQ(n.store->get(access::Collection::accounts, "ops")->at("password_hash").as_string(),
+            "$argon2id$abc");
 }
 
 TEST(ResourceService, ChecksReferences) {
