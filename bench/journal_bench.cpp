@@ -15,10 +15,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -80,16 +81,18 @@ std::string sample_line(int n) {
 }
 
 struct JournalResult {
+  std::string name;  // "64 threads", "64 async"
   double appends_per_s = 0;
   double p50_us = 0;
   double p99_us = 0;
   double mean_batch = 1;
   double frame_bytes = 0;
+  double raw = 0;           // baseline (a), growing file
+  double raw_prealloc = 0;  // baseline (a), zero-filled file
+  double sqlite = 0;        // baseline (b)
 };
-std::map<int, JournalResult> g_journal;
-std::map<int, double> g_raw;
-std::map<int, double> g_raw_prealloc;
-std::map<int, double> g_sqlite;
+// One entry per journal case, in run order; the baselines that follow a case fill its row.
+std::vector<JournalResult> g_cases;
 
 double percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
@@ -98,17 +101,47 @@ double percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
+std::unique_ptr<Journal> open_journal(benchmark::State& state, const std::string& dir) {
+  JournalOptions options;
+  options.dir = dir;
+  if (const char* v = std::getenv("CASTELLAN_BENCH_LINGER_US")) {
+    options.linger = std::chrono::microseconds(std::atoi(v));
+  }
+  auto journal = Journal::open(options, SystemClock::instance());
+  if (!journal) {
+    state.SkipWithError(journal.error().message.c_str());
+    return nullptr;
+  }
+  return std::move(*journal);
+}
+
+void report(benchmark::State& state, Journal& journal, std::string name, double seconds,
+            std::vector<double>& latencies) {
+  state.SetIterationTime(seconds);
+  const auto stats = journal.stats();
+  JournalResult res;
+  res.name = std::move(name);
+  res.appends_per_s = static_cast<double>(stats.records) / seconds;
+  res.p50_us = percentile(latencies, 0.50);
+  res.p99_us = percentile(latencies, 0.99);
+  res.mean_batch = static_cast<double>(stats.records) / static_cast<double>(stats.batches);
+  res.frame_bytes = static_cast<double>(stats.bytes) / static_cast<double>(stats.records);
+  state.counters["appends_per_s"] = res.appends_per_s;
+  state.counters["p50_us"] = res.p50_us;
+  state.counters["p99_us"] = res.p99_us;
+  state.counters["mean_batch"] = res.mean_batch;
+  state.counters["frame_bytes"] = res.frame_bytes;
+  g_cases.push_back(std::move(res));
+}
+
+// range(0) threads, each calling append_and_wait in a loop: every acknowledgement wakes a
+// blocked thread.
 void BM_JournalDurableAppend(benchmark::State& state) {
   const int appenders = static_cast<int>(state.range(0));
   for (auto _ : state) {
     const std::string dir = make_temp_dir();
-    JournalOptions options;
-    options.dir = dir;
-    auto journal = Journal::open(options, SystemClock::instance());
-    if (!journal) {
-      state.SkipWithError(journal.error().message.c_str());
-      return;
-    }
+    auto journal = open_journal(state, dir);
+    if (!journal) return;
     std::atomic<bool> stop{false};
     std::mutex mu;
     std::vector<double> latencies;
@@ -119,7 +152,7 @@ void BM_JournalDurableAppend(benchmark::State& state) {
         std::vector<double> mine;
         for (int i = 0; !stop.load(std::memory_order_relaxed); ++i) {
           const auto t0 = Steady::now();
-          auto r = (*journal)->append_and_wait(sample_record(t * 1000003 + i));
+          auto r = journal->append_and_wait(sample_record(t * 1000003 + i));
           if (!r) std::abort();
           mine.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t0).count());
         }
@@ -131,37 +164,79 @@ void BM_JournalDurableAppend(benchmark::State& state) {
     stop = true;
     for (auto& t : threads) t.join();
     const double seconds = std::chrono::duration<double>(Steady::now() - started).count();
-    state.SetIterationTime(seconds);
-    const auto stats = (*journal)->stats();
-    JournalResult& res = g_journal[appenders];
-    res.appends_per_s = static_cast<double>(stats.records) / seconds;
-    res.p50_us = percentile(latencies, 0.50);
-    res.p99_us = percentile(latencies, 0.99);
-    res.mean_batch = static_cast<double>(stats.records) / static_cast<double>(stats.batches);
-    res.frame_bytes = static_cast<double>(stats.bytes) / static_cast<double>(stats.records);
-    state.counters["appends_per_s"] = res.appends_per_s;
-    state.counters["p50_us"] = res.p50_us;
-    state.counters["p99_us"] = res.p99_us;
-    state.counters["mean_batch"] = res.mean_batch;
-    state.counters["frame_bytes"] = res.frame_bytes;
-    journal->reset();
+    report(state, *journal, std::to_string(appenders) + " threads", seconds, latencies);
+    journal.reset();
     std::filesystem::remove_all(dir);
   }
 }
 
-int batch_for(int appenders) {
-  auto it = g_journal.find(appenders);
-  return it == g_journal.end() ? appenders
-                               : std::max(1, static_cast<int>(it->second.mean_batch + 0.5));
+// range(0) appends in flight from one client thread, as the service appends: a swipe's
+// coroutine appends with a callback and does not block a thread. Each durable callback hands
+// its completion to the client thread (one wake per batch, like a post to an io_context),
+// which appends that chain's next record.
+void BM_JournalAsyncAppend(benchmark::State& state) {
+  const int in_flight = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    const std::string dir = make_temp_dir();
+    auto journal = open_journal(state, dir);
+    if (!journal) return;
+    struct Done {
+      int chain;
+      Steady::time_point sent;
+    };
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Done> done;
+    std::vector<double> latencies;
+    int outstanding = 0;  // client thread only
+    int next = 0;
+    auto append = [&](int chain) {
+      const auto sent = Steady::now();
+      ++outstanding;
+      journal->append(sample_record(chain * 1000003 + next++),
+                      [&, chain, sent](Result<JournalRecord> r) {
+                        if (!r) std::abort();
+                        std::lock_guard lock(mu);
+                        done.push_back({chain, sent});
+                        if (done.size() == 1) cv.notify_one();
+                      });
+    };
+    const auto started = Steady::now();
+    const auto until = started + std::chrono::duration<double>(run_seconds());
+    for (int c = 0; c < in_flight; ++c) append(c);
+    std::vector<Done> mine;
+    while (outstanding > 0) {
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return !done.empty(); });
+        mine.swap(done);
+      }
+      const auto now = Steady::now();
+      for (const Done& d : mine) {
+        --outstanding;
+        latencies.push_back(std::chrono::duration<double, std::micro>(now - d.sent).count());
+        if (now < until) append(d.chain);
+      }
+      mine.clear();
+    }
+    const double seconds = std::chrono::duration<double>(Steady::now() - started).count();
+    report(state, *journal, std::to_string(in_flight) + " async", seconds, latencies);
+    journal.reset();
+    std::filesystem::remove_all(dir);
+  }
 }
 
-// Baseline (a): the same frames, same batch size, one pwrite + fdatasync per batch; range(1)
+// The baselines write batches of the mean size the journal case just before them reached.
+int batch_for_last_case() {
+  return g_cases.empty() ? 1 : std::max(1, static_cast<int>(g_cases.back().mean_batch + 0.5));
+}
+
+// Baseline (a): the same frames, same batch size, one pwrite + fdatasync per batch; range(0)
 // = 1 writes into a file zero-filled beforehand (no metadata in the fdatasync, like the
 // journal's segments), 0 appends to a growing file.
 void BM_RawWriteFdatasync(benchmark::State& state) {
-  const int appenders = static_cast<int>(state.range(0));
-  const bool prealloc = state.range(1) != 0;
-  const int batch = batch_for(appenders);
+  const bool prealloc = state.range(0) != 0;
+  const int batch = batch_for_last_case();
   std::vector<std::string> batches;
   for (int b = 0; b < 64; ++b) {
     std::string bytes;
@@ -198,7 +273,7 @@ void BM_RawWriteFdatasync(benchmark::State& state) {
     const double seconds = std::chrono::duration<double>(Steady::now() - started).count();
     state.SetIterationTime(seconds);
     ::close(fd);
-    auto& slot = prealloc ? g_raw_prealloc[appenders] : g_raw[appenders];
+    double& slot = prealloc ? g_cases.back().raw_prealloc : g_cases.back().raw;
     slot = static_cast<double>(records) / seconds;
     state.counters["records_per_s"] = slot;
     state.counters["batch"] = batch;
@@ -208,8 +283,7 @@ void BM_RawWriteFdatasync(benchmark::State& state) {
 
 // Baseline (b): SQLite WAL, synchronous=FULL, transactions of the same batch size.
 void BM_SqliteWalFull(benchmark::State& state) {
-  const int appenders = static_cast<int>(state.range(0));
-  const int batch = batch_for(appenders);
+  const int batch = batch_for_last_case();
   std::vector<std::string> lines;
   for (int i = 0; i < 1024; ++i) lines.push_back(sample_line(i));
   for (auto _ : state) {
@@ -247,8 +321,8 @@ void BM_SqliteWalFull(benchmark::State& state) {
     state.SetIterationTime(seconds);
     sqlite3_finalize(insert);
     sqlite3_close(db);
-    g_sqlite[appenders] = static_cast<double>(seq) / seconds;
-    state.counters["records_per_s"] = g_sqlite[appenders];
+    g_cases.back().sqlite = static_cast<double>(seq) / seconds;
+    state.counters["records_per_s"] = g_cases.back().sqlite;
     state.counters["batch"] = batch;
     std::filesystem::remove_all(dir);
   }
@@ -284,80 +358,51 @@ void BM_RecordEncodeHashFrame(benchmark::State& state) {
   }
 }
 
-// Order matters: each baseline uses the mean batch size the journal reached just before.
-BENCHMARK(BM_JournalDurableAppend)
-    ->Arg(1)
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond);
-BENCHMARK(BM_RawWriteFdatasync)
-    ->Args({1, 0})
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond);
-BENCHMARK(BM_RawWriteFdatasync)
-    ->Args({1, 1})
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond);
-BENCHMARK(BM_SqliteWalFull)->Arg(1)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
-BENCHMARK(BM_JournalDurableAppend)
-    ->Arg(8)
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond);
-BENCHMARK(BM_RawWriteFdatasync)
-    ->Args({8, 0})
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond);
-BENCHMARK(BM_RawWriteFdatasync)
-    ->Args({8, 1})
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond);
-BENCHMARK(BM_SqliteWalFull)->Arg(8)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
-BENCHMARK(BM_JournalDurableAppend)
-    ->Arg(64)
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond);
-BENCHMARK(BM_RawWriteFdatasync)
-    ->Args({64, 0})
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond);
-BENCHMARK(BM_RawWriteFdatasync)
-    ->Args({64, 1})
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond);
-BENCHMARK(BM_SqliteWalFull)->Arg(64)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
+// Each journal case is followed by its baselines, which use the mean batch size it reached.
+void register_case(const std::string& name, void (*journal_case)(benchmark::State&), int n) {
+  auto manual = [](benchmark::internal::Benchmark* b) {
+    b->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
+  };
+  manual(benchmark::RegisterBenchmark(("BM_Journal/" + name).c_str(), journal_case)->Arg(n));
+  manual(
+      benchmark::RegisterBenchmark(("BM_RawWriteFdatasync/" + name).c_str(), BM_RawWriteFdatasync)
+          ->ArgName("prealloc")
+          ->Arg(0));
+  manual(
+      benchmark::RegisterBenchmark(("BM_RawWriteFdatasync/" + name).c_str(), BM_RawWriteFdatasync)
+          ->ArgName("prealloc")
+          ->Arg(1));
+  manual(benchmark::RegisterBenchmark(("BM_SqliteWalFull/" + name).c_str(), BM_SqliteWalFull));
+}
+
 BENCHMARK(BM_Crc32cTable);
 BENCHMARK(BM_Crc32cSse42);
 BENCHMARK(BM_RecordEncodeHashFrame);
 
 void print_summary() {
-  if (g_journal.empty()) return;
+  if (g_cases.empty()) return;
   std::printf("\njournal summary (same run, same disk, TMPDIR=%s)\n",
               std::filesystem::temp_directory_path().c_str());
-  std::printf("%-9s %10s %8s %8s %6s %10s %12s %10s %7s %10s %9s\n", "appenders", "appends/s",
+  std::printf("%-11s %10s %8s %8s %6s %10s %12s %10s %7s %10s %9s\n", "appenders", "appends/s",
               "p50_us", "p99_us", "batch", "raw rec/s", "rawpre rec/s", "sqlite/s", "vs raw",
               "vs rawpre", "vs sqlite");
-  for (const auto& [n, j] : g_journal) {
-    const double raw = g_raw.count(n) ? g_raw[n] : 0;
-    const double pre = g_raw_prealloc.count(n) ? g_raw_prealloc[n] : 0;
-    const double lite = g_sqlite.count(n) ? g_sqlite[n] : 0;
-    std::printf("%-9d %10.0f %8.0f %8.0f %6.1f %10.0f %12.0f %10.0f %6.0f%% %9.0f%% %8.1fx\n", n,
-                j.appends_per_s, j.p50_us, j.p99_us, j.mean_batch, raw, pre, lite,
-                raw > 0 ? 100.0 * j.appends_per_s / raw : 0,
-                pre > 0 ? 100.0 * j.appends_per_s / pre : 0, lite > 0 ? j.appends_per_s / lite : 0);
+  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
+  for (const JournalResult& j : g_cases) {
+    std::printf("%-11s %10.0f %8.0f %8.0f %6.1f %10.0f %12.0f %10.0f %6.0f%% %9.0f%% %8.1fx\n",
+                j.name.c_str(), j.appends_per_s, j.p50_us, j.p99_us, j.mean_batch, j.raw,
+                j.raw_prealloc, j.sqlite, 100 * ratio(j.appends_per_s, j.raw),
+                100 * ratio(j.appends_per_s, j.raw_prealloc), ratio(j.appends_per_s, j.sqlite));
   }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  register_case("1_thread", BM_JournalDurableAppend, 1);
+  register_case("8_threads", BM_JournalDurableAppend, 8);
+  register_case("64_threads", BM_JournalDurableAppend, 64);
+  register_case("8_async", BM_JournalAsyncAppend, 8);
+  register_case("64_async", BM_JournalAsyncAppend, 64);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

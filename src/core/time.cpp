@@ -15,13 +15,31 @@ std::string format_utc(TimePoint t) {
   const auto m = duration_cast<minutes>(since_midnight - h);
   const auto s = duration_cast<seconds>(since_midnight - h - m);
   const auto ms = duration_cast<milliseconds>(since_midnight - h - m - s);
-  std::array<char, 32> buf{};
-  const int n = std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                              static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                              static_cast<unsigned>(ymd.day()), static_cast<int>(h.count()),
-                              static_cast<int>(m.count()), static_cast<int>(s.count()),
-                              static_cast<int>(ms.count()));
-  return std::string(buf.data(), static_cast<std::size_t>(n));
+  // Written digit by digit: snprintf was a visible share of the journal writer's time. Years
+  // outside 0..9999 (a TimePoint reaches ±292,000) keep the general form.
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    std::array<char, 48> buf{};
+    const int n =
+        std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
+                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                      static_cast<int>(h.count()), static_cast<int>(m.count()),
+                      static_cast<int>(s.count()), static_cast<int>(ms.count()));
+    return std::string(buf.data(), static_cast<std::size_t>(n));
+  }
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto put = [&out](std::size_t at, std::size_t width, unsigned value) {
+    for (std::size_t i = width; i-- > 0; value /= 10)
+      out[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, 4, static_cast<unsigned>(year));
+  put(5, 2, static_cast<unsigned>(ymd.month()));
+  put(8, 2, static_cast<unsigned>(ymd.day()));
+  put(11, 2, static_cast<unsigned>(h.count()));
+  put(14, 2, static_cast<unsigned>(m.count()));
+  put(17, 2, static_cast<unsigned>(s.count()));
+  put(20, 3, static_cast<unsigned>(ms.count()));
+  return out;
 }
 
 namespace {

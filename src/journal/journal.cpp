@@ -85,15 +85,17 @@ Journal::~Journal() {
 
 void Journal::append(JournalRecord record, DurableCallback on_durable) {
   auto valid = validate_and_normalize(record);
-  if (valid && json_line_size_bound(record) + 256 > kMaxPayloadBytes &&
-      to_json_line(record).size() + 256 > kMaxPayloadBytes) {
-    valid = make_error(Code::ERR_BAD_REQUEST, "journal record is larger than 1 MiB");
-  }
   if (!valid) {
     on_durable(valid.error());
     return;
   }
-  impl_->enqueue(Pending{std::move(record), std::move(on_durable)});
+  // Encoded here, on the appender's thread: the writer only adds seq, ts, prev and the hash.
+  std::string members = encode_members(record);
+  if (members.size() + kSealedLineOverhead > kMaxPayloadBytes) {
+    on_durable(make_error(Code::ERR_BAD_REQUEST, "journal record is larger than 1 MiB"));
+    return;
+  }
+  impl_->enqueue(Pending{std::move(record), std::move(members), std::move(on_durable)});
 }
 
 Result<JournalRecord> Journal::append_and_wait(JournalRecord record) {

@@ -27,6 +27,7 @@ namespace detail {
 
 struct Pending {
   JournalRecord record;
+  std::string members;  // encode_members(record)
   DurableCallback done;
 };
 
@@ -78,8 +79,11 @@ class Journal::Impl {
       std::unique_lock lock(mu_);
       if (!stopping_) {
         queue_.push_back(std::move(pending));
+        // While the flusher lingers for a batch, waking it for every record would cost a
+        // context switch per record: wake it when the batch it waits for is complete.
+        const bool wake = queue_.size() >= wake_at_;
         lock.unlock();
-        cv_.notify_one();
+        if (wake) cv_.notify_one();
         return;
       }
     }
@@ -101,7 +105,9 @@ class Journal::Impl {
         // records that are not coming.
         const std::size_t want = std::min(last_batch_size_, options_.batch_max);
         if (options_.linger.count() > 0 && want > 1 && queue_.size() < want && !stopping_) {
+          wake_at_ = want;
           cv_.wait_for(lock, options_.linger, [&] { return queue_.size() >= want || stopping_; });
+          wake_at_ = 1;
         }
         const std::size_t n = std::min(queue_.size(), options_.batch_max);
         for (std::size_t i = 0; i < n; ++i) {
@@ -141,7 +147,7 @@ class Journal::Impl {
       if (r.ts == TimePoint{}) r.ts = clock_.now();
       r.ts = std::chrono::floor<std::chrono::milliseconds>(r.ts);
       r.prev = std::move(prev);
-      const std::string line = seal(r);
+      const std::string line = seal(r, batch[i].members);
       prev = r.hash;
       entries.push_back(make_index_entry(r, writer_.first_seq(), writer_.size() + bytes.size()));
       append_frame(bytes, r.seq, line);
@@ -246,6 +252,7 @@ class Journal::Impl {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;
+  std::size_t wake_at_ = 1;  // enqueue wakes the flusher once the queue holds this many
   bool stopping_ = false;
   std::thread flusher_;
   std::atomic<std::int64_t> stall_ms_{0};

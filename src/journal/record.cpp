@@ -80,13 +80,11 @@ void add_int(std::string& out, std::string_view name, std::int64_t value) {
   out += std::to_string(value);
 }
 
-// Everything but hash, without the closing brace.
-std::string encode_body(const JournalRecord& r) {
+}  // namespace
+
+std::string encode_members(const JournalRecord& r) {
   std::string out;
-  out.reserve(384 + r.extra.size());
-  out += "{\"seq\":";
-  out += std::to_string(r.seq);
-  add_string(out, "ts", format_utc(r.ts));
+  out.reserve(320 + r.extra.size());
   add_string(out, "kind", kind_name(r.kind));
   add_string(out, "trace_id", r.trace_id);
   add_string(out, "site", r.site);
@@ -104,10 +102,27 @@ std::string encode_body(const JournalRecord& r) {
     out += ',';
     out.append(r.extra, 1, r.extra.size() - 2);
   }
+  return out;
+}
+
+namespace {
+
+// Everything but hash, without the closing brace.
+std::string encode_body(const JournalRecord& r, std::string_view members) {
+  std::string out;
+  out.reserve(members.size() + kSealedLineOverhead);
+  out += "{\"seq\":";
+  out += std::to_string(r.seq);
+  add_string(out, "ts", format_utc(r.ts));
+  out += members;
   out += ",\"prev\":\"";
   append_json_escaped(out, r.prev);
   out += '"';
   return out;
+}
+
+std::string encode_body(const JournalRecord& r) {
+  return encode_body(r, encode_members(r));
 }
 
 Error bad_line(std::string message) {
@@ -189,8 +204,8 @@ std::string compute_hash(const JournalRecord& record) {
   return to_hex(sha256(canonical_bytes(record)));
 }
 
-std::string seal(JournalRecord& record) {
-  std::string line = encode_body(record);
+std::string seal(JournalRecord& record, std::string_view members) {
+  std::string line = encode_body(record, members);
   line += '}';
   record.hash = to_hex(sha256(line));
   line.pop_back();
@@ -200,14 +215,8 @@ std::string seal(JournalRecord& record) {
   return line;
 }
 
-std::size_t json_line_size_bound(const JournalRecord& r) {
-  std::size_t chars = 0;
-  for (const std::string* f : {&r.trace_id, &r.site, &r.door, &r.req, &r.card_hash, &r.user,
-                               &r.decision, &r.source, &r.gateway_ip, &r.extra, &r.prev, &r.hash}) {
-    chars += f->size();
-  }
-  // Names, punctuation, numbers, the timestamp and both hashes fit well within 1 KiB.
-  return 6 * chars + 1024;
+std::string seal(JournalRecord& record) {
+  return seal(record, encode_members(record));
 }
 
 Result<JournalRecord> parse_json_line(std::string_view line) {

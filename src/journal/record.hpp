@@ -77,13 +77,21 @@ std::string canonical_bytes(const JournalRecord& record);
 // hex SHA-256 of canonical_bytes(record).
 std::string compute_hash(const JournalRecord& record);
 
-// The writer's per-record step: sets record.hash = compute_hash(record) and returns
-// to_json_line(record), encoding the body once instead of twice.
-std::string seal(JournalRecord& record);
+// The members an appender controls, encoded as they appear in the line: `,"kind":…`
+// through the members of `extra` (everything between ts and prev). Journal::append encodes
+// them on the appender's thread, so the writer's serial part is only seq, ts, prev and the
+// chain hash.
+std::string encode_members(const JournalRecord& record);
 
-// An upper bound of to_json_line(record).size() that costs no encoding (every byte of a
-// string field escaped to six): lets append() skip the exact size check for normal records.
-std::size_t json_line_size_bound(const JournalRecord& record);
+// seq, ts, prev and hash with their names and punctuation add at most this many bytes to the
+// encoded members (20 digits, a 24-character ts, two 64-hex hashes, ≈ 40 of names).
+inline constexpr std::size_t kSealedLineOverhead = 256;
+
+// The writer's per-record step: sets record.hash = compute_hash(record) and returns
+// to_json_line(record). `members` = encode_members(record), computed earlier.
+std::string seal(JournalRecord& record, std::string_view members);
+// The same, encoding the members here.
+std::string seal(JournalRecord& record);
 
 // Parses an export line back into a record. Fails (40001, with the reason) on anything that
 // is not a well-formed record line.

@@ -20,6 +20,12 @@ TEST(Time, FormatsUtcWithMilliseconds) {
   EXPECT_EQ(format_utc(TimePoint{}), "1970-01-01T00:00:00.000Z");
 }
 
+TEST(Time, FormatsEveryFourDigitYearAndKeepsOthersReadable) {
+  EXPECT_EQ(format_utc(at(9999, 12, 31, 23, 59, 59, 999)), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_utc(at(0, 1, 1, 0, 0, 0, 7)), "0000-01-01T00:00:00.007Z");
+  EXPECT_EQ(format_utc(at(10000, 1, 2, 3, 4, 5, 6)), "10000-01-02T03:04:05.006Z");
+}
+
 TEST(Time, FormatTruncatesMicroseconds) {
   EXPECT_EQ(format_utc(at(2026, 1, 1, 0, 0, 0, 0) + microseconds{1999}),
             "2026-01-01T00:00:00.001Z");
