@@ -77,7 +77,9 @@ void unlock(ApiContext& ctx, Request& req, const ReplyFn& done) {
                       req.trace_id));
     }
   }
-  if (auto r = ctx.devices.unlock(door, static_cast<int>(duration_ms), *reason, req.trace_id); !r) {
+  if (auto r = ctx.devices.unlock(door, static_cast<int>(duration_ms), *reason, req.username,
+                                  req.trace_id);
+      !r) {
     return done(error_reply(r.error(), req.trace_id));
   }
   json::object details{{"door", door},
@@ -94,7 +96,8 @@ void unlock(ApiContext& ctx, Request& req, const ReplyFn& done) {
 
 void set_lockdown(ApiContext& ctx, Request& req, const ReplyFn& done, bool on) {
   const std::string& door = req.params[0];
-  auto r = on ? ctx.devices.lockdown(door, req.trace_id) : ctx.devices.release(door, req.trace_id);
+  auto r = on ? ctx.devices.lockdown(door, req.username, req.trace_id)
+              : ctx.devices.release(door, req.username, req.trace_id);
   if (!r) return done(error_reply(r.error(), req.trace_id));
   audit(ctx, req, on ? "lockdown" : "release", json::object{{"door", door}});
   done(json_reply(200, json::object{{"door", door}, {"lockdown", on}}));

@@ -44,11 +44,12 @@ Result<json::object> DevicesAdapter::door_assist(std::string_view door) {
 }
 
 Result<void> DevicesAdapter::command(std::string_view door, std::string cmd, int unlock_ms,
-                                     std::string_view reason, std::string_view trace_id) {
+                                     std::string_view reason, std::string_view actor,
+                                     std::string_view trace_id) {
   devices::DoorCommand c{.door = std::string(door),
                          .cmd = std::move(cmd),
                          .unlock_ms = unlock_ms,
-                         .actor = "api",
+                         .actor = std::string(actor),
                          .reason = std::string(reason),
                          .trace_id = std::string(trace_id)};
   auto receipt = devices_.commander().send_and_wait(std::move(c), std::chrono::milliseconds(2000));
@@ -61,19 +62,21 @@ Result<void> DevicesAdapter::command(std::string_view door, std::string cmd, int
 }
 
 Result<void> DevicesAdapter::unlock(std::string_view door, int duration_ms, std::string_view reason,
-                                    std::string_view trace_id) {
-  return command(door, "unlock", duration_ms, reason, trace_id);
+                                    std::string_view actor, std::string_view trace_id) {
+  return command(door, "unlock", duration_ms, reason, actor, trace_id);
 }
 
-Result<void> DevicesAdapter::lockdown(std::string_view door, std::string_view trace_id) {
+Result<void> DevicesAdapter::lockdown(std::string_view door, std::string_view actor,
+                                      std::string_view trace_id) {
   // The flag first: from here on the engine denies with 40309, even if the door is offline.
-  if (auto r = resources_.set_lockdown(door, true, "api"); !r) return r.error();
-  return command(door, "lockdown", 0, "lockdown", trace_id);
+  if (auto r = resources_.set_lockdown(door, true, actor); !r) return r.error();
+  return command(door, "lockdown", 0, "lockdown", actor, trace_id);
 }
 
-Result<void> DevicesAdapter::release(std::string_view door, std::string_view trace_id) {
-  if (auto r = resources_.set_lockdown(door, false, "api"); !r) return r.error();
-  return command(door, "release", 0, "release", trace_id);
+Result<void> DevicesAdapter::release(std::string_view door, std::string_view actor,
+                                     std::string_view trace_id) {
+  if (auto r = resources_.set_lockdown(door, false, actor); !r) return r.error();
+  return command(door, "release", 0, "release", actor, trace_id);
 }
 
 Result<std::string> DevicesAdapter::door_key(std::string_view door) {

@@ -33,16 +33,18 @@ class DevicesAdapter final : public api::DevicesPort {
   std::optional<boost::json::object> device(std::string_view id) override;
   Result<boost::json::object> door_assist(std::string_view door) override;
   Result<void> unlock(std::string_view door, int duration_ms, std::string_view reason,
-                      std::string_view trace_id) override;
-  Result<void> lockdown(std::string_view door, std::string_view trace_id) override;
-  Result<void> release(std::string_view door, std::string_view trace_id) override;
+                      std::string_view actor, std::string_view trace_id) override;
+  Result<void> lockdown(std::string_view door, std::string_view actor,
+                        std::string_view trace_id) override;
+  Result<void> release(std::string_view door, std::string_view actor,
+                       std::string_view trace_id) override;
   Result<std::string> door_key(std::string_view door) override;
   Result<boost::json::object> device_credentials(std::string_view device) override;
 
  private:
   std::vector<std::string> controller_ids() const;
   Result<void> command(std::string_view door, std::string cmd, int unlock_ms,
-                       std::string_view reason, std::string_view trace_id);
+                       std::string_view reason, std::string_view actor, std::string_view trace_id);
 
   devices::DeviceService& devices_;
   store::ResourceService& resources_;

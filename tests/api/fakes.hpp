@@ -138,13 +138,19 @@ class FakeDevices final : public DevicesPort {
     }
     return make_error(Code::ERR_DOOR_UNKNOWN, "No door '" + std::string(door) + "'.");
   }
-  Result<void> unlock(std::string_view door, int, std::string_view, std::string_view) override {
+  Result<void> unlock(std::string_view door, int, std::string_view, std::string_view actor,
+                      std::string_view) override {
     std::lock_guard lock(mu);
     unlocked.emplace_back(door);
+    actors.emplace_back(actor);
     return {};
   }
-  Result<void> lockdown(std::string_view door, std::string_view) override { return known(door); }
-  Result<void> release(std::string_view door, std::string_view) override { return known(door); }
+  Result<void> lockdown(std::string_view door, std::string_view actor, std::string_view) override {
+    return remember(door, actor);
+  }
+  Result<void> release(std::string_view door, std::string_view actor, std::string_view) override {
+    return remember(door, actor);
+  }
   Result<std::string> door_key(std::string_view door) override {
     if (auto k = known(door); !k) return k.error();
     return std::string("00ff");
@@ -152,12 +158,19 @@ class FakeDevices final : public DevicesPort {
   Result<json::object> device_credentials(std::string_view device) override {
     return json::object{{"username", device}, {"password", "secret"}};
   }
+  Result<void> remember(std::string_view door, std::string_view actor) {
+    if (auto k = known(door); !k) return k;
+    std::lock_guard lock(mu);
+    actors.emplace_back(actor);
+    return {};
+  }
   Result<void> known(std::string_view door) {
     if (door == "d1" || door == "d2") return {};
     return make_error(Code::ERR_DOOR_UNKNOWN, "No door '" + std::string(door) + "'.");
   }
   std::mutex mu;
   std::vector<std::string> unlocked;
+  std::vector<std::string> actors;  // who asked for each unlock, lockdown and release
 };
 
 class FakeRuntime final : public RuntimePort {

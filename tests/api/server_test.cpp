@@ -132,8 +132,13 @@ TEST(HttpsServer, ForceUnlockIsRefusedWhenUnsafeUnlessAnAdminOverrides) {
   expect_error(h.call("POST", "/v1/doors/nope/unlock", body, Role::kAdmin), 404, 40401);
   expect_error(h.call("POST", "/v1/doors/d1/unlock", R"({"duration_ms":"long","reason":"x"})"), 400,
                40001);
+  EXPECT_EQ(h.call("POST", "/v1/doors/d1/lockdown", "", Role::kOperator).status, 200);
+  EXPECT_EQ(h.call("POST", "/v1/doors/d1/release", "", Role::kAdmin).status, 200);
   std::lock_guard lock(h.devices.mu);
   EXPECT_EQ(h.devices.unlocked, (std::vector<std::string>{"d1", "d2"}));
+  // The operator's name goes with each command to the door (and into its journal record).
+  EXPECT_EQ(h.devices.actors, (std::vector<std::string>{"operator-user", "admin-user",
+                                                        "operator-user", "admin-user"}));
 }
 
 TEST(HttpsServer, BodyOverTheLimitIs413ByContentLengthAndWhenChunked) {
