@@ -38,11 +38,16 @@ struct NoDevices final : DevicesPort {
   Result<json::object> door_assist(std::string_view) override {
     return make_error(Code::ERR_DOOR_UNKNOWN, "none");
   }
-  Result<void> unlock(std::string_view, int, std::string_view, std::string_view) override {
+  Result<void> unlock(std::string_view, int, std::string_view, std::string_view,
+                      std::string_view) override {
     return {};
   }
-  Result<void> lockdown(std::string_view, std::string_view) override { return {}; }
-  Result<void> release(std::string_view, std::string_view) override { return {}; }
+  Result<void> lockdown(std::string_view, std::string_view, std::string_view) override {
+    return {};
+  }
+  Result<void> release(std::string_view, std::string_view, std::string_view) override {
+    return {};
+  }
   Result<std::string> door_key(std::string_view) override {
     return make_error(Code::ERR_DOOR_UNKNOWN, "none");
   }
