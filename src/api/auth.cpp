@@ -96,6 +96,10 @@ std::optional<std::string> base64url_decode(std::string_view text) {
 }
 
 constexpr std::string_view kJwtHeader = R"({"alg":"HS256","typ":"JWT"})";
+Error expired_token() {
+  return make_error(Code::ERR_UNAUTHENTICATED, "The bearer token has expired; log in again.");
+}
+
 }  // namespace
 
 PasswordHasher PasswordHasher::interactive() {
@@ -150,6 +154,25 @@ std::string TokenSigner::sign(std::string_view username, Role role, TimePoint ex
 }
 
 Result<TokenClaims> TokenSigner::check(std::string_view token) const {
+  const std::string key(token);
+  {
+    std::lock_guard lock(checked_mu_);
+    if (auto it = checked_.find(key); it != checked_.end()) {
+      if (clock_.now() < it->second.expires_at) return it->second;
+      checked_.erase(it);
+      return expired_token();
+    }
+  }
+  auto claims = check_signed(token);
+  if (claims) {
+    std::lock_guard lock(checked_mu_);
+    if (checked_.size() >= kCheckedMax) checked_.clear();
+    checked_.emplace(key, *claims);
+  }
+  return claims;
+}
+
+Result<TokenClaims> TokenSigner::check_signed(std::string_view token) const {
   const auto bad = [](std::string_view why) {
     return make_error(Code::ERR_UNAUTHENTICATED, std::string(why));
   };
@@ -180,7 +203,7 @@ Result<TokenClaims> TokenSigner::check(std::string_view token) const {
   const auto parsed_role = parse_role(role->get_string());
   if (!parsed_role) return bad("The bearer token names an unknown role.");
   const TimePoint expires{std::chrono::seconds{exp->get_int64()}};
-  if (clock_.now() >= expires) return bad("The bearer token has expired; log in again.");
+  if (clock_.now() >= expires) return expired_token();
   return TokenClaims{std::string(sub->get_string()), *parsed_role, expires};
 }
 

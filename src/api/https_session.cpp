@@ -47,28 +47,34 @@ struct SseQueue {
 }  // namespace
 
 asio::awaitable<Reply> HttpsServer::Impl::dispatch(Request request) {
+  // Most handlers answer before api.handle returns: then there is nothing to wait for, and
+  // neither a timer nor a wake-up is made. Otherwise the connection's strand waits on a timer
+  // that the reply cancels (or that fires after request_timeout: 504).
   struct Pending {
     std::mutex mu;
     std::optional<Reply> reply;
+    std::optional<asio::steady_timer> timer;  // set once the strand waits; used on the strand
   };
   auto ex = co_await asio::this_coro::executor;
   auto pending = std::make_shared<Pending>();
-  auto timer = std::make_shared<asio::steady_timer>(
-      ex, std::chrono::milliseconds(config.api.request_timeout_ms));
   const std::string trace_id = trace_id_from(request.traceparent);
   request.traceparent = "00-" + trace_id + "-0000000000000001-01";  // same id inside the service
-  api.handle(std::move(request), [pending, timer, ex](Reply reply) {
+  api.handle(std::move(request), [pending, ex](Reply reply) {
+    bool waiting = false;
     {
       std::lock_guard lock(pending->mu);
       pending->reply = std::move(reply);
+      waiting = pending->timer.has_value();
     }
-    asio::post(ex, [timer] { timer->cancel(); });
+    if (waiting) asio::post(ex, [pending] { pending->timer->cancel(); });
   });
   {
     std::lock_guard lock(pending->mu);
     if (pending->reply) co_return std::move(*pending->reply);
+    pending->timer.emplace(ex, std::chrono::milliseconds(config.api.request_timeout_ms));
   }
-  co_await timer->async_wait(kTuple);
+  // The cancel is posted to this strand, so it runs only after this wait has started.
+  co_await pending->timer->async_wait(kTuple);
   std::lock_guard lock(pending->mu);
   if (pending->reply) co_return std::move(*pending->reply);
   co_return error_reply(Code::ERR_TIMEOUT, "The request did not complete in time.", trace_id);

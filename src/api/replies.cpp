@@ -28,10 +28,6 @@ bool is_lower_hex(std::string_view s) {
 }
 }  // namespace
 
-std::string new_trace_id() {
-  return to_hex(random_bytes(16));
-}
-
 std::string trace_id_from(std::string_view tp) {
   // version "00": 2 + 1 + 32 + 1 + 16 + 1 + 2 = 55 characters.
   if (tp.size() >= 55 && tp[2] == '-' && tp[35] == '-' && tp[52] == '-' &&

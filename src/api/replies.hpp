@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "api/http_types.hpp"
+#include "core/ids.hpp"  // new_trace_id
 #include "core/result.hpp"
 
 namespace castellan::api {
@@ -20,7 +21,6 @@ Reply json_reply(int status, const boost::json::value& body);
 
 // The trace id of a valid W3C `traceparent` ("00-<32 hex>-<16 hex>-<2 hex>"), else a fresh one.
 std::string trace_id_from(std::string_view traceparent);
-std::string new_trace_id();
 
 // The request body as a JSON object, or 40001 saying what is wrong.
 Result<boost::json::object> parse_object(std::string_view body);

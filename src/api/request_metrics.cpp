@@ -7,7 +7,12 @@ namespace castellan::api {
 void RequestMetrics::observe(std::string_view method, std::string_view route, int status,
                              double seconds) {
   std::lock_guard lock(mu_);
-  auto& s = series_[{std::string(method), std::string(route), status}];
+  auto it = series_.find(std::tuple{method, route, status});
+  if (it == series_.end()) {
+    it = series_.emplace(std::tuple{std::string(method), std::string(route), status}, Series{})
+             .first;
+  }
+  auto& s = it->second;
   for (std::size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) ++s.buckets[i];
   }

@@ -31,7 +31,8 @@ class RequestMetrics {
     double sum = 0;
   };
   mutable std::mutex mu_;
-  std::map<std::tuple<std::string, std::string, int>, Series> series_;
+  // std::less<>: found by (string_view, string_view, int) without building strings.
+  std::map<std::tuple<std::string, std::string, int>, Series, std::less<>> series_;
   std::atomic<std::int64_t> connections_{0};
   std::atomic<std::uint64_t> refused_{0};
 };

@@ -20,16 +20,15 @@ bool is_param(std::string_view seg) {
 }
 
 // Number of literal segments matched, or -1 when the pattern does not match.
-int score(std::string_view pattern, const std::vector<std::string_view>& segs,
+int score(const std::vector<std::string>& pattern, const std::vector<std::string_view>& segs,
           std::vector<std::string>* params) {
-  const auto pat = split(pattern);
-  if (pat.size() != segs.size()) return -1;
+  if (pattern.size() != segs.size()) return -1;
   int literal = 0;
-  for (std::size_t i = 0; i < pat.size(); ++i) {
-    if (is_param(pat[i])) {
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (is_param(pattern[i])) {
       if (segs[i].empty()) return -1;
       if (params) params->emplace_back(segs[i]);
-    } else if (pat[i] == segs[i]) {
+    } else if (pattern[i] == segs[i]) {
       ++literal;
     } else {
       return -1;
@@ -41,6 +40,9 @@ int score(std::string_view pattern, const std::vector<std::string_view>& segs,
 }  // namespace
 
 void Router::add(Route route) {
+  // Split once here, not on every request.
+  const auto segs = split(route.pattern);
+  segments_.emplace_back(segs.begin(), segs.end());
   routes_.push_back(std::move(route));
 }
 
@@ -49,16 +51,18 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
   if (path.empty() || path.front() != '/') return m;
   const auto segs = split(path);
   int best = -1;
-  for (const auto& r : routes_) {
-    const int s = score(r.pattern, segs, nullptr);
+  std::size_t best_index = 0;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const int s = score(segments_[i], segs, nullptr);
     if (s < 0) continue;
     m.path_exists = true;
-    if (r.method == method && s > best) {
+    if (routes_[i].method == method && s > best) {
       best = s;
-      m.route = &r;
+      best_index = i;
+      m.route = &routes_[i];
     }
   }
-  if (m.route) score(m.route->pattern, segs, &m.params);
+  if (m.route) score(segments_[best_index], segs, &m.params);
   return m;
 }
 

@@ -51,7 +51,7 @@ Result<std::string> read_password_file(const std::string& path) {
 void journal_leak(journal::Journal& journal, const runtime::LeakReport& report) {
   journal::JournalRecord record;
   record.kind = journal::RecordKind::task_leak;
-  record.trace_id = devices::new_trace_id();
+  record.trace_id = new_trace_id();
   record.source = "runtime";
   record.extra = boost::json::serialize(runtime::leak_report_json(report));
   journal.append(std::move(record), [](Result<journal::JournalRecord> r) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/crypto.hpp"
+
 namespace castellan {
 
 bool is_valid_site_id(std::string_view id) {
@@ -25,6 +27,22 @@ std::optional<std::string> normalize_card_uid(std::string_view uid) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
   }
   return out;
+}
+
+std::string new_trace_id() {
+  while (true) {
+    std::string id = to_hex(random_bytes(16));
+    if (id != std::string(32, '0')) return id;  // all zeros is W3C's "invalid"
+  }
+}
+
+std::string new_uuid_v4() {
+  std::string b = random_bytes(16);
+  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
+  std::string hex = to_hex(b);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
 }  // namespace castellan

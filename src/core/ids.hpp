@@ -14,4 +14,9 @@ bool is_valid_id(std::string_view id);
 // Card UID: 8–32 hex digits, any case. Returns the lower-case form, or nullopt.
 std::optional<std::string> normalize_card_uid(std::string_view uid);
 
+// A random W3C trace id: 32 lower-case hex digits, never all zeros.
+std::string new_trace_id();
+// A random UUID v4 (command ids).
+std::string new_uuid_v4();
+
 }  // namespace castellan

@@ -9,22 +9,6 @@
 namespace castellan::devices {
 namespace json = boost::json;
 
-std::string new_trace_id() {
-  while (true) {
-    std::string id = to_hex(random_bytes(16));
-    if (id != std::string(32, '0')) return id;
-  }
-}
-
-std::string new_uuid_v4() {
-  std::string b = random_bytes(16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
-  std::string hex = to_hex(b);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20);
-}
-
 journal::JournalRecord door_state_record(std::string_view site, std::string_view door,
                                          LockState lock, ContactState contact, BeamState beam) {
   journal::JournalRecord r;

@@ -6,16 +6,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/ids.hpp"  // new_trace_id, new_uuid_v4
 #include "devices/heartbeat_monitor.hpp"
 #include "devices/ports.hpp"
 #include "journal/record.hpp"
 
 namespace castellan::devices {
-
-// A fresh W3C-compatible trace id: 32 lowercase hex digits, not all zero.
-std::string new_trace_id();
-// A random UUID v4 (command ids).
-std::string new_uuid_v4();
 
 journal::JournalRecord door_state_record(std::string_view site, std::string_view door,
                                          LockState lock, ContactState contact, BeamState beam);

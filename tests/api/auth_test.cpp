@@ -26,6 +26,33 @@ TEST(TokenSigner, IssuedTokenChecksWithItsClaims) {
   EXPECT_EQ(claims->expires_at, clock.now() + 60s);
 }
 
+TEST(TokenSigner, ATokenCheckedBeforeStillExpiresAndForgeriesAreNotRemembered) {
+  FakeClock clock(from_unix_ms(1'800'000'000'000));
+  TokenSigner signer("k", clock, 60s);
+  const auto token = signer.issue("ada", Role::kOperator).token;
+  for (int i = 0; i < 3; ++i) {
+    auto claims = signer.check(token);  // the first check remembers it, the others find it
+    ASSERT_TRUE(claims.ok());
+    EXPECT_EQ(claims->username, "ada");
+    EXPECT_EQ(claims->role, Role::kOperator);
+  }
+  clock.advance(60s);
+  auto expired = signer.check(token);
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(expired.error().message, "The bearer token has expired; log in again.");
+  EXPECT_FALSE(signer.check(token).ok());  // and stays refused
+
+  // A refused token is not remembered: it is refused again, for the same reason.
+  const std::string bad = TokenSigner("other-key", clock, 60s).issue("bob", Role::kAdmin).token;
+  EXPECT_EQ(signer.check(bad).error().message, "The bearer token's signature is not valid.");
+  EXPECT_EQ(signer.check(bad).error().message, "The bearer token's signature is not valid.");
+
+  // More distinct tokens than it remembers: every one still checks.
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_TRUE(signer.check(signer.issue("u" + std::to_string(i), Role::kAuditor).token).ok());
+  }
+}
+
 TEST(TokenSigner, ExpiredTamperedAndForeignTokensAreRefused) {
   FakeClock clock(from_unix_ms(1'800'000'000'000));
   TokenSigner signer("k", clock, 60s);

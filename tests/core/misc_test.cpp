@@ -25,6 +25,24 @@ TEST(Ids, CardUidNormalisation) {
   EXPECT_FALSE(normalize_card_uid("04A1B2CG").has_value());
 }
 
+TEST(Ids, RandomTraceIdsAndUuids) {
+  const auto lower_hex = [](std::string_view s) {
+    return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  };
+  const std::string a = new_trace_id();
+  const std::string b = new_trace_id();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_TRUE(lower_hex(a)) << a;
+  EXPECT_NE(a, b);
+  const std::string u = new_uuid_v4();
+  ASSERT_EQ(u.size(), 36u);
+  EXPECT_EQ(u[8], '-');
+  EXPECT_EQ(u[13], '-');
+  EXPECT_EQ(u[14], '4');                                                         // version
+  EXPECT_NE(std::string_view("89ab").find(u[19]), std::string_view::npos) << u;  // variant
+  EXPECT_NE(u, new_uuid_v4());
+}
+
 TEST(Log, JsonLineShape) {
   EXPECT_EQ(format_json_log("2026-11-22T03:04:05.123Z", "info", "door \"d1\"\nopen", "abc"),
             "{\"ts\":\"2026-11-22T03:04:05.123Z\",\"level\":\"info\",\"msg\":\"door "
