@@ -5,11 +5,13 @@
 //    decision engine, journal with fsync) seeded with one site/door/user/card, for
 //    bench/api_load.sh. Prints "READY <api port> <operator token>" and runs until SIGTERM.
 //    `--serve DIR THREADS --no-journal` answers verify without journaling (transport ceiling).
+//    CASTELLAN_BENCH_LINGER_US sets the journal's linger (default: JournalOptions's).
 #include <benchmark/benchmark.h>
 #include <signal.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <thread>
@@ -45,9 +47,7 @@ struct NoDevices final : DevicesPort {
   Result<void> lockdown(std::string_view, std::string_view, std::string_view) override {
     return {};
   }
-  Result<void> release(std::string_view, std::string_view, std::string_view) override {
-    return {};
-  }
+  Result<void> release(std::string_view, std::string_view, std::string_view) override { return {}; }
   Result<std::string> door_key(std::string_view) override {
     return make_error(Code::ERR_DOOR_UNKNOWN, "none");
   }
@@ -173,8 +173,11 @@ int serve(const std::string& dir, int threads, bool journal_wait) {
       return std::cerr << r.error().message << "\n", 1;
   }
   access::DecisionEngine engine(holder);
-  auto journal =
-      journal::Journal::open(journal::JournalOptions{dir + "/journal"}, SystemClock::instance());
+  journal::JournalOptions journal_options{dir + "/journal"};
+  if (const char* v = std::getenv("CASTELLAN_BENCH_LINGER_US")) {
+    journal_options.linger = std::chrono::microseconds(std::atoi(v));
+  }
+  auto journal = journal::Journal::open(journal_options, SystemClock::instance());
   if (!journal) return std::cerr << journal.error().message << "\n", 1;
   StoreResources resources(service);
   StoreAccounts accounts(**db);

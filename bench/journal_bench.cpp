@@ -5,7 +5,8 @@
 //           fdatasync per batch (the device limit for that batch size);
 //   sqlite: SQLite in WAL mode, synchronous=FULL, inserting the same records in transactions
 //           of the same batch size.
-// Each case runs for CASTELLAN_BENCH_SECONDS (default 3) seconds in a temp dir under TMPDIR.
+// Each case runs for CASTELLAN_BENCH_SECONDS (default 3) seconds in a temp dir under TMPDIR,
+// with the default options (CASTELLAN_BENCH_LINGER_US sets JournalOptions::linger).
 // Also: CRC32C table vs SSE4.2 and the per-record encode+hash cost.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>

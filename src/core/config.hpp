@@ -54,7 +54,7 @@ struct Config {
     std::string dir;  // empty: data_dir/journal
     std::int64_t segment_bytes = 64LL << 20;
     int batch_max = 256;
-    int linger_us = 200;
+    int linger_us = 0;                 // see JournalOptions::linger
     int retention_days = 0;            // 0: keep forever
     std::int64_t retention_bytes = 0;  // 0: unlimited; else drop the oldest whole segments
   } journal;

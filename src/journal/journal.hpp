@@ -1,11 +1,11 @@
 // Journal: the append-only, tamper-evident, durable access log (contract §5).
 //
-// Appenders on any thread call append(); a single flusher thread takes whatever is queued (up
-// to `batch_max` records; when appends are concurrent it waits at most `linger` for as many
-// records as the previous batch had),
-// assigns seq/prev/hash, writes the batch with one write and one fdatasync, and only then runs
-// each appender's callback: a record is acknowledged only once it is on disk. Subscribers see
-// every durable record in seq order (used by the SSE stream).
+// Appenders on any thread call append() (which validates the record and encodes its members
+// on the caller's thread); a single flusher thread takes whatever is queued (up to `batch_max`
+// records; with a non-zero `linger` and concurrent appends it waits at most that long for as
+// many records as the previous batch had), assigns seq/prev/hash, writes the batch with one write
+// and one fdatasync, and only then runs each appender's callback: a record is acknowledged only
+// once it is on disk. Subscribers see every durable record in seq order (used by the SSE stream).
 //
 // A failed write or fdatasync (disk full, I/O error) fails the whole batch with 50301, cuts the
 // segment back to its last durable size, and marks the journal unhealthy; every later batch
@@ -36,9 +36,11 @@ struct JournalOptions {
   std::string dir;                            // created if missing
   std::uint64_t segment_bytes = 64ULL << 20;  // rotate once a segment reaches this size
   std::size_t batch_max = 256;                // records per fdatasync at most
-  std::chrono::microseconds linger{200};      // how long a batch may wait to fill up
-  std::chrono::seconds retention_age{0};      // 0: keep forever; else drop older whole segments
-  std::uint64_t retention_bytes = 0;          // 0: unlimited; else drop oldest segments above it
+  // How long a batch may wait to fill up. 0 (default): write as soon as the flusher is free;
+  // the records queued during one fdatasync form the next batch (docs/benchmarks.md).
+  std::chrono::microseconds linger{0};
+  std::chrono::seconds retention_age{0};  // 0: keep forever; else drop older whole segments
+  std::uint64_t retention_bytes = 0;      // 0: unlimited; else drop oldest segments above it
 };
 
 // The [journal] section of the configuration (resolve_default_paths() fills journal.dir).
