@@ -1,5 +1,6 @@
 // `castellan demo` end to end: it starts broker + server, answers a swipe over MQTT with a
-// correctly signed decision, journals it, and stops every child on SIGTERM.
+// correctly signed decision, journals it, streams that decision to an HTTPS event-stream (SSE)
+// client, journals a force unlock with the operator's name, and stops every child on SIGTERM.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -32,6 +33,34 @@ json::object read_json(const std::string& path) {
 
 bool process_alive(pid_t pid) {
   return pid > 0 && ::kill(pid, 0) == 0;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Polls `path` until `done(content)` holds or `timeout` passes; returns the last content.
+template <typename Done>
+std::string wait_for_file(const std::string& path, std::chrono::milliseconds timeout, Done done) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  std::string content = read_file(path);
+  while (!done(content) && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(50ms);
+    content = read_file(path);
+  }
+  return content;
+}
+
+// curl against the demo's HTTPS API (TLS 1.3, verified with the demo's CA): its output, once
+// it has exited.
+std::string curl(const std::string& out_path, std::vector<std::string> args) {
+  args.insert(args.begin(), {"/usr/bin/curl", "-sS", "--tlsv1.3", "--max-time", "10"});
+  ChildProcess child;
+  EXPECT_TRUE(child.start(args, out_path).ok());
+  for (int i = 0; i < 240 && child.running(); ++i) std::this_thread::sleep_for(50ms);
+  child.stop();
+  return read_file(out_path);
 }
 
 class DemoTest : public ::testing::Test {
@@ -132,6 +161,63 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
                                .unlock_ms = d.at("unlock_ms").as_int64(),
                                .exp = std::string(d.at("exp").as_string())};
   EXPECT_TRUE(devices::signature_matches(*key, fields, d.at("sig").as_string())) << decision;
+
+  // Over HTTPS: the event stream sees a decision made over MQTT, and a force unlock is
+  // journaled with the name of the operator who asked for it.
+  const std::string api(info.at("api").as_string());
+  const std::string ca(info.at("ca").as_string());
+  std::string password;
+  std::ifstream(std::string(info.at("admin_password_file").as_string())) >> password;
+  const std::string login = curl((dir_ / "login.out").string(),
+                                 {"--cacert", ca, "-X", "POST", api + "/v1/auth/token", "-d",
+                                  R"({"username":"admin","password":")" + password + R"("})"});
+  const json::value login_reply = json::parse(login);
+  const auto* token_value = login_reply.as_object().if_contains("token");
+  ASSERT_NE(token_value, nullptr) << login;
+  const std::string bearer = "Authorization: Bearer " + std::string(token_value->as_string());
+
+  const std::string sse_out = (dir_ / "sse.out").string();
+  ChildProcess sse;
+  ASSERT_TRUE(sse.start({"/usr/bin/curl", "-sSN", "--tlsv1.3", "--max-time", "30", "--cacert", ca,
+                         "-H", bearer, api + "/v1/events/stream"},
+                        sse_out)
+                  .ok());
+  auto opened = wait_for_file(sse_out, 10s, [](const std::string& c) {
+    return c.find(": stream open") != std::string::npos;
+  });
+  ASSERT_NE(opened.find(": stream open"), std::string::npos) << opened;
+  ASSERT_TRUE(client
+                  .publish("castellan/v1/hq/doors/d1/swipe",
+                           R"({"req":"demo-test-sse","card":"04C400005EED0005","dir":"in"})")
+                  .ok());
+  auto streamed = wait_for_file(sse_out, 10s, [](const std::string& c) {
+    return c.find(R"("req":"demo-test-sse")") != std::string::npos;
+  });
+  sse.stop();
+  const auto line_start =
+      streamed.find("data: {", streamed.rfind("\n", streamed.find(R"("req":"demo-test-sse")")));
+  ASSERT_NE(line_start, std::string::npos) << streamed;
+  const auto line_end = streamed.find('\n', line_start);
+  const auto event =
+      json::parse(streamed.substr(line_start + 6, line_end - line_start - 6)).as_object();
+  EXPECT_EQ(event.at("kind").as_string(), "decision");
+  EXPECT_EQ(event.at("source").as_string(), "mqtt");
+  EXPECT_EQ(event.at("decision").as_string(), "grant");
+
+  // The demo runs no simulator, so the door's state is unknown: an admin overrides.
+  const std::string unlocked =
+      curl((dir_ / "unlock.out").string(),
+           {"--cacert", ca, "-H", bearer, "-X", "POST", api + "/v1/doors/d1/unlock", "-d",
+            R"({"duration_ms":3000,"reason":"demo test","override":true})"});
+  EXPECT_NE(unlocked.find(R"("unlocked":true)"), std::string::npos) << unlocked;
+  const std::string events =
+      curl((dir_ / "events.out").string(),
+           {"--cacert", ca, "-H", bearer, api + "/v1/events?kind=force_unlock&door=d1&limit=5"});
+  const json::value listed = json::parse(events);
+  const auto& items = listed.as_object().at("events").as_array();
+  ASSERT_FALSE(items.empty()) << events;
+  EXPECT_EQ(items.front().at("actor").as_string(), "admin") << events;
+  EXPECT_EQ(items.front().at("reason").as_string(), "demo test") << events;
   client.stop();
 
   pid_t broker_pid = 0;
