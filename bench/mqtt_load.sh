@@ -44,13 +44,40 @@ run() {  # rate seconds -> prints the summary, returns 0 when nothing was lost
 
 summary() { sed -n '/swipes sent/p;/^ *answered/p;/^ *unanswered/p;/rejected/p;/round trip/p'; }
 
+# Where the server's time goes: its CPU seconds (user + system, from /proc) and, from its
+# /metrics, the decision latency (receipt -> decision published), fdatasync and batch size
+# histograms as upper bucket bounds of p50/p99 (cumulative since the server started).
+server_pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$dir/demo.json")
+ops=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ops"])' "$dir/demo.json")
+server_cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$server_pid/stat"; }
+server_histograms() {
+  curl -s "$ops/metrics" | python3 -c '
+import collections, re, sys
+buckets = collections.defaultdict(dict)
+for line in sys.stdin:
+    m = re.match(r"(castellan_(?:decision_latency_seconds|journal_fsync_seconds|journal_batch_size))_bucket\{(.*)\} (\S+)", line)
+    if m:
+        le = re.search(r"le=\"([^\"]+)\"", m.group(2)).group(1)
+        key = float("inf") if le == "+Inf" else float(le)
+        buckets[m.group(1)][key] = buckets[m.group(1)].get(key, 0) + float(m.group(3))
+for name, b in sorted(buckets.items()):
+    items = sorted(b.items()); total = items[-1][1]
+    q = lambda f: next(le for le, v in items if v >= f * total)
+    print(f"  {name}: n={int(total)} p50<={q(0.5):g} p99<={q(0.99):g}")
+'
+}
+
 # Overload last: a run the server cannot keep up with leaves a backlog in the broker that
 # would spoil the runs after it.
 echo "--- castellan server: swipe -> signed decision"
 for rate in 1000 5000; do
   echo "rate $rate/s for ${duration}s:"
+  cpu0=$(server_cpu)
   run "$rate" "$duration" | summary
+  echo "  server CPU         $(awk -v a="$cpu0" -v b="$(server_cpu)" -v d="$duration" 'BEGIN {printf "%.2f s in %d s (%.0f %% of a core)", b - a, d, 100 * (b - a) / d}')"
 done
+echo "server histograms after the 1k and 5k runs:"
+server_histograms
 
 echo "--- castellan server: highest sustained rate (no unanswered swipe, sender within 95 %)"
 best=0
