@@ -88,6 +88,7 @@ struct JournalResult {
   double p99_us = 0;
   double mean_batch = 1;
   double frame_bytes = 0;
+  double fsync_us = 0;      // mean time of one fdatasync (the journal's own histogram sum)
   double raw = 0;           // baseline (a), growing file
   double raw_prealloc = 0;  // baseline (a), zero-filled file
   double sqlite = 0;        // baseline (b)
@@ -127,11 +128,13 @@ void report(benchmark::State& state, Journal& journal, std::string name, double 
   res.p99_us = percentile(latencies, 0.99);
   res.mean_batch = static_cast<double>(stats.records) / static_cast<double>(stats.batches);
   res.frame_bytes = static_cast<double>(stats.bytes) / static_cast<double>(stats.records);
+  res.fsync_us = 1e6 * stats.fsync_seconds_sum / static_cast<double>(stats.batches);
   state.counters["appends_per_s"] = res.appends_per_s;
   state.counters["p50_us"] = res.p50_us;
   state.counters["p99_us"] = res.p99_us;
   state.counters["mean_batch"] = res.mean_batch;
   state.counters["frame_bytes"] = res.frame_bytes;
+  state.counters["fsync_us"] = res.fsync_us;
   g_cases.push_back(std::move(res));
 }
 
@@ -384,15 +387,16 @@ void print_summary() {
   if (g_cases.empty()) return;
   std::printf("\njournal summary (same run, same disk, TMPDIR=%s)\n",
               std::filesystem::temp_directory_path().c_str());
-  std::printf("%-11s %10s %8s %8s %6s %10s %12s %10s %7s %10s %9s\n", "appenders", "appends/s",
-              "p50_us", "p99_us", "batch", "raw rec/s", "rawpre rec/s", "sqlite/s", "vs raw",
-              "vs rawpre", "vs sqlite");
+  std::printf("%-11s %10s %8s %8s %6s %8s %10s %12s %10s %7s %10s %9s\n", "appenders", "appends/s",
+              "p50_us", "p99_us", "batch", "fsync_us", "raw rec/s", "rawpre rec/s", "sqlite/s",
+              "vs raw", "vs rawpre", "vs sqlite");
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
   for (const JournalResult& j : g_cases) {
-    std::printf("%-11s %10.0f %8.0f %8.0f %6.1f %10.0f %12.0f %10.0f %6.0f%% %9.0f%% %8.1fx\n",
-                j.name.c_str(), j.appends_per_s, j.p50_us, j.p99_us, j.mean_batch, j.raw,
-                j.raw_prealloc, j.sqlite, 100 * ratio(j.appends_per_s, j.raw),
-                100 * ratio(j.appends_per_s, j.raw_prealloc), ratio(j.appends_per_s, j.sqlite));
+    std::printf(
+        "%-11s %10.0f %8.0f %8.0f %6.1f %8.0f %10.0f %12.0f %10.0f %6.0f%% %9.0f%% %8.1fx\n",
+        j.name.c_str(), j.appends_per_s, j.p50_us, j.p99_us, j.mean_batch, j.fsync_us, j.raw,
+        j.raw_prealloc, j.sqlite, 100 * ratio(j.appends_per_s, j.raw),
+        100 * ratio(j.appends_per_s, j.raw_prealloc), ratio(j.appends_per_s, j.sqlite));
   }
 }
 
