@@ -494,6 +494,14 @@ class EchoPair {
   std::vector<double> window_rtt_us_;
 };
 
+// The round-trip counters both benchmarks report (percentile() sorts rtt_us in place).
+void report_round_trips(benchmark::State& state, std::vector<double>& rtt_us, std::uint64_t lost) {
+  state.counters["p50_us"] = percentile(rtt_us, 0.50);
+  state.counters["p99_us"] = percentile(rtt_us, 0.99);
+  state.counters["max_us"] = rtt_us.empty() ? 0 : rtt_us.back();
+  state.counters["lost"] = static_cast<double>(lost);
+}
+
 template <class Lib>
 void BM_PingPong(benchmark::State& state) {
   try {
@@ -503,11 +511,8 @@ void BM_PingPong(benchmark::State& state) {
       auto r = pair.ping_pong(kPingPongCount, kPingPongMaxDuration);
       state.SetIterationTime(r.elapsed_s);
       state.counters["msgs"] = static_cast<double>(r.rtt_us.size() + r.lost);
-      state.counters["p50_us"] = percentile(r.rtt_us, 0.50);
-      state.counters["p99_us"] = percentile(r.rtt_us, 0.99);
-      state.counters["max_us"] = r.rtt_us.empty() ? 0 : r.rtt_us.back();
       state.counters["msgs_per_s"] = static_cast<double>(r.rtt_us.size()) / r.elapsed_s;
-      state.counters["lost"] = static_cast<double>(r.lost);
+      report_round_trips(state, r.rtt_us, r.lost);
     }
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
@@ -524,10 +529,7 @@ void BM_Window(benchmark::State& state) {
       state.SetIterationTime(r.elapsed_s);
       state.counters["window"] = static_cast<double>(kWindow);
       state.counters["msgs_per_s"] = static_cast<double>(r.replies) / r.elapsed_s;
-      state.counters["p50_us"] = percentile(r.rtt_us, 0.50);
-      state.counters["p99_us"] = percentile(r.rtt_us, 0.99);
-      state.counters["max_us"] = r.rtt_us.empty() ? 0 : r.rtt_us.back();
-      state.counters["lost"] = static_cast<double>(r.lost);
+      report_round_trips(state, r.rtt_us, r.lost);
     }
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());

@@ -154,10 +154,9 @@ std::string TokenSigner::sign(std::string_view username, Role role, TimePoint ex
 }
 
 Result<TokenClaims> TokenSigner::check(std::string_view token) const {
-  const std::string key(token);
   {
     std::lock_guard lock(checked_mu_);
-    if (auto it = checked_.find(key); it != checked_.end()) {
+    if (auto it = checked_.find(token); it != checked_.end()) {
       if (clock_.now() < it->second.expires_at) return it->second;
       checked_.erase(it);
       return expired_token();
@@ -167,7 +166,7 @@ Result<TokenClaims> TokenSigner::check(std::string_view token) const {
   if (claims) {
     std::lock_guard lock(checked_mu_);
     if (checked_.size() >= kCheckedMax) checked_.clear();
-    checked_.emplace(key, *claims);
+    checked_.emplace(std::string(token), *claims);
   }
   return claims;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -75,7 +76,11 @@ class TokenSigner {
   // every use. Bounded: emptied when full.
   static constexpr std::size_t kCheckedMax = 4096;
   mutable std::mutex checked_mu_;
-  mutable std::unordered_map<std::string, TokenClaims> checked_;
+  struct TokenHash {
+    using is_transparent = void;  // looked up by string_view: no copy of the token per request
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  mutable std::unordered_map<std::string, TokenClaims, TokenHash, std::equal_to<>> checked_;
 };
 
 // Counts failed logins in a sliding one-minute window per key ("user:NAME", "addr:IP").
