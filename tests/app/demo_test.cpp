@@ -67,19 +67,18 @@ class DemoTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("castellan-demo-test-" + std::to_string(::getpid()));
+    log_ = dir_.string() + ".log";
     fs::remove_all(dir_);
   }
   void TearDown() override {
     demo_.stop();
     fs::remove_all(dir_);
+    fs::remove(log_);
   }
 
   // Starts the demo and waits for demo.json.
   json::object start_demo() {
-    const auto log =
-        (fs::temp_directory_path() / ("castellan-demo-test-" + std::to_string(::getpid()) + ".log"))
-            .string();
-    auto started = demo_.start({kBinary, "demo", "--data-dir", dir_.string(), "--no-sim"}, log);
+    auto started = demo_.start({kBinary, "demo", "--data-dir", dir_.string(), "--no-sim"}, log_);
     EXPECT_TRUE(started.ok());
     const auto info_file = (dir_ / "demo.json").string();
     for (int i = 0; i < 600 && !fs::exists(info_file); ++i) {
@@ -87,7 +86,7 @@ class DemoTest : public ::testing::Test {
       std::this_thread::sleep_for(100ms);
     }
     if (!fs::exists(info_file)) {
-      std::ifstream in(log);
+      std::ifstream in(log_);
       ADD_FAILURE() << "demo.json never appeared; demo output:\n"
                     << std::string(std::istreambuf_iterator<char>(in), {});
       return {};
@@ -96,6 +95,7 @@ class DemoTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::string log_;  // the demo's console output (removed with dir_)
   ChildProcess demo_;
 };
 
