@@ -19,8 +19,14 @@ DeviceBridge::DeviceBridge(const Clock& clock, std::size_t max_payload_bytes,
       telemetry_(telemetry),
       metrics_(metrics) {}
 
-void DeviceBridge::on_message(std::string_view topic, std::string_view payload) noexcept {
+void DeviceBridge::on_message(std::string_view topic, std::string_view payload,
+                              bool retained) noexcept {
   try {
+    if (retained) {
+      metrics_.rejected(RejectReason::kRetained);
+      spdlog::debug("ignored a retained message on {}", topic.substr(0, 256));
+      return;
+    }
     route(topic, payload);
   } catch (const std::exception& e) {
     // A bug, not bad input (bad input is a Result): keep the MQTT thread alive and say so.

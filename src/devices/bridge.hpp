@@ -24,7 +24,9 @@ class DeviceBridge {
                TelemetryStore& telemetry, DeviceMetrics& metrics);
 
   // The MqttClient message handler.
-  void on_message(std::string_view topic, std::string_view payload) noexcept;
+  // A retained message is a replay of something old (a stale swipe would be decided, and
+  // journaled, again after every reconnect): it is counted as rejected ("retained") and ignored.
+  void on_message(std::string_view topic, std::string_view payload, bool retained = false) noexcept;
 
  private:
   void route(std::string_view topic, std::string_view payload);

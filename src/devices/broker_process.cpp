@@ -115,6 +115,10 @@ Result<void> BrokerProcess::write_config() {
     << "max_queued_messages " << options_.max_queued_messages << "\n"
     << "max_inflight_messages " << options_.max_inflight_messages
     << "\n"
+    // Far above any valid device message (4 KiB, docs/protocol.md), low enough that a device
+    // cannot make the server's MQTT thread read a message of hundreds of megabytes.
+    << "message_size_limit " << kMessageSizeLimit
+    << "\n"
     // As root, mosquitto would drop to the `mosquitto` user, which cannot read our 0600 files.
     << "user " << current_user_name() << "\n";
   return write_secret_file(config_file(), c.str());

@@ -39,6 +39,9 @@ struct BrokerOptions {
 
 class BrokerProcess {
  public:
+  // The broker's message_size_limit: larger publishes are dropped by the broker.
+  static constexpr int kMessageSizeLimit = 256 * 1024;
+
   explicit BrokerProcess(BrokerOptions options, const Clock& clock = SystemClock::instance());
   ~BrokerProcess();
   BrokerProcess(const BrokerProcess&) = delete;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <future>
+#include <mutex>
 
 #include "devices/journal_records.hpp"
 #include "devices/outgoing.hpp"
@@ -50,16 +51,29 @@ void DoorCommander::send(DoorCommand command, Done done) {
   if (!command.reason.empty()) extra["reason"] = command.reason;
   record.extra = json::serialize(extra);
 
-  journal_.append(std::move(record), [this, door = *door, cmd, id, trace_id, unlock_ms,
+  journal_.append(std::move(record), [this, life = life_, door = *door, cmd, id, trace_id,
+                                      unlock_ms,
                                       done = std::move(done)](Result<journal::JournalRecord> r) {
+    // The journal may outlive this commander (it flushes its queue when it is destroyed).
+    std::lock_guard lock(life->mu);
+    if (!life->alive) {
+      return done(make_error(Code::ERR_UNAVAILABLE, "door commands stopped (shutting down)"));
+    }
     if (!r) return done(r.error());
     auto exp = clock_.now() + std::chrono::duration_cast<std::chrono::microseconds>(signature_ttl_);
     CommandMessage m = make_command_message(door.site, door.id, door.key, id, cmd, unlock_ms, exp);
+    // Authorise the opening before the door can act on the command, so a fast controller's
+    // "contact open" is never taken for a forced opening.
+    if (cmd == "unlock") door_states_.on_unlock_command(door, unlock_ms);
     bool published =
         static_cast<bool>(publisher_.publish(command_topic(door.site, door.id), serialize(m)));
-    if (published && cmd == "unlock") door_states_.on_unlock_command(door, unlock_ms);
     done(CommandReceipt{id, trace_id, r->seq, published});
   });
+}
+
+DoorCommander::~DoorCommander() {
+  std::lock_guard lock(life_->mu);  // waits for a callback that is running
+  life_->alive = false;
 }
 
 Result<CommandReceipt> DoorCommander::send_and_wait(DoorCommand command,

@@ -3,12 +3,14 @@
 // lockdown and release, extra {"cmd","id","actor","reason"}) and published once the record is
 // durable — the same durable-before-publish rule as decisions. The message is
 //   {"id":"<uuid v4>","cmd":…,"unlock_ms":…,"exp":…,"sig":…}
-// signed with code 0 (docs/protocol.md). An unlock also opens the door's authorised window so
-// that opening the door is not reported as forced.
+// signed with code 0 (docs/protocol.md). An unlock also opens the door's authorised window
+// (before the command is published) so that opening the door is not reported as forced.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/clock.hpp"
@@ -40,6 +42,10 @@ class DoorCommander {
   DoorCommander(const Clock& clock, const DoorDirectory& doors, JournalSink& journal,
                 Publisher& publisher, DoorStateTracker& door_states,
                 std::chrono::seconds signature_ttl);
+  // A command whose record becomes durable after this gets 50301 and is not published.
+  ~DoorCommander();
+  DoorCommander(const DoorCommander&) = delete;
+  DoorCommander& operator=(const DoorCommander&) = delete;
 
   // Validates (40001 bad cmd or duration, 40402 unknown door), journals, then publishes;
   // `done` runs on the journal's thread (or at once on a validation error).
@@ -55,6 +61,11 @@ class DoorCommander {
   Publisher& publisher_;
   DoorStateTracker& door_states_;
   std::chrono::seconds signature_ttl_;
+  struct Life {
+    std::mutex mu;
+    bool alive = true;
+  };
+  std::shared_ptr<Life> life_ = std::make_shared<Life>();
 };
 
 }  // namespace castellan::devices

@@ -195,7 +195,8 @@ Result<void> MqttClient::start() {
     if (!impl->message_handler) return;
     impl->message_handler(m->topic,
                           std::string_view(static_cast<const char*>(m->payload),
-                                           static_cast<std::size_t>(std::max(m->payloadlen, 0))));
+                                           static_cast<std::size_t>(std::max(m->payloadlen, 0))),
+                          m->retain);
   });
   s.thread = std::thread([&s] { s.run(); });
   return {};
@@ -282,7 +283,8 @@ bool MqttClient::wait_subacks(std::uint64_t count, std::chrono::milliseconds tim
 MqttStats MqttClient::stats() const {
   const Impl& s = *impl_;
   return MqttStats{s.published.load(), s.publish_failed.load(), s.received.load(),
-                   s.connects.load(),  s.reconnects.load(),     s.disconnects.load()};
+                   s.connects.load(),  s.reconnects.load(),     s.disconnects.load(),
+                   s.subacks.load()};
 }
 
 const MqttOptions& MqttClient::options() const {

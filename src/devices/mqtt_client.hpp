@@ -62,7 +62,9 @@ struct MqttStats {
 
 class MqttClient {
  public:
-  using MessageHandler = std::function<void(std::string_view topic, std::string_view payload)>;
+  // `retained`: the broker replayed a retained message on subscribing, not a live publish.
+  using MessageHandler =
+      std::function<void(std::string_view topic, std::string_view payload, bool retained)>;
   // connected == false carries a human reason ("connection lost", "not authorised", ...).
   using StateHandler = std::function<void(bool connected, std::string_view reason)>;
 

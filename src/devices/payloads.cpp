@@ -89,6 +89,8 @@ std::string_view reject_reason_name(RejectReason r) {
       return "unknown_door";
     case RejectReason::kCapacity:
       return "capacity";
+    case RejectReason::kRetained:
+      return "retained";
   }
   return "unknown";
 }
@@ -97,7 +99,7 @@ std::span<const RejectReason> all_reject_reasons() {
   static constexpr std::array kAll = {RejectReason::kBadTopic, RejectReason::kTooLarge,
                                       RejectReason::kNotJson,  RejectReason::kNoReq,
                                       RejectReason::kBadField, RejectReason::kUnknownDoor,
-                                      RejectReason::kCapacity};
+                                      RejectReason::kCapacity, RejectReason::kRetained};
   return kAll;
 }
 

@@ -27,6 +27,7 @@ enum class RejectReason {
   kBadField,     // a field missing, of the wrong type or out of range
   kUnknownDoor,  // door not configured (swipes are still answered, 40401)
   kCapacity,     // a bounded table (devices, metrics) is full
+  kRetained,     // a retained message replayed by the broker (stale: never acted on)
 };
 
 std::string_view reject_reason_name(RejectReason r);

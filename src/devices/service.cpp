@@ -50,8 +50,8 @@ DeviceService::DeviceService(const Clock& clock, const Config& config, const Doo
 DeviceService::~DeviceService() = default;
 
 Result<void> DeviceService::attach(MqttClient& client) {
-  client.on_message([this](std::string_view topic, std::string_view payload) {
-    bridge_.on_message(topic, payload);
+  client.on_message([this](std::string_view topic, std::string_view payload, bool retained) {
+    bridge_.on_message(topic, payload, retained);
   });
   for (const auto& filter : incoming_subscriptions()) {
     if (auto r = client.subscribe(filter, 1); !r) return r;

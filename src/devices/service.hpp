@@ -51,8 +51,8 @@ class DeviceService {
   // One step of everything time-driven (the ticker calls it; tests with a FakeClock too).
   void tick();
 
-  void on_message(std::string_view topic, std::string_view payload) {
-    bridge_.on_message(topic, payload);
+  void on_message(std::string_view topic, std::string_view payload, bool retained = false) {
+    bridge_.on_message(topic, payload, retained);
   }
 
   SwipePipeline& swipes() { return swipes_; }

@@ -13,6 +13,21 @@
 
 namespace castellan::devices {
 namespace json = boost::json;
+namespace {
+
+// True while this thread runs Core::handle() and so holds a shared lock on `lifetime`. A
+// journal that refuses a record at once (closing) calls back on this thread, inside handle(),
+// and on_durable() must not lock `lifetime` a second time.
+thread_local bool t_in_handle = false;
+
+struct InHandle {
+  InHandle() { t_in_handle = true; }
+  ~InHandle() { t_in_handle = false; }
+  InHandle(const InHandle&) = delete;
+  InHandle& operator=(const InHandle&) = delete;
+};
+
+}  // namespace
 
 struct SwipePipeline::Pending {
   std::string key;  // site \x1f door \x1f req
@@ -96,6 +111,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
                                  std::string_view payload) {
   std::shared_lock life(lifetime);
   if (closed) return;
+  InHandle in_handle;
   auto received = clock.monotonic();
   SwipeParse parsed = parse_swipe(payload, options.max_payload_bytes);
   if (parsed.error) metrics.rejected(parsed.error->reason);
@@ -177,7 +193,8 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
 
 void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
                                      const Result<journal::JournalRecord>& r) {
-  std::shared_lock life(lifetime);
+  std::shared_lock life(lifetime, std::defer_lock);
+  if (!t_in_handle) life.lock();  // else handle() on this thread holds it already
   if (closed) return;
   Outcome outcome = r ? p->decided : failure_outcome(*p, Code::ERR_UNAVAILABLE);
   std::uint32_t copies = 0;
@@ -211,7 +228,9 @@ void SwipePipeline::Core::expire() {
     while (!in_flight.empty()) {
       auto p = in_flight.front();
       auto* entry = table.find(p->key);
-      if (entry && entry->state == DedupeTable<Outcome, Pending>::State::kInFlight) {
+      // The same key may have been evicted and begun again: only this swipe's own entry counts.
+      if (entry && entry->context == p &&
+          entry->state == DedupeTable<Outcome, Pending>::State::kInFlight) {
         if (p->deadline > now) break;
         Outcome outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
         table.finish(p->key, outcome);
@@ -248,6 +267,11 @@ void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::
   if (p.door.key.empty()) m.sig.clear();  // unknown door: no key to sign with
   std::string topic = decision_topic(p.door.site, p.door.id);
   std::string payload = serialize(m);
+  if (first && p.door_known) {
+    // Before publishing: a fast controller's "contact open" must find the opening authorised.
+    door_states.on_decision(p.door, outcome.grant, p.user, p.dir, p.trace_id,
+                            static_cast<int>(outcome.unlock_ms));
+  }
   std::uint64_t sent = 0, failed = 0;
   for (std::uint32_t i = 0; i < copies; ++i) {
     if (publisher.publish(topic, payload)) {
@@ -260,10 +284,6 @@ void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::
   if (first) {
     double seconds = std::chrono::duration<double>(clock.monotonic() - p.received).count();
     metrics.decision(outcome.code, seconds);
-    if (p.door_known) {
-      door_states.on_decision(p.door, outcome.grant, p.user, p.dir, p.trace_id,
-                              static_cast<int>(outcome.unlock_ms));
-    }
   }
   std::lock_guard lock(mu);
   stats.published += sent;

@@ -129,7 +129,7 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   std::mutex mu;
   std::condition_variable cv;
   std::string decision;
-  client.on_message([&](std::string_view, std::string_view payload) {
+  client.on_message([&](std::string_view, std::string_view payload, bool) {
     std::lock_guard lock(mu);
     decision = std::string(payload);
     cv.notify_all();

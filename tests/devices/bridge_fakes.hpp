@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -81,10 +82,19 @@ class RecordingPublisher final : public Publisher {
     std::string topic, payload;
   };
   Result<void> publish(std::string_view topic, std::string_view payload) override {
-    std::lock_guard lock(mu_);
-    if (down_) return make_error(Code::ERR_UNAVAILABLE, "not connected");
-    messages_.push_back({std::string(topic), std::string(payload)});
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(mu_);
+      if (down_) return make_error(Code::ERR_UNAVAILABLE, "not connected");
+      messages_.push_back({std::string(topic), std::string(payload)});
+      hook = on_publish_;
+    }
+    if (hook) hook();  // e.g. a controller reacting before publish() has even returned
     return {};
+  }
+  void on_publish(std::function<void()> hook) {
+    std::lock_guard lock(mu_);
+    on_publish_ = std::move(hook);
   }
   std::vector<Message> messages() const {
     std::lock_guard lock(mu_);
@@ -99,6 +109,7 @@ class RecordingPublisher final : public Publisher {
   mutable std::mutex mu_;
   bool down_ = false;
   std::vector<Message> messages_;
+  std::function<void()> on_publish_;
 };
 
 class FixedDoors final : public DoorDirectory {

@@ -180,6 +180,9 @@ TEST_F(BridgeMqttTest, MalformedPayloadsAreCountedAndDisturbNothing) {
   swipe("d1", R"({"req":"w-1","card":12345678})");               // wrong type -> 40001
   swipe("d1", R"({"req":"w-2","card":"04a1b2c3","dir":"up"})");  // bad dir -> 40001
   swipe("d1", "{\"req\":\"huge\",\"card\":\"" + std::string(100000, 'a') + "\"}");
+  // Over the broker's message_size_limit: dropped by the broker, never read by the server.
+  swipe("d1", "{\"req\":\"vast\",\"card\":\"" + std::string(BrokerProcess::kMessageSizeLimit, 'a') +
+                  "\"}");
   swipe("nope", swipe_json("w-3", kUidOk));  // unknown door -> 40401
   ASSERT_TRUE(
       controller_->publish("castellan/v1/HQ/doors/d1/swipe", swipe_json("w-4", kUidOk)).ok());
@@ -197,7 +200,7 @@ TEST_F(BridgeMqttTest, MalformedPayloadsAreCountedAndDisturbNothing) {
   EXPECT_EQ(m.rejected_count(RejectReason::kNotJson), 2.0) << "swipe + telemetry";
   EXPECT_EQ(m.rejected_count(RejectReason::kNoReq), 1.0);
   EXPECT_EQ(m.rejected_count(RejectReason::kBadField), 3.0) << "two swipes + state";
-  EXPECT_EQ(m.rejected_count(RejectReason::kTooLarge), 1.0);
+  EXPECT_EQ(m.rejected_count(RejectReason::kTooLarge), 1.0) << "the vast one never arrived";
   EXPECT_EQ(m.rejected_count(RejectReason::kUnknownDoor), 1.0);
   EXPECT_EQ(m.rejected_count(RejectReason::kBadTopic), 1.0) << "upper-case site";
   // Exactly the four swipes with a usable req were answered; nothing for the rest.
@@ -207,6 +210,34 @@ TEST_F(BridgeMqttTest, MalformedPayloadsAreCountedAndDisturbNothing) {
   EXPECT_EQ(answered, 4u) << "w-1, w-2, w-3, w-ok";
   auto text = world_.metrics.render();
   EXPECT_NE(text.find("castellan_mqtt_rejected_total{reason=\"too_large\"} 1"), std::string::npos);
+}
+
+TEST_F(BridgeMqttTest, RetainedSwipeIsDecidedLiveOnceAndIgnoredWhenReplayed) {
+  // Published live with the retain bit: subscribers get it live (retain flag clear) once.
+  ASSERT_TRUE(controller_
+                  ->publish("castellan/v1/hq/doors/d1/swipe", swipe_json("r-1", kUidOk), 1,
+                            /*retain=*/true)
+                  .ok());
+  auto live = decision("d1", "r-1");
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->code, 0);
+  // A new subscription makes the broker replay it with the retain flag set: a stale swipe that
+  // must not be decided (or answered) again.
+  ASSERT_TRUE(bridge_client_->subscribe("castellan/v1/hq/doors/d1/swipe").ok());
+  auto& m = service_->metrics();
+  ASSERT_TRUE(eventually([&] { return m.rejected_count(RejectReason::kRetained) >= 1; }));
+  swipe("d1", swipe_json("r-2", kUidOk));
+  ASSERT_TRUE(decision("d1", "r-2"));
+  std::size_t answers = 0;
+  for (const auto& msg : decisions_.messages()) {
+    auto d = parse_decision_message(msg.payload);
+    answers += d.ok() && d->req == "r-1";
+  }
+  EXPECT_EQ(answers, 1u);
+  EXPECT_EQ(m.rejected_count(RejectReason::kRetained), 1.0);
+  std::size_t journaled = 0;
+  for (const auto& r : records(journal::RecordKind::decision)) journaled += r.req == "r-1";
+  EXPECT_EQ(journaled, 1u);
 }
 
 TEST_F(BridgeMqttTest, BrokerKilledAndRestartedMidStream) {

@@ -200,5 +200,18 @@ TEST_F(SwipePipelineTest, GrantsFeedTheDoorsPassagesAndFailureRate) {
   EXPECT_DOUBLE_EQ(v.failure_rate_24h, 0.5);
 }
 
+TEST_F(SwipePipelineTest, GrantIsAuthorisedBeforeTheDoorCanReact) {
+  DoorInfo d1 = *world_.doors.find("hq", "d1");
+  door_states_.on_state(d1,
+                        {LockState::kLocked, ContactState::kClosed, std::nullopt, std::nullopt});
+  // The controller opens at once on the grant and reports it before publish() has returned.
+  publisher_.on_publish([&] {
+    door_states_.on_state(d1, {std::nullopt, ContactState::kOpen, std::nullopt, std::nullopt});
+  });
+  pipeline_.handle("hq", "d1", swipe_json("a-1", kUidOk));
+  ASSERT_EQ(decision_for("d1", "a-1").code, 0);
+  EXPECT_EQ(journal_.count(journal::RecordKind::door_alarm), 0u) << "not a forced opening";
+}
+
 }  // namespace
 }  // namespace castellan::devices

@@ -66,7 +66,7 @@ class MessageInbox {
     return messages_;
   }
   MqttClient::MessageHandler handler() {
-    return [this](std::string_view t, std::string_view p) { push(t, p); };
+    return [this](std::string_view t, std::string_view p, bool) { push(t, p); };
   }
 
  private:

@@ -46,8 +46,9 @@ TEST_F(BrokerProcessTest, WritesConfigStartsAndStopsWithoutLeftovers) {
     std::ifstream conf(broker.config_file());
     std::stringstream text;
     text << conf.rdbuf();
-    for (const char* line : {"allow_anonymous false", "set_tcp_nodelay true", "log_dest stderr",
-                             "persistence false", "password_file ", "acl_file ", "user "}) {
+    for (const char* line :
+         {"allow_anonymous false", "set_tcp_nodelay true", "log_dest stderr", "persistence false",
+          "password_file ", "acl_file ", "user ", "message_size_limit 262144"}) {
       EXPECT_NE(text.str().find(line), std::string::npos) << line;
     }
     EXPECT_NE(text.str().find("listener " + std::to_string(broker.port()) + " 127.0.0.1"),

@@ -61,6 +61,34 @@ TEST_F(CommandsTest, UnlockIsJournaledThenPublishedSigned) {
   EXPECT_EQ(journal_.count(RecordKind::door_alarm), 0u);
 }
 
+TEST_F(CommandsTest, UnlockIsAuthorisedBeforeTheDoorCanReact) {
+  DoorInfo d1{"hq", "d1", key_, 5000, 30, false};
+  door_states_.on_state(d1,
+                        {LockState::kLocked, ContactState::kClosed, std::nullopt, std::nullopt});
+  // The controller opens the door (and reports it, lock still "locked") as soon as the command
+  // is on the wire, before publish() has returned.
+  publisher_.on_publish([&] {
+    door_states_.on_state(d1, {std::nullopt, ContactState::kOpen, std::nullopt, std::nullopt});
+  });
+  ASSERT_TRUE(send("d1", "unlock").ok());
+  EXPECT_EQ(journal_.count(RecordKind::door_alarm), 0u) << "not a forced opening";
+}
+
+TEST_F(CommandsTest, CommandDurableAfterTheCommanderIsGoneIsRefusedNotPublished) {
+  journal_.set_hold(true);  // the record becomes durable only after the commander is destroyed
+  auto result = std::make_shared<std::optional<Result<CommandReceipt>>>();
+  {
+    DoorCommander commander{clock_, doors_, journal_, publisher_, door_states_, 10s};
+    commander.send(DoorCommand{"d1", "unlock", 0, "admin", "test", ""},
+                   [result](Result<CommandReceipt> r) { *result = std::move(r); });
+  }
+  journal_.release();  // as ~Journal does when it flushes its queue at shutdown
+  ASSERT_TRUE(result->has_value());
+  ASSERT_FALSE((*result)->ok());
+  EXPECT_EQ((*result)->error().code, Code::ERR_UNAVAILABLE);
+  EXPECT_TRUE(publisher_.messages().empty());
+}
+
 TEST_F(CommandsTest, UnlockDefaultsToTheDoorsUnlockTime) {
   ASSERT_TRUE(send("d1", "unlock").ok());
   EXPECT_EQ(parse_command_message(publisher_.messages()[0].payload)->unlock_ms, 5000);

@@ -33,6 +33,7 @@ TEST_F(MqttClientTest, PublishSubscribeRoundTrip) {
   EXPECT_EQ(sub.stats().received, 2u);
   EXPECT_EQ(sub.stats().connects, 1u);
   EXPECT_EQ(sub.stats().reconnects, 0u);
+  EXPECT_EQ(sub.stats().subacks, 1u);
 }
 
 TEST_F(MqttClientTest, ReconnectsAndResubscribesAfterBrokerRestart) {

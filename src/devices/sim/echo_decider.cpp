@@ -10,7 +10,7 @@ EchoDecider::EchoDecider(EchoOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock), client_(options_.mqtt) {}
 
 Result<void> EchoDecider::start(std::chrono::milliseconds timeout) {
-  client_.on_message([this](std::string_view t, std::string_view p) { on_swipe(t, p); });
+  client_.on_message([this](std::string_view t, std::string_view p, bool) { on_swipe(t, p); });
   if (auto r = client_.start(); !r) return r;
   if (auto r = client_.subscribe("castellan/v1/+/doors/+/swipe"); !r) return r;
   if (!client_.wait_connected(timeout) || !client_.wait_subacks(1, timeout)) {

@@ -106,7 +106,7 @@ Result<void> Simulator::connect_devices(milliseconds timeout) {
       o.client_id = fmt::format("sim-{}-shared-{}", run_id_, c);
     }
     auto client = std::make_unique<MqttClient>(o);
-    client->on_message([this](std::string_view t, std::string_view p) { on_message(t, p); });
+    client->on_message([this](std::string_view t, std::string_view p, bool) { on_message(t, p); });
     if (auto r = client->start(); !r) return r;
     clients_.push_back(std::move(client));
   }
