@@ -46,8 +46,16 @@ void ApiService::handle(Request request, ReplyFn done) {
   const auto match = router_.match(request.method, request.path);
   const auto started = ctx_.clock.monotonic();
   const std::string route_name = match.route ? match.route->pattern : "unmatched";
-  // Every reply passes here once: metrics, then the transport.
-  auto finish = [this, started, route_name, method = request.method,
+  // Every reply passes here once: metrics, then the transport. An unmatched request's method is
+  // whatever the client sent: only the standard verbs become a label, so that nobody can add
+  // series to /metrics by inventing methods.
+  std::string method_label = request.method;
+  if (!match.route && method_label != "GET" && method_label != "POST" && method_label != "PUT" &&
+      method_label != "PATCH" && method_label != "DELETE" && method_label != "HEAD" &&
+      method_label != "OPTIONS") {
+    method_label = "OTHER";
+  }
+  auto finish = [this, started, route_name, method = std::move(method_label),
                  done = std::move(done)](Reply reply) {
     const auto elapsed = std::chrono::duration<double>(ctx_.clock.monotonic() - started).count();
     metrics_.observe(method, route_name, reply.status, elapsed);

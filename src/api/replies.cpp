@@ -1,5 +1,7 @@
 #include "api/replies.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/json.hpp>
 
 #include "core/crypto.hpp"
@@ -13,6 +15,18 @@ Reply error_reply(Code code, std::string_view message, std::string_view trace_id
                    {"message", message},
                    {"trace_id", trace_id}};
   return json_reply(http_status(code), json::object{{"error", std::move(err)}});
+}
+
+Reply error_reply(const Error& e, std::string_view trace_id) {
+  if (http_status(e.code) < 500) return error_reply(e.code, e.message, trace_id);
+  spdlog::warn("request {} failed with {}: {}", trace_id, static_cast<int>(e.code), e.message);
+  return error_reply(e.code,
+                     e.code == Code::ERR_TIMEOUT
+                         ? "The request could not be completed in time; the server log has the "
+                           "details under this trace_id."
+                         : "The server could not complete the request right now; the server log "
+                           "has the details under this trace_id.",
+                     trace_id);
 }
 
 Reply json_reply(int status, const json::value& body) {

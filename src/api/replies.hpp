@@ -14,9 +14,10 @@ namespace castellan::api {
 
 // {"error":{"code","name","message","trace_id"}} with the code's HTTP status.
 Reply error_reply(Code code, std::string_view message, std::string_view trace_id);
-inline Reply error_reply(const Error& e, std::string_view trace_id) {
-  return error_reply(e.code, e.message, trace_id);
-}
+// The same for an Error from a port. A 4xx message is about the request and is shown as it is;
+// a 5xx message may carry internals (file paths, strerror, SQLite text): it is logged with the
+// trace id and the client gets a fixed sentence instead.
+Reply error_reply(const Error& e, std::string_view trace_id);
 Reply json_reply(int status, const boost::json::value& body);
 
 // The trace id of a valid W3C `traceparent` ("00-<32 hex>-<16 hex>-<2 hex>"), else a fresh one.

@@ -41,6 +41,12 @@ void login(ApiContext& ctx, LoginLimiter& limiter, Request& req, const ReplyFn& 
   if (!username) return done(error_reply(username.error(), req.trace_id));
   auto password = required_string(*body, "password");
   if (!password) return done(error_reply(password.error(), req.trace_id));
+  if (!is_valid_username(*username)) {
+    // No account can have this name: refuse it without a rate-limiter entry or a log line
+    // carrying it (it may be a megabyte long or hold line breaks).
+    return done(
+        error_reply(Code::ERR_UNAUTHENTICATED, "The username or password is wrong.", req.trace_id));
+  }
   const std::string user_key = "user:" + *username;
   const std::string addr_key = "addr:" + req.client_address;
   if (limiter.blocked(user_key) || limiter.blocked(addr_key)) {

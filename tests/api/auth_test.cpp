@@ -152,6 +152,23 @@ TEST(Replies, TraceIdComesFromAValidTraceparentOnly) {
             "00000000000000000000000000000000");
 }
 
+TEST(Replies, ServerErrorsHideTheirInternalTextClientErrorsKeepTheirs) {
+  const Reply server = error_reply(
+      make_error(Code::ERR_UNAVAILABLE, "cannot fdatasync /var/lib/castellan/journal/seg: EIO"),
+      "abc");
+  EXPECT_EQ(server.status, 503);
+  const auto s = boost::json::parse(server.body);
+  EXPECT_EQ(s.at("error").at("code").as_int64(), 50301);
+  EXPECT_EQ(s.at("error").at("trace_id").as_string(), "abc");
+  EXPECT_EQ(server.body.find("fdatasync"), std::string::npos) << server.body;
+  EXPECT_EQ(server.body.find("/var/lib"), std::string::npos) << server.body;
+  const Reply timeout = error_reply(make_error(Code::ERR_TIMEOUT, "sqlite step: busy"), "abc");
+  EXPECT_EQ(timeout.status, 504);
+  EXPECT_EQ(timeout.body.find("sqlite"), std::string::npos) << timeout.body;
+  const Reply client = error_reply(make_error(Code::ERR_NOT_FOUND, "no door d7"), "abc");
+  EXPECT_EQ(boost::json::parse(client.body).at("error").at("message").as_string(), "no door d7");
+}
+
 TEST(Replies, ErrorShapeMatchesTheContract) {
   const Reply r = error_reply(Code::ERR_CONFLICT, "It exists.", "abc");
   EXPECT_EQ(r.status, 409);

@@ -59,6 +59,7 @@ HttpResult HttpsClient::request(const std::string& method, const std::string& ta
                                 const std::string& body,
                                 const std::map<std::string, std::string>& headers) {
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  if (req.method() == http::verb::unknown) req.method_string(method);  // an invented method
   req.set(http::field::host, "127.0.0.1");
   for (const auto& [k, v] : headers) req.set(k, v);
   req.body() = body;

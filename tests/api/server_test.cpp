@@ -78,6 +78,35 @@ TEST(HttpsServer, WrongPasswordsAreRateLimitedPerUser) {
       42901);
 }
 
+TEST(HttpsServer, ImpossibleUsernamesAreRefusedWithoutCountingAgainstTheAddress) {
+  ApiHarness h([](Config& c) { c.api.login_attempts_per_minute = 3; });
+  ASSERT_TRUE(h.accounts.create({"ada", h.hasher.hash("s3cret-pass").value(), Role::kAdmin}).ok());
+  auto c = h.client();
+  // Names no account can have (too long, a line break): 401 at once, no rate-limiter entry.
+  for (const std::string& name : {std::string(5000, 'x'), std::string("ada\nforged log line"),
+                                  std::string("x y"), std::string("")}) {
+    boost::json::object body{{"username", name}, {"password", "whatever"}};
+    expect_error(c->request("POST", "/v1/auth/token", boost::json::serialize(body)), 401, 40101);
+  }
+  // Four failures from this address, yet (limit 3) the address is not blocked.
+  auto ok = c->request("POST", "/v1/auth/token", R"({"username":"ada","password":"s3cret-pass"})");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
+TEST(HttpsServer, InventedMethodsDoNotBecomeMetricLabels) {
+  ApiHarness h;
+  auto c = h.client();
+  for (const char* method : {"FROBA", "FROBB", "FROBC"}) {
+    expect_error(c->request(method, "/v1/nowhere"), 404, 40402);
+  }
+  auto metrics = http_get(h.server->ops_port(), "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.body.find("FROB"), std::string::npos);
+  EXPECT_NE(metrics.body.find("castellan_http_requests_total{method=\"OTHER\",route=\"unmatched\""),
+            std::string::npos)
+      << metrics.body;
+}
+
 TEST(HttpsServer, ErrorsHaveTheContractShapeAndTheRequestTraceId) {
   ApiHarness h;
   auto c = h.client();
