@@ -1,5 +1,7 @@
 #include "api/accounts.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "core/crypto.hpp"
 #include "core/secrets.hpp"
 
@@ -63,7 +65,22 @@ Result<AdminBootstrap> ensure_admin_account(AccountRepository& accounts,
                                             const std::string& data_dir) {
   AdminBootstrap out;
   out.password_file = data_dir + "/admin-password";
-  if (accounts.find("admin")) return out;
+  // Only while nobody can administer: an `admin` that an administrator deleted stays deleted.
+  std::string after;
+  for (;;) {
+    const auto page = accounts.list(after, 500);
+    for (const auto& a : page) {
+      if (a.role == Role::kAdmin) return out;
+    }
+    if (page.size() < 500) break;
+    after = page.back().username;
+  }
+  if (accounts.find("admin")) {
+    spdlog::warn(
+        "no account has the admin role and 'admin' exists with another role: "
+        "not changing it (see docs/operations.md, 'First admin')");
+    return out;
+  }
   if (auto dir = ensure_private_dir(data_dir); !dir) return dir.error();
   // 12 random bytes as 24 hex digits: 96 bits, easy to copy from a terminal.
   const std::string password = to_hex(random_bytes(12));

@@ -56,9 +56,10 @@ struct AdminBootstrap {
   std::string password_file;
 };
 
-// First start: when no account `admin` exists, creates it (role admin) with a random
-// password, writes the password to DATA_DIR/admin-password (0600) and returns it so the
-// caller prints it once. Later starts return created=false.
+// First start (and recovery): when no account has the admin role, creates `admin` (role admin)
+// with a random password, writes the password to DATA_DIR/admin-password (0600) and returns it
+// so the caller prints it once. While any administrator exists it changes nothing, so an `admin`
+// that an administrator deleted is not brought back by a restart.
 Result<AdminBootstrap> ensure_admin_account(AccountRepository& accounts,
                                             const PasswordHasher& hasher,
                                             const std::string& data_dir);

@@ -123,6 +123,26 @@ TEST(Accounts, FirstStartCreatesAdminWithA0600PasswordFileOnce) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Accounts, ADeletedAdminStaysDeletedWhileAnotherAdministratorExists) {
+  const std::string dir = testing::make_temp_dir();
+  MemoryAccountRepository accounts;
+  const auto hasher = PasswordHasher::fast_for_tests();
+  ASSERT_TRUE(ensure_admin_account(accounts, hasher, dir).ok());
+  ASSERT_TRUE(accounts.create({"root", hasher.hash("another-pass").value(), Role::kAdmin}).ok());
+  ASSERT_TRUE(accounts.remove("admin").ok());
+  auto restart = ensure_admin_account(accounts, hasher, dir);
+  ASSERT_TRUE(restart.ok());
+  EXPECT_FALSE(restart->created);
+  EXPECT_FALSE(accounts.find("admin").has_value());
+  // With no administrator left at all, the next start creates `admin` again (recovery).
+  ASSERT_TRUE(accounts.update({"root", hasher.hash("another-pass").value(), Role::kOperator}).ok());
+  auto recovery = ensure_admin_account(accounts, hasher, dir);
+  ASSERT_TRUE(recovery.ok());
+  EXPECT_TRUE(recovery->created);
+  EXPECT_EQ(accounts.find("admin")->role, Role::kAdmin);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Router, MostLiteralPatternWinsAndParamsAreExtracted) {
   Router r;
   r.add({"GET", "/v1/events", Access::kRead, nullptr});
