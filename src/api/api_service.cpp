@@ -80,6 +80,7 @@ void ApiService::handle(Request request, ReplyFn done) {
     if (!claims) return finish(error_reply(claims.error(), request.trace_id));
     request.username = claims->username;
     request.role = claims->role;
+    request.token_expires_at = claims->expires_at;
     if (!role_allows(request.role, route.access)) {
       return finish(error_reply(Code::ERR_FORBIDDEN,
                                 "The role '" + std::string(role_name(request.role)) +

@@ -23,6 +23,7 @@ struct Request {
   std::string trace_id;
   std::string username;
   Role role = Role::kAuditor;
+  TimePoint token_expires_at{};     // of the bearer token (routes that need one)
   std::vector<std::string> params;  // path parameters in pattern order
 };
 
@@ -30,8 +31,10 @@ struct Reply {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
-  // Set by GET /v1/events/stream: the transport switches to Server-Sent Events.
+  // Set by GET /v1/events/stream: the transport switches to Server-Sent Events, and ends the
+  // stream at `stream_until` (the token's expiry: a stream is not a way around it).
   bool event_stream = false;
+  TimePoint stream_until{};
 };
 
 // A handler answers by calling this exactly once, from any thread.

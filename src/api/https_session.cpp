@@ -177,7 +177,7 @@ asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::soc
         reply = co_await dispatch(to_request(msg, client));
       }
       if (reply.event_stream) {
-        co_await stream_events(self, stream);
+        co_await stream_events(self, stream, reply.stream_until);
         break;
       }
       auto res = to_response(reply, version, keep_alive);
@@ -195,7 +195,8 @@ asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::soc
 }
 
 asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
-                                                       std::shared_ptr<TlsStream> stream) {
+                                                       std::shared_ptr<TlsStream> stream,
+                                                       TimePoint until) {
   auto ex = co_await asio::this_coro::executor;
   auto& lowest = beast::get_lowest_layer(*stream);
   lowest.expires_never();
@@ -235,7 +236,9 @@ asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
     char scratch[256];
     co_await stream->async_read_some(asio::buffer(scratch), kTuple);
   };
-  auto writer = [stream, queue, wake, self]() -> asio::awaitable<void> {
+  // A client that stopped reading must not hold the task until TCP gives up.
+  const auto write_timeout = std::chrono::milliseconds(config.api.request_timeout_ms);
+  auto writer = [stream, queue, wake, self, write_timeout]() -> asio::awaitable<void> {
     for (;;) {
       std::string out;
       {
@@ -257,11 +260,18 @@ asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
           continue;
       }
       WaitMarker wait(self, "sse write");
+      beast::get_lowest_layer(*stream).expires_after(write_timeout);
       auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(out), kTuple);
       if (ec) co_return;
     }
   };
-  co_await (reader() || writer());
+  // The stream ends when the token it was opened with expires: the client logs in again.
+  auto expiry = [ex, left = until - api.context().clock.now(), self]() -> asio::awaitable<void> {
+    asio::steady_timer timer(ex, std::chrono::duration_cast<asio::steady_timer::duration>(left));
+    WaitMarker wait(self, "sse token expiry", WaitKind::kIdle);
+    co_await timer.async_wait(kTuple);
+  };
+  co_await (reader() || writer() || expiry());
 }
 
 }  // namespace castellan::api

@@ -98,10 +98,11 @@ void add_event_routes(Router& router, ApiContext& ctx) {
   router.add({"GET", "/v1/events", Access::kRead,
               [c](Request& r, ReplyFn d) { query_events(*c, r, d); }, true});
   router.add({"GET", "/v1/events/stream", Access::kRead,
-              [](Request&, ReplyFn d) {
+              [](Request& r, ReplyFn d) {
                 Reply reply;
                 reply.content_type = "text/event-stream";
                 reply.event_stream = true;
+                reply.stream_until = r.token_expires_at;
                 d(std::move(reply));
               },
               false});

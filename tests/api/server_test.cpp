@@ -244,6 +244,19 @@ TEST(HttpsServer, SseStreamDeliversRecordsAppendedAfterItOpened) {
   EXPECT_EQ(h.events.subscribers(), 0u);
 }
 
+TEST(HttpsServer, SseStreamEndsWhenItsTokenExpires) {
+  ApiHarness h;
+  auto c = h.client();
+  const auto token = h.tokens.sign("short-lived", Role::kAuditor,
+                                   SystemClock::instance().now() + std::chrono::seconds(1));
+  c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+               "\r\n\r\n");
+  c->read_until(": stream open\n\n");
+  // No record and no keep-alive comes within the client's read timeout: only the expiry ends it.
+  EXPECT_TRUE(c->closed_by_peer());
+  EXPECT_TRUE(h.wait_for_tasks(2)) << h.registry.active_count() << " tasks left";
+}
+
 TEST(HttpsServer, StopEndsOpenStreamsAndConnections) {
   ApiHarness h;
   auto c = h.client();
