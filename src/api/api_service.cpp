@@ -1,5 +1,6 @@
 #include "api/api_service.hpp"
 
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
@@ -11,8 +12,13 @@
 namespace castellan::api {
 namespace json = boost::json;
 
+// Two threads for handlers that block (SQLite, Argon2id, door commands). At most kMaxQueued
+// jobs wait; beyond that a request gets 503 at once instead of joining a queue it would time
+// out in anyway.
 struct ApiService::BlockingPool {
+  static constexpr int kMaxQueued = 256;
   boost::asio::thread_pool pool{2};
+  std::atomic<int> queued{0};
 };
 
 void audit(ApiContext& ctx, const Request& request, std::string_view action, json::object details) {
@@ -89,9 +95,25 @@ void ApiService::handle(Request request, ReplyFn done) {
     }
   }
   if (!route.blocking) return run(route, std::move(request), std::move(finish));
-  boost::asio::post(pool_->pool, [this, &route, request = std::move(request),
+  if (pool_->queued.fetch_add(1) >= BlockingPool::kMaxQueued) {
+    pool_->queued.fetch_sub(1);
+    return finish(error_reply(Code::ERR_UNAVAILABLE,
+                              "The server is busy with other requests; try again shortly.",
+                              request.trace_id));
+  }
+  // The transport answers 504 after request_timeout: a job still queued by then is dropped, so a
+  // request the client was told timed out does not run (and change things) later.
+  const auto deadline = started + std::chrono::milliseconds(ctx_.config.api.request_timeout_ms);
+  boost::asio::post(pool_->pool, [this, &route, deadline, request = std::move(request),
                                   finish = std::move(finish)]() mutable {
+    pool_->queued.fetch_sub(1);
     TraceScope scope(request.trace_id);
+    if (ctx_.clock.monotonic() >= deadline) {
+      spdlog::warn("{} {} dropped: it waited in the queue past its deadline", request.method,
+                   route.pattern);
+      return finish(error_reply(Code::ERR_TIMEOUT, "The request did not complete in time.",
+                                request.trace_id));
+    }
     run(route, std::move(request), std::move(finish));
   });
 }

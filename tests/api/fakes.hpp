@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "api/ports.hpp"
@@ -140,6 +141,7 @@ class FakeDevices final : public DevicesPort {
   }
   Result<void> unlock(std::string_view door, int, std::string_view, std::string_view actor,
                       std::string_view) override {
+    std::this_thread::sleep_for(unlock_delay);  // e.g. waiting for a stalled journal
     std::lock_guard lock(mu);
     unlocked.emplace_back(door);
     actors.emplace_back(actor);
@@ -168,6 +170,7 @@ class FakeDevices final : public DevicesPort {
     if (door == "d1" || door == "d2") return {};
     return make_error(Code::ERR_DOOR_UNKNOWN, "No door '" + std::string(door) + "'.");
   }
+  std::chrono::milliseconds unlock_delay{0};
   std::mutex mu;
   std::vector<std::string> unlocked;
   std::vector<std::string> actors;  // who asked for each unlock, lockdown and release

@@ -244,6 +244,29 @@ TEST(HttpsServer, SseStreamDeliversRecordsAppendedAfterItOpened) {
   EXPECT_EQ(h.events.subscribers(), 0u);
 }
 
+TEST(HttpsServer, ARequestThatTimedOutInTheQueueNeverRuns) {
+  ApiHarness h([](Config& c) { c.api.request_timeout_ms = 300; });
+  h.devices.unlock_delay = std::chrono::milliseconds(1000);  // a stalled journal
+  const std::string body = R"({"reason":"test"})";
+  // Two unlocks take both threads of the blocking pool for a second; the third waits in the
+  // queue past its deadline. All three callers are told 504 after 300 ms.
+  std::vector<std::thread> callers;
+  std::vector<int> statuses(3);
+  for (int i = 0; i < 3; ++i) {
+    callers.emplace_back([&, i] {
+      if (i == 2) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      statuses[static_cast<std::size_t>(i)] =
+          h.call("POST", "/v1/doors/d1/unlock", body, Role::kOperator).status;
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(statuses, (std::vector<int>{504, 504, 504}));
+  // Two seconds of work on two threads: after 2.5 s a third job would have finished too.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  std::lock_guard lock(h.devices.mu);
+  EXPECT_EQ(h.devices.unlocked.size(), 2u) << "the queued one was dropped, not run late";
+}
+
 TEST(HttpsServer, SseStreamEndsWhenItsTokenExpires) {
   ApiHarness h;
   auto c = h.client();
