@@ -129,14 +129,29 @@ DecisionResult DecisionEngine::decide(const Snapshot& s, const DecisionRequest& 
   };
   bool granted = false;
   if (door.door.apb) {
+    PositionChange change;
     granted = passback_.with_position(site.site.id, req.card_hash, req.now,
-                                      std::chrono::hours(site.site.apb_reset_hours), req.dir, take);
+                                      std::chrono::hours(site.site.apb_reset_hours), req.dir, take,
+                                      &change);
+    if (granted) out.taken.position = change;
   } else {
     granted = take(false);
   }
   out.granted = granted;
-  if (granted && pass != nullptr) out.pass_id = pass->pass.id;
+  if (granted && pass != nullptr) {
+    out.pass_id = pass->pass.id;
+    out.taken.pass_use = pass->counter;
+  }
+  if (granted) {
+    out.taken.site = site.site.id;
+    out.taken.card_hash = req.card_hash;
+  }
   return out;
+}
+
+void DecisionEngine::give_back(const Taken& t) {
+  if (t.pass_use) t.pass_use->give_back();
+  if (t.position) passback_.restore(t.site, t.card_hash, *t.position);
 }
 
 }  // namespace castellan::access

@@ -14,10 +14,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "access/model.hpp"
+#include "access/pass_ledger.hpp"
 #include "access/passback.hpp"
 #include "access/snapshot.hpp"
 #include "core/codes.hpp"
@@ -33,6 +35,14 @@ struct DecisionRequest {
   TimePoint now{};
 };
 
+// What a grant took from the mutable state, so that it can be given back (see give_back()).
+struct Taken {
+  std::string site;
+  CardHash card_hash{};
+  std::shared_ptr<PassCounter> pass_use;   // set when a pass use was taken
+  std::optional<PositionChange> position;  // set at an anti-passback door
+};
+
 struct DecisionResult {
   Code code = Code::ERR_CARD_UNKNOWN;
   bool granted = false;
@@ -43,6 +53,7 @@ struct DecisionResult {
   FailMode fail_mode = FailMode::secure;
   bool fail_safe = false;  // door is fail_mode = "safe": 50301/50401 grant there
   std::uint64_t snapshot_version = 0;
+  Taken taken;  // empty unless granted
 };
 
 // Whether a failure code grants at a door of this fail mode (contract §4: only 50301 and
@@ -62,6 +73,11 @@ class DecisionEngine {
   DecisionResult decide(const DecisionRequest& request);
   // Decides against a given snapshot (tests, benchmarks, replays).
   DecisionResult decide(const Snapshot& snapshot, const DecisionRequest& request);
+
+  // Undoes what a grant took (its pass use, its anti-passback move) when the door never got
+  // that grant: the answer published was a fail-secure 50301/50401 deny instead. A position
+  // that a later swipe of the card has moved since is left alone.
+  void give_back(const Taken& taken);
 
   AntiPassbackTracker& passback() { return passback_; }
 

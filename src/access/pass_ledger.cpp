@@ -14,6 +14,17 @@ bool PassCounter::try_consume(std::uint32_t max_uses) {
   return false;
 }
 
+void PassCounter::give_back() {
+  std::uint32_t used = used_.load(std::memory_order_relaxed);
+  while (used > 0) {
+    if (used_.compare_exchange_weak(used, used - 1, std::memory_order_acq_rel,
+                                    std::memory_order_relaxed)) {
+      owner_.mark_dirty(*this);
+      return;
+    }
+  }
+}
+
 std::shared_ptr<PassCounter> PassUseLedger::counter(const std::string& pass_id) {
   std::lock_guard lock(mu_);
   auto& slot = counters_[pass_id];
@@ -42,8 +53,8 @@ void PassUseLedger::mark_dirty(const PassCounter& counter) {
   std::function<void()> notify;
   {
     std::lock_guard lock(mu_);
-    std::uint32_t& v = dirty_[counter.pass_id()];
-    v = std::max(v, counter.used());
+    // Read under the lock: a later call always records a count at least as recent.
+    dirty_[counter.pass_id()] = counter.used();
     notify = on_dirty_;
   }
   if (notify) notify();

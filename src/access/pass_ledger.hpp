@@ -33,6 +33,9 @@ class PassCounter {
   const std::string& pass_id() const { return pass_id_; }
   // Takes one use if fewer than max_uses were taken; false when exhausted.
   bool try_consume(std::uint32_t max_uses);
+  // Returns a use taken by a grant that the door never received (the answer became a
+  // fail-secure 50301/50401 deny).
+  void give_back();
 
  private:
   friend class PassUseLedger;

@@ -17,23 +17,44 @@ AntiPassbackTracker::Shard& AntiPassbackTracker::shard_for(const CardHash& card)
 
 bool AntiPassbackTracker::with_position(std::string_view site, const CardHash& card, TimePoint now,
                                         std::chrono::hours reset, Direction dir,
-                                        const std::function<bool(bool inside)>& decide_grant) {
+                                        const std::function<bool(bool inside)>& decide_grant,
+                                        PositionChange* change) {
   Shard& s = shard_for(card);
   std::string k = key(site, card);
   std::lock_guard lock(s.mu);
   auto it = s.entered_at_us.find(k);
   bool inside = false;
+  std::optional<std::int64_t> before;
   if (it != s.entered_at_us.end()) {
     auto age = std::chrono::microseconds(to_unix_us(now) - it->second);
     inside = age < reset;
+    before = it->second;
   }
   if (!decide_grant(inside)) return false;
+  std::optional<std::int64_t> after;
   if (dir == Direction::in) {
-    s.entered_at_us[k] = to_unix_us(now);
+    after = s.entered_at_us[k] = to_unix_us(now);
   } else if (it != s.entered_at_us.end()) {
     s.entered_at_us.erase(it);
   }
+  if (change) *change = PositionChange{before, after};
   return true;
+}
+
+void AntiPassbackTracker::restore(std::string_view site, const CardHash& card,
+                                  const PositionChange& change) {
+  Shard& s = shard_for(card);
+  std::string k = key(site, card);
+  std::lock_guard lock(s.mu);
+  auto it = s.entered_at_us.find(k);
+  const std::optional<std::int64_t> now =
+      it == s.entered_at_us.end() ? std::nullopt : std::optional<std::int64_t>(it->second);
+  if (now != change.after) return;  // moved by a later swipe: that one stands
+  if (change.before) {
+    s.entered_at_us[k] = *change.before;
+  } else if (it != s.entered_at_us.end()) {
+    s.entered_at_us.erase(it);
+  }
 }
 
 bool AntiPassbackTracker::is_inside(std::string_view site, const CardHash& card, TimePoint now,

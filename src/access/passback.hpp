@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,14 +20,25 @@
 
 namespace castellan::access {
 
+// What a granted swipe did to a card's position (entered-at in µs since the epoch, or none):
+// enough to put it back if the door never received the grant.
+struct PositionChange {
+  std::optional<std::int64_t> before;
+  std::optional<std::int64_t> after;
+};
+
 class AntiPassbackTracker {
  public:
   // Runs `decide_grant` with the card's position locked. `inside` tells whether the card is
   // inside the site now (entered less than `reset` ago, no exit since). If `decide_grant`
-  // returns true the position is updated for `dir` at `now`.
+  // returns true the position is updated for `dir` at `now` and, when `change` is given, what
+  // was replaced is written there.
   bool with_position(std::string_view site, const CardHash& card, TimePoint now,
                      std::chrono::hours reset, Direction dir,
-                     const std::function<bool(bool inside)>& decide_grant);
+                     const std::function<bool(bool inside)>& decide_grant,
+                     PositionChange* change = nullptr);
+  // Undoes `change` unless another swipe of the card has moved the position since.
+  void restore(std::string_view site, const CardHash& card, const PositionChange& change);
   bool is_inside(std::string_view site, const CardHash& card, TimePoint now,
                  std::chrono::hours reset) const;
   // Drops every position (e.g. an operator reset).

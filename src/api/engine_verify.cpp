@@ -19,7 +19,7 @@ void EngineVerify::verify(const VerifyRequest& request,
     return done(make_error(Code::ERR_BAD_REQUEST, "Field 'card' must be 8 to 32 hex digits."));
   if (!request.dir.empty() && request.dir != "in" && request.dir != "out")
     return done(make_error(Code::ERR_BAD_REQUEST, "Field 'dir' must be \"in\" or \"out\"."));
-  const auto result = engine_.decide(access::DecisionRequest{
+  auto result = engine_.decide(access::DecisionRequest{
       request.site, request.door, *hash,
       request.dir == "out" ? access::Direction::out : access::Direction::in, clock_.now()});
   const auto latency =
@@ -39,10 +39,15 @@ void EngineVerify::verify(const VerifyRequest& request,
   const VerifyOutcome outcome{result.granted, result.code, latency};
   // Answer only once the decision is on disk, as for MQTT decisions. When it cannot be made
   // durable, a fail-safe door grants with 50301 (contract §4) and any other door gets 503.
-  journal_.append(std::move(record), [outcome, fail_safe = result.fail_safe,
+  // The engine, not `this`: it is made before the journal and so outlives the flush of the
+  // journal's queue at shutdown.
+  journal_.append(std::move(record), [&engine = engine_, outcome, fail_safe = result.fail_safe,
+                                      taken = std::move(result.taken),
                                       done = std::move(done)](Result<journal::JournalRecord> r) {
     if (r) return done(outcome);
     if (fail_safe) return done(VerifyOutcome{true, Code::ERR_UNAVAILABLE, outcome.latency_us});
+    // Answered 503: a grant's pass use and anti-passback move are given back.
+    if (outcome.granted) engine.give_back(taken);
     done(make_error(Code::ERR_UNAVAILABLE,
                     "The decision could not be journaled: " + r.error().message));
   });

@@ -40,7 +40,8 @@ struct SwipePipeline::Pending {
   Direction dir = Direction::kIn;
   Clock::Monotonic received{};
   Clock::Monotonic deadline{};
-  Outcome decided;  // the engine's (or the validator's) answer
+  Outcome decided;      // the engine's (or the validator's) answer
+  access::Taken taken;  // what the engine's grant took; given back if the door gets a deny
 };
 
 struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
@@ -80,6 +81,7 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
   void on_durable(const std::shared_ptr<Pending>& p, const Result<journal::JournalRecord>& r);
   void expire();
   void answer(const Pending& p, const Outcome& outcome, std::uint32_t copies, bool first);
+  void give_back_if_denied(const Pending& p, const Outcome& outcome);
   void journal_outcome(const Pending& p, const Outcome& outcome, std::string_view why);
 
   Outcome failure_outcome(const Pending& p, Code code) const {
@@ -155,6 +157,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
 
   Outcome outcome;
   std::string user, card_hash_hex;
+  access::Taken taken;
   Direction dir = Direction::kIn;
   if (!p->door_known) {
     if (!parsed.error) metrics.rejected(RejectReason::kUnknownDoor);
@@ -174,6 +177,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     request.now = clock.now();
     access::DecisionResult result = engine.decide(request);
     user = result.user;
+    taken = std::move(result.taken);
     outcome = Outcome{result.granted, result.code, result.granted ? p->door.unlock_ms : 0};
   }
   journal::JournalRecord record;
@@ -182,6 +186,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     std::lock_guard lock(mu);
     p->user = std::move(user);
     p->card_hash_hex = std::move(card_hash_hex);
+    p->taken = std::move(taken);
     p->dir = dir;
     p->decided = outcome;
     record = record_of(*p, outcome, "");
@@ -208,6 +213,7 @@ void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
   if (!r) {
     spdlog::warn("journal unavailable for swipe {} at {}/{}: {}", p->trace_id, p->door.site,
                  p->door.id, r.error().message);
+    give_back_if_denied(*p, outcome);
     journal_outcome(*p, outcome, "journal_unavailable");
   }
   answer(*p, outcome, copies, true);
@@ -244,9 +250,16 @@ void SwipePipeline::Core::expire() {
   for (const auto& d : due) {
     spdlog::warn("swipe {} at {}/{} missed its {} ms deadline", d.pending.trace_id,
                  d.pending.door.site, d.pending.door.id, options.decision_timeout.count());
+    give_back_if_denied(d.pending, d.outcome);
     journal_outcome(d.pending, d.outcome, "timeout");
     answer(d.pending, d.outcome, d.copies, true);
   }
+}
+
+void SwipePipeline::Core::give_back_if_denied(const Pending& p, const Outcome& outcome) {
+  // The engine granted (taking a pass use, moving the card inside) but the door is told "deny":
+  // nobody passed, so nothing may stay taken.
+  if (p.decided.grant && !outcome.grant) engine.give_back(p.taken);
 }
 
 void SwipePipeline::Core::journal_outcome(const Pending& p, const Outcome& outcome,

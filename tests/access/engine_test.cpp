@@ -264,6 +264,38 @@ TEST(AntiPassback, ResetsAfterApbResetHours) {
   EXPECT_TRUE(w.swipe("apb", "04a1b2c3", kWorkday + std::chrono::hours(2)).granted);
 }
 
+TEST(Engine, GiveBackReturnsThePassUseAndThePositionOfAGrantNobodyGot) {
+  World w;
+  w.data.cards.erase("c1");
+  w.pass("p1", "04a1b2c3", {"apb"}, 1);
+  w.publish();
+  DecisionResult granted = w.swipe("apb", "04a1b2c3", kWorkday);
+  ASSERT_TRUE(granted.granted);
+  EXPECT_EQ(w.ledger.used("p1"), 1u);
+  // The door was told "deny" (say 50401 at a fail-secure door): nothing may stay taken.
+  w.engine.give_back(granted.taken);
+  EXPECT_EQ(w.ledger.used("p1"), 0u);
+  DecisionResult again = w.swipe("apb", "04a1b2c3", kWorkday);
+  EXPECT_TRUE(again.granted) << static_cast<int>(again.code) << ": not 40308 nor 40307";
+  EXPECT_EQ(w.ledger.used("p1"), 1u);
+}
+
+TEST(AntiPassback, GiveBackLeavesAPositionALaterSwipeMoved) {
+  World w;
+  DecisionResult in = w.swipe("apb", "04a1b2c3", kWorkday);
+  ASSERT_TRUE(in.granted);
+  DecisionResult out = w.swipe("apb2", "04a1b2c3", kWorkday, Direction::out);
+  ASSERT_TRUE(out.granted);
+  // Giving back the first grant now must not put the card inside again.
+  w.engine.give_back(in.taken);
+  EXPECT_TRUE(w.swipe("apb", "04a1b2c3", kWorkday).granted);
+  // Giving back an exit restores the entry it erased.
+  DecisionResult out2 = w.swipe("apb2", "04a1b2c3", kWorkday, Direction::out);
+  ASSERT_TRUE(out2.granted);
+  w.engine.give_back(out2.taken);
+  EXPECT_EQ(w.swipe("apb", "04a1b2c3", kWorkday).code, Code::ERR_ANTI_PASSBACK);
+}
+
 TEST(AntiPassback, DeniedSwipeDoesNotSpendPassUse) {
   World w;
   w.data.cards.erase("c1");

@@ -174,6 +174,27 @@ TEST_F(SwipePipelineTest, DeadlineAnswers50401AndFailModeSafeGrants) {
   EXPECT_EQ(metrics_.decision_count(Code::ERR_TIMEOUT), 2.0);
 }
 
+TEST_F(SwipePipelineTest, AGrantTheDoorNeverGotLeavesTheCardOutside) {
+  // The engine grants "in" at the anti-passback gate, but the record is not durable in time:
+  // the fail-secure gate is told 50401 deny, so the card must not count as inside.
+  journal_.set_hold(true);
+  pipeline_.handle("hq", "gate", swipe_json("g-1", kUidOk));
+  clock_.advance(301ms);
+  pipeline_.expire_overdue();
+  EXPECT_EQ(decision_for("gate", "g-1").code, 50401);
+  journal_.release();
+  journal_.set_hold(false);
+  pipeline_.handle("hq", "gate", swipe_json("g-2", kUidOk));
+  EXPECT_EQ(decision_for("gate", "g-2").code, 0) << "not 40307: nobody went in";
+  // Likewise when the journal refuses the record (50301).
+  journal_.set_fail(true);
+  pipeline_.handle("hq", "gate", swipe_json("g-3", kUidOk, "out"));
+  EXPECT_EQ(decision_for("gate", "g-3").code, 50301);
+  journal_.set_fail(false);
+  pipeline_.handle("hq", "gate", swipe_json("g-4", kUidOk));
+  EXPECT_EQ(decision_for("gate", "g-4").code, 40307) << "still inside: the exit never happened";
+}
+
 TEST_F(SwipePipelineTest, JournalUnavailableAnswers50301) {
   journal_.set_fail(true);
   pipeline_.handle("hq", "d1", swipe_json("j-1", kUidOk));

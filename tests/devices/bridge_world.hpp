@@ -61,6 +61,8 @@ inline access::Dataset small_dataset(TimePoint now) {
   door("fire", access::FailMode::safe, false);
   d.doors["fire"].held_open_s = 1;  // short, so a real-time test can hold it open
   door("locked-down", access::FailMode::secure, true);
+  door("gate", access::FailMode::secure, false);
+  d.doors["gate"].apb = true;  // anti-passback turnstile
   d.users["u1"] = access::User{"u1", "Ada", access::UserStatus::active};
   d.users["u2"] = access::User{"u2", "Bob", access::UserStatus::suspended};
   d.users["u3"] = access::User{"u3", "Cy", access::UserStatus::active};
@@ -87,7 +89,7 @@ inline access::Dataset small_dataset(TimePoint now) {
   card("c-sched", kUidSchedule, "u4", access::CardStatus::active, std::nullopt, std::nullopt);
   d.schedules["never"] = access::Schedule{"never", {}, {}};
   d.groups["staff"] =
-      access::Group{"staff", {"d1", "fire", "locked-down"}, std::nullopt, {"u1", "u2"}};
+      access::Group{"staff", {"d1", "fire", "locked-down", "gate"}, std::nullopt, {"u1", "u2"}};
   d.groups["night"] = access::Group{"night", {"d1"}, std::string("never"), {"u4"}};
   return d;
 }
