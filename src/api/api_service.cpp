@@ -67,7 +67,20 @@ void ApiService::handle(Request request, ReplyFn done) {
     metrics_.observe(method, route_name, reply.status, elapsed);
     done(std::move(reply));
   };
+  // The token is checked before anything about the route is said: without one, the API's
+  // route table cannot be mapped by probing for 404s and 405s.
+  auto authenticate = [&]() -> Result<TokenClaims> {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (request.authorization.rfind(kBearer, 0) != 0) {
+      return make_error(Code::ERR_UNAUTHENTICATED,
+                        "This route needs an 'Authorization: Bearer <token>' header.");
+    }
+    return ctx_.tokens.check(std::string_view(request.authorization).substr(kBearer.size()));
+  };
   if (!match.route) {
+    if (auto claims = authenticate(); !claims) {
+      return finish(error_reply(claims.error(), request.trace_id));
+    }
     const std::string what = match.path_exists
                                  ? request.method + " is not allowed on " + request.path + "."
                                  : "There is no route " + request.path + ".";
@@ -76,13 +89,7 @@ void ApiService::handle(Request request, ReplyFn done) {
   const Route& route = *match.route;
   request.params = match.params;
   if (route.access != Access::kPublic) {
-    constexpr std::string_view kBearer = "Bearer ";
-    if (request.authorization.rfind(kBearer, 0) != 0) {
-      return finish(error_reply(Code::ERR_UNAUTHENTICATED,
-                                "This route needs an 'Authorization: Bearer <token>' header.",
-                                request.trace_id));
-    }
-    auto claims = ctx_.tokens.check(std::string_view(request.authorization).substr(kBearer.size()));
+    auto claims = authenticate();
     if (!claims) return finish(error_reply(claims.error(), request.trace_id));
     request.username = claims->username;
     request.role = claims->role;

@@ -97,7 +97,8 @@ TEST(HttpsServer, InventedMethodsDoNotBecomeMetricLabels) {
   ApiHarness h;
   auto c = h.client();
   for (const char* method : {"FROBA", "FROBB", "FROBC"}) {
-    expect_error(c->request(method, "/v1/nowhere"), 404, 40402);
+    expect_error(c->request(method, "/v1/nowhere", "", {{"Authorization", h.token(Role::kAdmin)}}),
+                 404, 40402);
   }
   auto metrics = http_get(h.server->ops_port(), "/metrics");
   ASSERT_EQ(metrics.status, 200);
@@ -111,8 +112,13 @@ TEST(HttpsServer, ErrorsHaveTheContractShapeAndTheRequestTraceId) {
   ApiHarness h;
   auto c = h.client();
   auto r = c->request("GET", "/v1/nowhere", "",
-                      {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}});
+                      {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+                       {"Authorization", h.token(Role::kAuditor)}});
   expect_error(r, 404, 40402);
+  // Without a token nothing is said about which routes exist.
+  expect_error(h.call("GET", "/v1/nowhere", "", std::nullopt), 401, 40101);
+  expect_error(h.call("DELETE", "/v1/doors", "", std::nullopt), 401, 40101);
+  expect_error(h.call("DELETE", "/v1/doors", "", Role::kAuditor), 404, 40402);
   EXPECT_EQ(body_of(r).at("error").at("trace_id").as_string(), "0af7651916cd43dd8448eb211c80319c");
   expect_error(h.call("POST", "/v1/doors", "{not json"), 400, 40001);
   expect_error(h.call("POST", "/v1/doors", "[1,2]"), 400, 40001);
