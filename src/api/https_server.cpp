@@ -95,7 +95,10 @@ asio::awaitable<void> HttpsServer::Impl::accept_loop(tcp::acceptor& acceptor, bo
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    if (!ops && open.load() >= config.api.max_connections) {
+    // Counted here, before the session task starts, so that a burst of accepts cannot pass the
+    // limit; the session gives its place back when it ends.
+    if (!ops && open.fetch_add(1) >= config.api.max_connections) {
+      open.fetch_sub(1);
       api.metrics().connection_refused();
       socket.close(ec);
       continue;
@@ -103,11 +106,11 @@ asio::awaitable<void> HttpsServer::Impl::accept_loop(tcp::acceptor& acceptor, bo
     auto holder = std::make_shared<tcp::socket>(std::move(socket));
     if (ops) {
       group.spawn(executor, "ops connection", ops_session(std::move(*holder)));
-    } else {
-      group.spawn(executor, "api connection",
-                  runtime::TaskGroup::Body([this, holder](runtime::TaskRef self) {
-                    return session(self, std::move(*holder));
-                  }));
+    } else if (group.spawn(executor, "api connection",
+                           runtime::TaskGroup::Body([this, holder](runtime::TaskRef self) {
+                             return session(self, std::move(*holder));
+                           })) == 0) {
+      open.fetch_sub(1);  // the group is closing: the session never starts
     }
   }
 }

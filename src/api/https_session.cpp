@@ -81,7 +81,7 @@ asio::awaitable<Reply> HttpsServer::Impl::dispatch(Request request) {
 }
 
 asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::socket socket) {
-  open.fetch_add(1);
+  // `open` was counted by the accept loop; Cleanup gives the place back.
   api.metrics().connection_opened();
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);

@@ -273,6 +273,22 @@ TEST(HttpsServer, ARequestThatTimedOutInTheQueueNeverRuns) {
   EXPECT_EQ(h.devices.unlocked.size(), 2u) << "the queued one was dropped, not run late";
 }
 
+TEST(HttpsServer, ConnectionsBeyondTheLimitAreRefusedUntilOneCloses) {
+  ApiHarness h([](Config& c) { c.api.max_connections = 2; });
+  auto a = h.client();
+  auto b = h.client();
+  ASSERT_TRUE(a->connected() && b->connected());
+  auto refused = h.client();
+  EXPECT_FALSE(refused->connected()) << "a third connection over the limit of 2";
+  a.reset();
+  for (int i = 0; i < 500 && h.server->open_connections() != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(h.server->open_connections(), 1u);
+  auto again = h.client();
+  EXPECT_TRUE(again->connected()) << "the closed one's place is free again";
+}
+
 TEST(HttpsServer, SseStreamEndsWhenItsTokenExpires) {
   ApiHarness h;
   auto c = h.client();
