@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <future>
 
 #include "api/replies.hpp"
 #include "api/server_impl.hpp"
@@ -84,6 +83,20 @@ http::response<http::string_body> to_response(const Reply& reply, unsigned versi
 }
 
 asio::awaitable<void> HttpsServer::Impl::accept_loop(tcp::acceptor& acceptor, bool ops) {
+  // stop() closes the acceptor on this task's strand: an acceptor is not safe to close from
+  // another thread while an accept is being started or completed on it.
+  auto strand = co_await asio::this_coro::executor;
+  const auto tracked = track([strand, &acceptor] {
+    asio::post(strand, [&acceptor] {
+      boost::system::error_code ignored;
+      acceptor.close(ignored);
+    });
+  });
+  struct Untrack {
+    Impl* impl;
+    std::uint64_t id;
+    ~Untrack() { impl->untrack(id); }
+  } untrack{this, tracked};
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(kTuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -200,19 +213,9 @@ void HttpsServer::stop() {
     impl_->stopped = true;
     closers = impl_->closers;
   }
-  // Acceptors are closed on the io side (their pending accepts live there); wait for it so the
-  // posted function can never run after this object is gone.
-  auto closed = std::make_shared<std::promise<void>>();
-  auto done = closed->get_future();
-  asio::post(impl_->executor, [impl = impl_.get(), closed] {
-    boost::system::error_code ec;
-    impl->api_acceptor.close(ec);
-    impl->ops_acceptor.close(ec);
-    closed->set_value();
-  });
-  if (done.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
-    spdlog::warn("HTTPS API stop: the io threads did not close the listeners within 2 s");
-  }
+  // The two accept loops' closers and every connection's: each posts the close to its task's
+  // strand. Closing the group then waits for those tasks, which end only after their close ran
+  // (a strand runs in order), so nothing posted here can outlive this object.
   for (auto& [id, close] : closers) close();
   impl_->group.close_blocking(std::chrono::seconds(5));
 }
