@@ -252,9 +252,9 @@ TEST(HttpsServer, SseStreamDeliversRecordsAppendedAfterItOpened) {
 
 TEST(HttpsServer, ARequestThatTimedOutInTheQueueNeverRuns) {
   ApiHarness h([](Config& c) { c.api.request_timeout_ms = 300; });
-  h.devices.unlock_delay = std::chrono::milliseconds(1000);  // a stalled journal
+  h.devices.unlock_delay = std::chrono::milliseconds(2000);  // a stalled journal
   const std::string body = R"({"reason":"test"})";
-  // Two unlocks take both threads of the blocking pool for a second; the third waits in the
+  // Two unlocks take both threads of the blocking pool for two seconds; the third waits in the
   // queue past its deadline. All three callers are told 504 after 300 ms.
   std::vector<std::thread> callers;
   std::vector<int> statuses(3);
@@ -267,10 +267,17 @@ TEST(HttpsServer, ARequestThatTimedOutInTheQueueNeverRuns) {
   }
   for (auto& t : callers) t.join();
   EXPECT_EQ(statuses, (std::vector<int>{504, 504, 504}));
-  // Two seconds of work on two threads: after 2.5 s a third job would have finished too.
+  auto unlocked = [&] {
+    std::lock_guard lock(h.devices.mu);
+    return h.devices.unlocked.size();
+  };
+  for (int i = 0; i < 1000 && unlocked() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(unlocked(), 2u);
+  // Had the third one run, it would have finished within another 2 s.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  std::lock_guard lock(h.devices.mu);
-  EXPECT_EQ(h.devices.unlocked.size(), 2u) << "the queued one was dropped, not run late";
+  EXPECT_EQ(unlocked(), 2u) << "the queued one was dropped, not run late";
 }
 
 TEST(HttpsServer, ConnectionsBeyondTheLimitAreRefusedUntilOneCloses) {
@@ -292,8 +299,10 @@ TEST(HttpsServer, ConnectionsBeyondTheLimitAreRefusedUntilOneCloses) {
 TEST(HttpsServer, SseStreamEndsWhenItsTokenExpires) {
   ApiHarness h;
   auto c = h.client();
+  // `exp` is in whole seconds (rounded down): 3 s leaves 2 to 3 s, enough to open the stream
+  // and well inside the client's 10 s read timeout.
   const auto token = h.tokens.sign("short-lived", Role::kAuditor,
-                                   SystemClock::instance().now() + std::chrono::seconds(1));
+                                   SystemClock::instance().now() + std::chrono::seconds(3));
   c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
                "\r\n\r\n");
   c->read_until(": stream open\n\n");
