@@ -36,6 +36,7 @@ void EngineVerify::verify(const VerifyRequest& request,
   record.source = "api";
   record.gateway_ip = request.client_address;
   record.latency_us = latency;
+  record.dir = request.dir.empty() ? "in" : request.dir;
   const VerifyOutcome outcome{result.granted, result.code, latency};
   // Answer only once the decision is on disk, as for MQTT decisions. When it cannot be made
   // durable, a fail-safe door grants with 50301 (contract §4) and any other door gets 503.

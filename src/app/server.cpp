@@ -1,7 +1,8 @@
 // Wiring of `castellan server`: every module started in dependency order, stopped in reverse.
 //
-//   store + snapshot + engine -> journal -> runtime (pool, registry, health) -> devices (MQTT)
-//   -> API (HTTPS + ops)        ... SIGINT/SIGTERM ...        API -> MQTT -> task groups -> pool
+//   store + snapshot + engine -> journal -> anti-passback replay -> runtime (pool, registry,
+//   health) -> devices (MQTT) -> API (HTTPS + ops)
+//   ... SIGINT/SIGTERM ...        API -> MQTT -> task groups -> pool
 #include <signal.h>
 
 #include <boost/json.hpp>
@@ -17,6 +18,7 @@
 #include "app/api_adapters.hpp"
 #include "app/commands.hpp"
 #include "app/data_dir.hpp"
+#include "app/passback_replay.hpp"
 #include "app/stop_signals.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -85,6 +87,16 @@ int run_server(const Config& config) {
   if (!journal) return fail(journal.error().message);
   if ((*journal)->last_recovery().tail_cut) {
     spdlog::warn("journal recovery: {}", (*journal)->last_recovery().summary());
+  }
+  auto replayed = replay_passback(**journal, *snapshots.load(), engine.passback(), clock.now());
+  if (replayed) {
+    spdlog::info("anti-passback: {} grants replayed from {} journaled decisions ({} never "
+                 "reached their door)",
+                 replayed->grants_applied, replayed->decisions_read, replayed->grants_skipped);
+  } else {
+    // The doors must still work: start with no card inside, as after a reset, and say so.
+    spdlog::error("anti-passback positions not restored, every card starts outside: {}",
+                  replayed.error().message);
   }
 
   // Runtime.

@@ -74,7 +74,7 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
 
   mutable std::mutex mu;
   DedupeTable<Outcome, Pending> table;
-  std::deque<std::shared_ptr<Pending>> in_flight;  // arrival order = deadline order
+  std::deque<std::shared_ptr<Pending>> in_flight;  // decided order (≈ deadline order)
   SwipeStats stats;
 
   void handle(std::string_view site, std::string_view door_id, std::string_view payload);
@@ -97,6 +97,7 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
     r.door = p.door.id;
     r.req = p.req;
     r.card_hash = p.card_hash_hex;
+    if (!p.card_hash_hex.empty()) r.dir = std::string(direction_name(p.dir));  // a parsed swipe
     r.user = p.user;
     r.decision = o.grant ? "grant" : "deny";
     r.code = static_cast<int>(o.code);
@@ -151,7 +152,6 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
       answer(first, outcome, 1, false);
       return;
     }
-    in_flight.push_back(p);
     ++stats.decided;
   }
 
@@ -182,13 +182,16 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
   }
   journal::JournalRecord record;
   {
-    // Under the lock: the deadline (ticker thread) may read this swipe while we finish it.
+    // Only now does the deadline (ticker thread) see this swipe, so it never answers a swipe
+    // whose decision is still being made and misses what the engine took. Deciding is pure
+    // CPU work of microseconds; the deadline still counts from `received`.
     std::lock_guard lock(mu);
     p->user = std::move(user);
     p->card_hash_hex = std::move(card_hash_hex);
     p->taken = std::move(taken);
     p->dir = dir;
     p->decided = outcome;
+    in_flight.push_back(p);
     record = record_of(*p, outcome, "");
   }
   journal.append(std::move(record), [weak = weak_from_this(), p](Result<journal::JournalRecord> r) {

@@ -16,9 +16,9 @@ constexpr std::array<std::string_view, 10> kKindNames = {
     "lockdown", "door_alarm", "admin",         "resilience",     "task_leak"};
 
 // §5 member names: `extra` may not reuse them.
-constexpr std::array<std::string_view, 16> kStandardNames = {
-    "seq",  "ts",       "kind", "trace_id", "site",       "door",       "req",  "card_hash",
-    "user", "decision", "code", "source",   "gateway_ip", "latency_us", "prev", "hash"};
+constexpr std::array<std::string_view, 17> kStandardNames = {
+    "seq",        "ts",   "kind", "trace_id", "site", "door", "req",       "card_hash", "user",
+    "decision",   "code", "source", "gateway_ip", "latency_us", "dir", "prev", "hash"};
 
 bool is_standard_name(std::string_view name) {
   for (auto n : kStandardNames) {
@@ -97,6 +97,7 @@ std::string encode_members(const JournalRecord& r) {
   add_string(out, "source", r.source);
   add_string(out, "gateway_ip", r.gateway_ip);
   if (r.latency_us) add_int(out, "latency_us", *r.latency_us);
+  add_string(out, "dir", r.dir);
   // extra is "{...}" in compact form; its members go in between.
   if (r.extra.size() > 2) {
     out += ',';
@@ -161,7 +162,8 @@ Result<void> validate_and_normalize(JournalRecord& r) {
   const std::pair<std::string_view, const std::string*> fields[] = {
       {"trace_id", &r.trace_id}, {"site", &r.site},           {"door", &r.door},
       {"req", &r.req},           {"card_hash", &r.card_hash}, {"user", &r.user},
-      {"decision", &r.decision}, {"source", &r.source},       {"gateway_ip", &r.gateway_ip}};
+      {"decision", &r.decision}, {"source", &r.source},       {"gateway_ip", &r.gateway_ip},
+      {"dir", &r.dir}};
   for (const auto& [name, value] : fields) {
     if (!is_valid_utf8(*value)) {
       return make_error(Code::ERR_BAD_REQUEST,
@@ -285,6 +287,8 @@ Result<JournalRecord> parse_json_line(std::string_view line) {
       step = text(r.source);
     } else if (key == "gateway_ip") {
       step = text(r.gateway_ip);
+    } else if (key == "dir") {
+      step = text(r.dir);
     } else if (key == "prev") {
       step = text(r.prev);
     } else if (key == "hash") {

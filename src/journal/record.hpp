@@ -2,7 +2,8 @@
 //
 // The canonical form of a record is its export line: a compact JSON object with the §5 fields
 // in a fixed order (seq, ts, kind, trace_id, site, door, req, card_hash, user, decision, code,
-// source, gateway_ip, latency_us), then the members of `extra`, then prev and hash. Empty
+// source, gateway_ip, latency_us, then our extension dir), then the members of `extra`, then
+// prev and hash. Empty
 // strings and absent optionals are omitted. `hash` = hex SHA-256 of that line *without* the
 // hash member, so anyone holding an export can recompute the chain. The journal stores exactly
 // this line on disk, so the bytes that are hashed are the bytes that are exported.
@@ -54,6 +55,7 @@ struct JournalRecord {
   std::string source;  // "mqtt", "api", ...
   std::string gateway_ip;
   std::optional<std::int64_t> latency_us;
+  std::string dir;  // a decision's swipe direction, "in" | "out" (extension of §5)
   // Additional members as the text of a JSON object ("" = none), e.g. for admin records
   // {"actor":"admin","action":"create","collection":"doors","id":"d1"}. Its members are
   // merged into the export line (and covered by the hash); they may not reuse a §5 name.

@@ -153,6 +153,7 @@ TEST_F(RealApi, VerifyIsDecidedAndJournaledWithSourceApiAndTheTraceId) {
   EXPECT_EQ(granted.at("trace_id").as_string(), trace);
   EXPECT_EQ(granted.at("user").as_string(), "u1");
   EXPECT_EQ(granted.at("gateway_ip").as_string(), "127.0.0.1");
+  EXPECT_EQ(granted.at("dir").as_string(), "in");  // the default; replayed for anti-passback
   EXPECT_EQ(events.body.find("04a1b2c3"), std::string::npos);  // raw uid never returned
 }
 

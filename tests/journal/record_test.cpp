@@ -30,6 +30,9 @@ TEST(JournalRecord, ExportLineHasContractFieldsInOrder) {
             "\"decision\":\"grant\",\"code\":0,\"source\":\"mqtt\",\"gateway_ip\":\"127.0.0.1\","
             "\"latency_us\":180,\"prev\":\"" +
                 genesis_hash() + "\",\"hash\":\"" + r.hash + "\"}");
+  // Our extension: a decision's direction follows latency_us.
+  r.dir = "in";
+  EXPECT_NE(to_json_line(r).find("\"latency_us\":180,\"dir\":\"in\",\"prev\":"), std::string::npos);
 }
 
 TEST(JournalRecord, HashCoversTheLineWithoutHash) {
@@ -106,6 +109,7 @@ TEST(JournalRecord, ExtraMembersAreMergedBeforePrev) {
 
 TEST(JournalRecord, ParseRoundTrips) {
   auto r = decision_record("door \"7\"\n", "ü-user", "deny", 40306);
+  r.dir = "out";
   r.seq = 99;
   r.ts = at("2026-11-22T03:04:05.123Z");
   r.extra = R"({"alarm":"forced_open","nested":{"a":[1,2.5,true,null]}})";

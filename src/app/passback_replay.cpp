@@ -1,0 +1,92 @@
+#include "app/passback_replay.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/codes.hpp"
+#include "core/crypto.hpp"
+
+namespace castellan::app {
+namespace {
+
+struct Grant {
+  std::uint64_t seq = 0;
+  TimePoint ts{};
+  std::string site;
+  access::CardHash card{};
+  access::Direction dir = access::Direction::in;
+  std::string trace_id;
+};
+
+bool is_failure_deny(const journal::JournalRecord& r) {
+  return r.decision == "deny" && r.code &&
+         (*r.code == static_cast<int>(Code::ERR_TIMEOUT) ||
+          *r.code == static_cast<int>(Code::ERR_UNAVAILABLE));
+}
+
+// A grant the engine made at a door that is an anti-passback door now; nullopt otherwise.
+std::optional<Grant> apb_grant(const journal::JournalRecord& r, const access::Snapshot& snapshot) {
+  if (r.decision != "grant" || r.code != 0 || (r.dir != "in" && r.dir != "out")) return {};
+  const access::Door* door = snapshot.find_door(r.door);
+  if (door == nullptr || !door->apb || door->site != r.site) return {};
+  auto bytes = from_hex(r.card_hash);
+  access::CardHash card{};
+  if (!bytes || bytes->size() != card.size()) return {};
+  std::copy(bytes->begin(), bytes->end(), card.begin());
+  return Grant{r.seq, r.ts, r.site, card,
+               r.dir == "out" ? access::Direction::out : access::Direction::in, r.trace_id};
+}
+
+}  // namespace
+
+Result<PassbackReplay> replay_passback(const journal::Journal& journal,
+                                       const access::Snapshot& snapshot,
+                                       access::AntiPassbackTracker& tracker, TimePoint now) {
+  PassbackReplay report;
+  int window_hours = 0;
+  for (const auto& d : snapshot.doors) {
+    if (!d.door.apb) continue;
+    window_hours = std::max(window_hours, snapshot.sites[d.site_index].site.apb_reset_hours);
+  }
+  if (window_hours == 0) return report;  // no anti-passback door: nothing to rebuild
+
+  journal::EventQuery query;
+  query.kind = journal::RecordKind::decision;
+  query.from = now - std::chrono::hours(window_hours);
+  query.limit = 1000;
+  std::vector<Grant> grants;  // newest first, as the query returns them
+  std::unordered_set<std::string> failed;
+  do {
+    auto page = journal.query(query);
+    if (!page) return page.error();
+    for (const auto& r : page->records) {
+      ++report.decisions_read;
+      if (is_failure_deny(r)) {
+        failed.insert(r.trace_id);
+      } else if (auto g = apb_grant(r, snapshot)) {
+        grants.push_back(std::move(*g));
+      }
+    }
+    query.cursor = page->next_cursor;
+  } while (!query.cursor.empty());
+
+  // Oldest first, so that each grant finds the position its swipe found.
+  std::sort(grants.begin(), grants.end(),
+            [](const Grant& a, const Grant& b) { return a.seq < b.seq; });
+  for (const Grant& g : grants) {
+    if (failed.contains(g.trace_id)) {
+      ++report.grants_skipped;
+      continue;
+    }
+    const auto* site = snapshot.find_site(g.site);
+    tracker.with_position(g.site, g.card, g.ts, std::chrono::hours(site->apb_reset_hours), g.dir,
+                          [](bool) { return true; });
+    ++report.grants_applied;
+  }
+  return report;
+}
+
+}  // namespace castellan::app
