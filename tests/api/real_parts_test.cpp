@@ -164,7 +164,9 @@ TEST_F(RealApi, VerifyWhenTheJournalCannotWriteFollowsTheDoorsFailMode) {
   created(
       "/v1/doors",
       R"({"id":"exit","site":"hq","name":"Fire exit","controller":"ctl-2","fail_mode":"safe"})");
-  created("/v1/groups", R"({"id":"exits","doors":["exit"],"members":["u1"]})");
+  created("/v1/doors",
+          R"({"id":"gate","site":"hq","name":"Turnstile","controller":"ctl-3","apb":true})");
+  created("/v1/groups", R"({"id":"exits","doors":["exit","gate"],"members":["u1"]})");
   EXPECT_API_ERROR(
       h.call("POST", "/v1/verify",
              R"({"site":"hq","door":"d1","card":"04a1b2c3","dir":"sideways"})", Role::kOperator),
@@ -180,6 +182,8 @@ TEST_F(RealApi, VerifyWhenTheJournalCannotWriteFollowsTheDoorsFailMode) {
                      Role::kOperator);
   auto secure = h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04a1b2c3"})",
                        Role::kOperator);
+  auto gate = h.call("POST", "/v1/verify", R"({"site":"hq","door":"gate","card":"04a1b2c3"})",
+                     Role::kOperator);
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
   std::signal(SIGXFSZ, SIG_DFL);
 
@@ -187,14 +191,20 @@ TEST_F(RealApi, VerifyWhenTheJournalCannotWriteFollowsTheDoorsFailMode) {
   EXPECT_EQ(json::parse(safe.body).at("decision").as_string(), "grant");
   EXPECT_EQ(json::parse(safe.body).at("code").as_int64(), 50301);
   EXPECT_API_ERROR(secure, 503, 50301);
+  EXPECT_API_ERROR(gate, 503, 50301);
 
   // Space is back: the next decision is journaled and nothing half-written is in the way.
   auto later = h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04a1b2c3"})",
                       Role::kOperator);
   ASSERT_EQ(later.status, 200) << later.body;
   EXPECT_EQ(json::parse(later.body).at("code").as_int64(), 0);
+  // The 503 at the turnstile let nobody in, so the card is not inside (not 40307).
+  auto in = h.call("POST", "/v1/verify", R"({"site":"hq","door":"gate","card":"04a1b2c3"})",
+                   Role::kOperator);
+  ASSERT_EQ(in.status, 200) << in.body;
+  EXPECT_EQ(json::parse(in.body).at("code").as_int64(), 0);
   auto events = h.call("GET", "/v1/events?kind=decision&limit=10", "", Role::kAuditor);
-  ASSERT_EQ(json::parse(events.body).at("events").as_array().size(), 1u) << events.body;
+  ASSERT_EQ(json::parse(events.body).at("events").as_array().size(), 2u) << events.body;
 }
 
 TEST_F(RealApi, SseReceivesADecisionJournaledAfterTheStreamOpened) {
