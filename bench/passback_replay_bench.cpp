@@ -45,7 +45,8 @@ struct ReplayWorld {
   std::unique_ptr<journal::Journal> journal;
 
   ReplayWorld() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "castellan-replay-XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "castellan-replay-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir = tmpl;
     data.sites["hq"] = access::Site{"hq", "HQ", "UTC", 12, false};
@@ -118,9 +119,8 @@ void BM_PassbackReplay(benchmark::State& state) {
     }
     report = *r;
   }
-  state.counters["records_per_s"] =
-      benchmark::Counter(static_cast<double>(report.decisions_read) * state.iterations(),
-                         benchmark::Counter::kIsRate);
+  state.counters["records_per_s"] = benchmark::Counter(
+      static_cast<double>(report.decisions_read) * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["grants_applied"] = static_cast<double>(report.grants_applied);
   state.counters["grants_skipped"] = static_cast<double>(report.grants_skipped);
 }

@@ -36,8 +36,12 @@ std::optional<Grant> apb_grant(const journal::JournalRecord& r, const access::Sn
   access::CardHash card{};
   if (!bytes || bytes->size() != card.size()) return {};
   std::copy(bytes->begin(), bytes->end(), card.begin());
-  return Grant{r.seq, r.ts, r.site, card,
-               r.dir == "out" ? access::Direction::out : access::Direction::in, r.trace_id};
+  return Grant{r.seq,
+               r.ts,
+               r.site,
+               card,
+               r.dir == "out" ? access::Direction::out : access::Direction::in,
+               r.trace_id};
 }
 
 }  // namespace

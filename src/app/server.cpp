@@ -90,9 +90,10 @@ int run_server(const Config& config) {
   }
   auto replayed = replay_passback(**journal, *snapshots.load(), engine.passback(), clock.now());
   if (replayed) {
-    spdlog::info("anti-passback: {} grants replayed from {} journaled decisions ({} never "
-                 "reached their door)",
-                 replayed->grants_applied, replayed->decisions_read, replayed->grants_skipped);
+    spdlog::info(
+        "anti-passback: {} grants replayed from {} journaled decisions ({} never "
+        "reached their door)",
+        replayed->grants_applied, replayed->decisions_read, replayed->grants_skipped);
   } else {
     // The doors must still work: start with no card inside, as after a reset, and say so.
     spdlog::error("anti-passback positions not restored, every card starts outside: {}",

@@ -17,8 +17,8 @@ constexpr std::array<std::string_view, 10> kKindNames = {
 
 // §5 member names: `extra` may not reuse them.
 constexpr std::array<std::string_view, 17> kStandardNames = {
-    "seq",        "ts",   "kind", "trace_id", "site", "door", "req",       "card_hash", "user",
-    "decision",   "code", "source", "gateway_ip", "latency_us", "dir", "prev", "hash"};
+    "seq",      "ts",   "kind",   "trace_id",   "site",       "door", "req",  "card_hash", "user",
+    "decision", "code", "source", "gateway_ip", "latency_us", "dir",  "prev", "hash"};
 
 bool is_standard_name(std::string_view name) {
   for (auto n : kStandardNames) {
@@ -159,11 +159,16 @@ const std::string& genesis_hash() {
 }
 
 Result<void> validate_and_normalize(JournalRecord& r) {
-  const std::pair<std::string_view, const std::string*> fields[] = {
-      {"trace_id", &r.trace_id}, {"site", &r.site},           {"door", &r.door},
-      {"req", &r.req},           {"card_hash", &r.card_hash}, {"user", &r.user},
-      {"decision", &r.decision}, {"source", &r.source},       {"gateway_ip", &r.gateway_ip},
-      {"dir", &r.dir}};
+  const std::pair<std::string_view, const std::string*> fields[] = {{"trace_id", &r.trace_id},
+                                                                    {"site", &r.site},
+                                                                    {"door", &r.door},
+                                                                    {"req", &r.req},
+                                                                    {"card_hash", &r.card_hash},
+                                                                    {"user", &r.user},
+                                                                    {"decision", &r.decision},
+                                                                    {"source", &r.source},
+                                                                    {"gateway_ip", &r.gateway_ip},
+                                                                    {"dir", &r.dir}};
   for (const auto& [name, value] : fields) {
     if (!is_valid_utf8(*value)) {
       return make_error(Code::ERR_BAD_REQUEST,

@@ -27,9 +27,11 @@ struct Installation {
   RecordingPublisher publisher;
   devices::DoorStateTracker door_states{clock, journal};
   devices::DeviceMetrics metrics{world.metrics};
-  devices::SwipePipeline pipeline{clock,   devices::SwipeOptions{}, world.doors,
-                                  world.engine, kCardSecret,        journal,
-                                  publisher,    door_states,        metrics};
+  devices::SwipePipeline pipeline{clock,       devices::SwipeOptions{},
+                                  world.doors, world.engine,
+                                  kCardSecret, journal,
+                                  publisher,   door_states,
+                                  metrics};
 
   int swipe(const std::string& door, const std::string& req, const std::string& dir = "in") {
     pipeline.handle("hq", door, swipe_json(req, kUidOk, dir));
@@ -53,8 +55,8 @@ class PassbackReplayTest : public ::testing::Test {
     auto records = before.journal.records();
     for (auto& r : records) r.seq = 0;  // the real writer numbers them
     journal::testing::append_all(*j, records);
-    auto replayed = replay_passback(*j, *after.world.holder.load(),
-                                    after.world.engine.passback(), clock_.now());
+    auto replayed = replay_passback(*j, *after.world.holder.load(), after.world.engine.passback(),
+                                    clock_.now());
     EXPECT_TRUE(replayed.ok()) << replayed.error().message;
     return replayed.ok() ? *replayed : PassbackReplay{};
   }
