@@ -94,6 +94,12 @@ void ApiService::handle(Request request, ReplyFn done) {
     request.username = claims->username;
     request.role = claims->role;
     request.token_expires_at = claims->expires_at;
+    if (!route.enabled) {
+      return finish(error_reply(
+          Code::ERR_NOT_FOUND,
+          request.method + " " + route.pattern + " is switched off in this server's configuration.",
+          request.trace_id));
+    }
     if (!role_allows(request.role, route.access)) {
       return finish(error_reply(Code::ERR_FORBIDDEN,
                                 "The role '" + std::string(role_name(request.role)) +

@@ -9,11 +9,6 @@ namespace json = boost::json;
 namespace {
 
 void inject_fault(ApiContext& ctx, Request& req, const ReplyFn& done) {
-  if (!ctx.config.debug.fault_injection) {
-    return done(error_reply(Code::ERR_NOT_FOUND,
-                            "Fault injection is disabled ([debug] fault_injection = false).",
-                            req.trace_id));
-  }
   auto body = parse_object(req.body);
   if (!body) return done(error_reply(body.error(), req.trace_id));
   auto kind = required_string(*body, "kind");
@@ -32,8 +27,11 @@ void add_system_routes(Router& router, ApiContext& ctx) {
               [c](Request&, ReplyFn d) { d(json_reply(200, c->runtime.sli_json())); }});
   router.add({"GET", "/v1/debug/tasks", Access::kAdmin,
               [c](Request&, ReplyFn d) { d(json_reply(200, c->runtime.tasks_json())); }});
-  router.add({"POST", "/v1/debug/faults", Access::kAdmin,
-              [c](Request& r, ReplyFn d) { inject_fault(*c, r, d); }});
+  router.add({.method = "POST",
+              .pattern = "/v1/debug/faults",
+              .access = Access::kAdmin,
+              .handler = [c](Request& r, ReplyFn d) { inject_fault(*c, r, d); },
+              .enabled = ctx.config.debug.fault_injection});
 }
 
 }  // namespace castellan::api

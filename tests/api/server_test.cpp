@@ -385,9 +385,18 @@ TEST(HttpsServer, FaultInjectionIs404WhenDisabled) {
   ApiHarness off;
   expect_error(off.call("POST", "/v1/debug/faults", R"({"kind":"leak_tasks","count":1})"), 404,
                40402);
+  // Whatever the role: a switched-off route does not exist for anyone (403 would say it does).
+  expect_error(
+      off.call("POST", "/v1/debug/faults", R"({"kind":"leak_tasks","count":1})", Role::kAuditor),
+      404, 40402);
+  expect_error(off.call("POST", "/v1/debug/faults", "{}", std::nullopt), 401, 40101);
+  EXPECT_TRUE(off.runtime_port.faults.empty());
   ApiHarness on([](Config& c) { c.debug.fault_injection = true; });
   EXPECT_EQ(on.call("POST", "/v1/debug/faults", R"({"kind":"leak_tasks","count":1})").status, 202);
   EXPECT_EQ(on.runtime_port.faults.size(), 1u);
+  expect_error(
+      on.call("POST", "/v1/debug/faults", R"({"kind":"leak_tasks","count":1})", Role::kOperator),
+      403, 40311);
 }
 
 }  // namespace
