@@ -41,6 +41,7 @@ bool points_at_frame(const std::string& dir, const IndexEntry& entry) {
   if (!head) return false;
   std::uint32_t len = 0;
   std::memcpy(&len, head->data(), 4);
+  len = payload_length(len);
   if (len == 0 || len > kMaxPayloadBytes) return false;
   auto body = pread_exact(fd->get(), entry.offset + kFrameHeaderBytes, len, path);
   if (!body) return false;

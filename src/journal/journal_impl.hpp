@@ -150,7 +150,7 @@ class Journal::Impl {
       const std::string line = seal(r, batch[i].members);
       prev = r.hash;
       entries.push_back(make_index_entry(r, writer_.first_seq(), writer_.size() + bytes.size()));
-      append_frame(bytes, r.seq, line);
+      append_frame(bytes, r.seq, line, i + 1 == batch.size());
     }
     const auto started = clock_.monotonic();
     auto written = writer_.write_and_sync(bytes);

@@ -33,6 +33,7 @@ class RecordReader {
     if (!head) return head.error();
     std::uint32_t len = 0;
     std::memcpy(&len, head->data(), 4);
+    len = payload_length(len);
     if (len == 0 || len > kMaxPayloadBytes) return damaged(entry);
     auto body = pread_exact(it->second.get(), entry.offset + kFrameHeaderBytes, len, path);
     if (!body) return body.error();

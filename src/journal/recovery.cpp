@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -99,7 +100,12 @@ Result<RecoveredState> recover_journal(const std::string& dir) {
     offset = frame.next_offset;
   }
   if (frame.status != FrameStatus::end) {
-    if (intact_frame_after(bytes, offset, state.last_seq)) {
+    // Version 2 marks batch ends: only damage followed by a complete later batch can be in
+    // synced (acknowledged) records. Version 1 cannot tell, so any intact record after it counts.
+    const std::uint64_t intact_after = last_intact_seq_after(bytes, offset, state.last_seq);
+    const bool synced_after =
+        header->version >= 2 ? later_batch_after(bytes, offset, state.last_seq) : intact_after != 0;
+    if (synced_after) {
       return make_error(Code::ERR_UNAVAILABLE,
                         "journal segment " + last.path + " is damaged at offset " +
                             std::to_string(offset) + " (" +
@@ -119,6 +125,8 @@ Result<RecoveredState> recover_journal(const std::string& dir) {
     if (frame.seq > r.first_cut_seq && frame.seq < r.first_cut_seq + 1'000'000) {
       r.last_cut_seq = frame.seq;
     }
+    // Intact records of the torn batch after the damage are cut with it (never acknowledged).
+    r.last_cut_seq = std::max(r.last_cut_seq, intact_after);
     auto cut = cut_file(last.path, offset);
     if (!cut) return cut.error();
   }

@@ -11,7 +11,7 @@ namespace castellan::journal {
 namespace {
 
 constexpr std::string_view kMagic = "CSTLJNL1";
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
 
 void put_u32(std::string& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
@@ -42,7 +42,7 @@ std::string encode_segment_header(const SegmentHeader& h) {
   std::string out;
   out.reserve(kSegmentHeaderBytes);
   out += kMagic;
-  put_u32(out, kVersion);
+  put_u32(out, h.version);
   put_u64(out, h.first_seq);
   out += hex_to_raw32(h.anchor);
   put_u64(out, static_cast<std::uint64_t>(h.created_unix_ms));
@@ -57,8 +57,10 @@ Result<SegmentHeader> decode_segment_header(std::string_view b) {
   if (b.size() < kSegmentHeaderBytes) return bad("is truncated");
   if (b.substr(0, kMagic.size()) != kMagic) return bad("has the wrong magic");
   if (crc32c(b.substr(0, 60)) != get_u32(b, 60)) return bad("fails its CRC");
-  if (get_u32(b, 8) != kVersion) return bad("has an unknown version");
+  const std::uint32_t version = get_u32(b, 8);
+  if (version < 1 || version > kVersion) return bad("has an unknown version");
   SegmentHeader h;
+  h.version = version;
   h.first_seq = get_u64(b, 12);
   h.anchor = to_hex(b.substr(20, 32));
   h.created_unix_ms = static_cast<std::int64_t>(get_u64(b, 52));
@@ -102,9 +104,9 @@ Result<std::vector<SegmentFile>> list_segments(const std::string& dir) {
   return out;
 }
 
-void append_frame(std::string& out, std::uint64_t seq, std::string_view payload) {
+void append_frame(std::string& out, std::uint64_t seq, std::string_view payload, bool batch_end) {
   const std::size_t start = out.size();
-  put_u32(out, static_cast<std::uint32_t>(payload.size()));
+  put_u32(out, static_cast<std::uint32_t>(payload.size()) | (batch_end ? kBatchEndFlag : 0));
   put_u32(out, 0);  // CRC, filled below
   put_u64(out, seq);
   out += payload;
@@ -125,7 +127,8 @@ FrameRead read_frame(std::string_view segment, std::uint64_t offset) {
     r.status = zeros_to_end() ? FrameStatus::end : FrameStatus::torn;
     return r;
   }
-  const std::uint32_t len = get_u32(segment, offset);
+  const std::uint32_t field = get_u32(segment, offset);
+  const std::uint32_t len = payload_length(field);
   const std::uint32_t crc = get_u32(segment, offset + 4);
   r.seq = get_u64(segment, offset + 8);
   if (len == 0 && zeros_to_end()) return r;  // end
@@ -142,21 +145,55 @@ FrameRead read_frame(std::string_view segment, std::uint64_t offset) {
     return r;
   }
   r.status = FrameStatus::ok;
+  r.batch_end = (field & kBatchEndFlag) != 0;
   r.payload = segment.substr(offset + kFrameHeaderBytes, len);
   r.next_offset = offset + kFrameHeaderBytes + len;
   return r;
 }
 
-bool intact_frame_after(std::string_view segment, std::uint64_t offset, std::uint64_t after_seq) {
-  for (std::uint64_t at = offset + 1; at + kFrameHeaderBytes <= segment.size(); ++at) {
-    const std::uint32_t len = get_u32(segment, at);
+namespace {
+
+// Calls `visit` with each intact frame with seq > `after_seq` that starts past `offset`, in
+// file order, until it returns true; then returns true.
+template <class Visit>
+bool scan_intact_frames(std::string_view segment, std::uint64_t offset, std::uint64_t after_seq,
+                        Visit visit) {
+  for (std::uint64_t at = offset + 1; at + kFrameHeaderBytes <= segment.size();) {
+    const std::uint32_t len = payload_length(get_u32(segment, at));
     if (len == 0 || len > kMaxPayloadBytes || at + kFrameHeaderBytes + len > segment.size()) {
+      ++at;
       continue;
     }
     auto f = read_frame(segment, at);
-    if (f.status == FrameStatus::ok && f.seq > after_seq) return true;
+    if (f.status != FrameStatus::ok || f.seq <= after_seq) {
+      ++at;
+      continue;
+    }
+    if (visit(f)) return true;
+    at = f.next_offset;
   }
   return false;
+}
+
+}  // namespace
+
+std::uint64_t last_intact_seq_after(std::string_view segment, std::uint64_t offset,
+                                    std::uint64_t after_seq) {
+  std::uint64_t last = 0;
+  scan_intact_frames(segment, offset, after_seq, [&](const FrameRead& f) {
+    last = std::max(last, f.seq);
+    return false;
+  });
+  return last;
+}
+
+bool later_batch_after(std::string_view segment, std::uint64_t offset, std::uint64_t after_seq) {
+  bool batch_ended = false;
+  return scan_intact_frames(segment, offset, after_seq, [&](const FrameRead& f) {
+    if (batch_ended) return true;  // an intact frame after a complete batch
+    batch_ended = f.batch_end;
+    return false;
+  });
 }
 
 std::string_view frame_status_name(FrameStatus status) {

@@ -3,10 +3,16 @@
 // A journal directory holds segment files "seg-<first seq, 20 digits>.cjl". Each starts with
 // a 64-byte header, then frames back to back. All integers are little-endian.
 //
-//   header: "CSTLJNL1" | u32 version (1) | u64 first_seq | 32 bytes anchor (the SHA-256 the
-//           first record's prev must equal; zeros at the genesis) | i64 created (Unix ms)
-//           | u32 CRC32C of the preceding 60 bytes
-//   frame:  u32 payload length | u32 CRC32C(seq bytes + payload) | u64 seq | payload
+//   header: "CSTLJNL1" | u32 version (2; 1 is still read) | u64 first_seq | 32 bytes anchor
+//           (the SHA-256 the first record's prev must equal; zeros at the genesis)
+//           | i64 created (Unix ms) | u32 CRC32C of the preceding 60 bytes
+//   frame:  u32 payload length (bit 31 set on the last frame of a write batch) |
+//           u32 CRC32C(seq bytes + payload) | u64 seq | payload
+//
+// The batch-end bit lets recovery tell a torn last batch from damage to synced records: the
+// writer writes a batch only after the previous one's fdatasync returned, so a power cut can
+// scramble only the last batch (its pages may reach the disk in any order, leaving intact
+// frames after a damaged one). Damage followed by a complete later batch is not a torn tail.
 //
 // The payload is the record's export line (record.hpp), so what is hashed is what is stored.
 // The writer grows a segment with zeros ahead of its data; a frame length of 0 followed only
@@ -26,11 +32,18 @@ namespace castellan::journal {
 inline constexpr std::size_t kSegmentHeaderBytes = 64;
 inline constexpr std::size_t kFrameHeaderBytes = 16;
 inline constexpr std::uint32_t kMaxPayloadBytes = 1U << 20;
+inline constexpr std::uint32_t kBatchEndFlag = 1U << 31;
+
+// The payload length of a frame's first header field (without the batch-end bit).
+inline std::uint32_t payload_length(std::uint32_t length_field) {
+  return length_field & ~kBatchEndFlag;
+}
 
 struct SegmentHeader {
   std::uint64_t first_seq = 1;
   std::string anchor;  // hex SHA-256 (64 chars)
   std::int64_t created_unix_ms = 0;
+  std::uint32_t version = 2;  // 1: written before frames carried the batch-end bit
 };
 
 std::string encode_segment_header(const SegmentHeader& header);
@@ -50,8 +63,9 @@ struct SegmentFile {
 // Segment files of `dir`, ordered by first seq. 50301 if the directory cannot be read.
 Result<std::vector<SegmentFile>> list_segments(const std::string& dir);
 
-// Appends one frame to `out`.
-void append_frame(std::string& out, std::uint64_t seq, std::string_view payload);
+// Appends one frame to `out`; `batch_end` marks the last frame of a write batch.
+void append_frame(std::string& out, std::uint64_t seq, std::string_view payload,
+                  bool batch_end = false);
 
 enum class FrameStatus {
   ok,
@@ -67,14 +81,21 @@ struct FrameRead {
   std::uint64_t next_offset = 0;  // where the next frame starts (status ok)
   std::uint64_t seq = 0;          // as framed (trustworthy only when ok)
   std::string_view payload;       // status ok
+  bool batch_end = false;         // status ok: the last frame of its write batch
 };
 
 // Reads the frame at `offset` of a whole segment's bytes.
 FrameRead read_frame(std::string_view segment, std::uint64_t offset);
 
-// Whether an intact frame with seq > `after_seq` starts anywhere past `offset`: tells a torn
-// tail (nothing intact follows) from damage in the middle (intact records follow).
-bool intact_frame_after(std::string_view segment, std::uint64_t offset, std::uint64_t after_seq);
+// The highest seq > `after_seq` of an intact frame starting anywhere past `offset`; 0 if none.
+// Tells a torn tail (nothing intact follows) from damage in the middle (intact records follow).
+std::uint64_t last_intact_seq_after(std::string_view segment, std::uint64_t offset,
+                                    std::uint64_t after_seq);
+
+// Whether a whole write batch follows another one past `offset`: an intact batch-end frame
+// with seq > `after_seq` that has a further intact frame after it. A batch is written only
+// once the one before is synced, so damage before that is not a torn tail (version 2).
+bool later_batch_after(std::string_view segment, std::uint64_t offset, std::uint64_t after_seq);
 
 std::string_view frame_status_name(FrameStatus status);
 

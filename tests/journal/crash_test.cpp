@@ -77,7 +77,8 @@ std::string read_all(int fd) {
 
 // Simulates a power cut: the unacknowledged frames after the last acknowledged record are
 // lost from a random point on, either cut off (file shorter) or zeroed (pages of a file that
-// was grown ahead of its data never reached the disk).
+// was grown ahead of its data never reached the disk), or a hole is zeroed inside the last
+// write batch with its later frames intact (its pages reached the disk out of order).
 void tear_unacknowledged_tail(const std::string& dir,
                               const std::map<std::uint64_t, std::string>& acked,
                               std::mt19937& rng) {
@@ -89,13 +90,30 @@ void tear_unacknowledged_tail(const std::string& dir,
   const std::uint64_t max_acked = acked.empty() ? 0 : acked.rbegin()->first;
   std::size_t keep = kSegmentHeaderBytes;
   std::size_t data_end = kSegmentHeaderBytes;
+  // Ends of the last two frames that ended a write batch.
+  std::size_t end_before = kSegmentHeaderBytes, last_end = kSegmentHeaderBytes;
   for (const auto& f : testing::frames_of(bytes)) {
     if (f.seq <= max_acked) keep = f.offset + f.size;
     data_end = f.offset + f.size;
+    if (read_frame(bytes, f.offset).batch_end) {
+      end_before = last_end;
+      last_end = data_end;
+    }
   }
+  // Where the last write batch starts: only its pages can reach the disk out of order.
+  const std::size_t last_batch = last_end == data_end ? end_before : last_end;
   if (keep >= data_end) return;
   const std::size_t cut = keep + rng() % (data_end - keep);
-  if (rng() % 2 == 0) {
+  const int mode = static_cast<int>(rng() % 3);
+  if (mode == 2 && std::max(keep, last_batch) < data_end) {
+    const std::size_t from = std::max(keep, last_batch);
+    const std::size_t hole = from + rng() % (data_end - from);
+    const std::size_t hole_end = hole + 1 + rng() % (data_end - hole);
+    std::string torn = bytes;
+    std::fill(torn.begin() + static_cast<std::ptrdiff_t>(hole),
+              torn.begin() + static_cast<std::ptrdiff_t>(hole_end), '\0');
+    testing::spit(last.path, torn);
+  } else if (mode == 0) {
     ::truncate(last.path.c_str(), static_cast<off_t>(cut));
   } else {
     std::string torn = bytes;

@@ -137,6 +137,73 @@ TEST_F(RecoveryTest, DamageBeforeIntactRecordsIsRefused) {
   EXPECT_EQ(slurp(segment_path()), bytes);  // nothing was cut
 }
 
+// Records 11-13 as one write batch whose middle frame never reached the disk: a power cut
+// during its fdatasync, with the segment's pages (preallocated zeros) written out of order.
+class TornBatchTest : public RecoveryTest {
+ protected:
+  void SetUp() override {
+    RecoveryTest::SetUp();
+    {
+      auto j = open();
+      for (int i = 0; i < 3; ++i)
+        ASSERT_TRUE(j->append_and_wait(decision_record("d1", "v", "grant")));
+    }
+    const std::string bytes = data_of(segment_path());
+    frames_ = frames_of(bytes);
+    ASSERT_EQ(frames_.size(), 13u);
+    synced_ = bytes.substr(0, frames_[10].offset);  // records 1-10, each its own synced batch
+  }
+  std::string torn_batch() const {
+    return frame_bytes(11, frames_[10].payload) + std::string(frames_[11].size, '\0') +
+           frame_bytes(13, frames_[12].payload, true);
+  }
+  std::vector<FrameSpan> frames_;
+  std::string synced_;
+};
+
+TEST_F(TornBatchTest, IntactFramesAfterTheHoleAreCutWithIt) {
+  spit(segment_path(), synced_ + torn_batch() + std::string(4096, '\0'));
+  expect_cut(frames_[11].size + frames_[12].size + 4096, 12);
+  auto j = open();
+  EXPECT_EQ(j->last_recovery().last_seq, 12u) << "11 kept, then the resilience record";
+}
+
+TEST_F(TornBatchTest, ReportsTheHighestRecordCut) {
+  spit(segment_path(), synced_ + torn_batch());
+  auto j = open();
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->last_recovery().first_cut_seq, 12u);
+  EXPECT_EQ(j->last_recovery().last_cut_seq, 13u);
+}
+
+TEST_F(TornBatchTest, AHoleFollowedByACompleteLaterBatchIsRefused) {
+  // 13 ends its batch and 14 follows: 13's batch was synced before 14 was written, so the
+  // hole is in acknowledged records.
+  const std::string bytes = synced_ + torn_batch() + frame_bytes(14, frames_[12].payload, true);
+  spit(segment_path(), bytes);
+  JournalOptions o;
+  o.dir = dir_.path();
+  auto j = Journal::open(o, clock_);
+  ASSERT_FALSE(j);
+  EXPECT_NE(j.error().message.find("refusing to cut acknowledged records"), std::string::npos)
+      << j.error().message;
+  EXPECT_EQ(slurp(segment_path()), bytes);
+}
+
+TEST_F(TornBatchTest, AVersion1SegmentRefusesAnyIntactFrameAfterAHole) {
+  // Written before frames carried the batch-end bit: it cannot tell, so it keeps the strict rule.
+  auto header = decode_segment_header(synced_);
+  ASSERT_TRUE(header);
+  header->version = 1;
+  const std::string bytes =
+      encode_segment_header(*header) + synced_.substr(kSegmentHeaderBytes) + torn_batch();
+  spit(segment_path(), bytes);
+  JournalOptions o;
+  o.dir = dir_.path();
+  ASSERT_FALSE(Journal::open(o, clock_));
+  EXPECT_EQ(slurp(segment_path()), bytes);
+}
+
 TEST_F(RecoveryTest, SegmentThatDiedBeingCreatedIsRemoved) {
   const std::string leftover = dir_.file(segment_file_name(11));
   spit(leftover, std::string(20, '\x01'));

@@ -51,9 +51,10 @@ inline std::string data_of(const std::string& path) {
   return bytes;
 }
 
-inline std::string frame_bytes(std::uint64_t seq, const std::string& payload) {
+inline std::string frame_bytes(std::uint64_t seq, const std::string& payload,
+                               bool batch_end = false) {
   std::string out;
-  append_frame(out, seq, payload);
+  append_frame(out, seq, payload, batch_end);
   return out;
 }
 
