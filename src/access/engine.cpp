@@ -94,6 +94,12 @@ DecisionResult DecisionEngine::decide(const Snapshot& s, const DecisionRequest& 
     out.user = s.users[card->user].id;
     best = check_card(s, *card, door_index, site, now_us);
     card_grants = best == Code::OK;
+    // A revoked or lost token, or a suspended holder, stops the card itself: no pass issued on
+    // the same uid may open a door for it (§4 ranks 40303 and 40310 before every pass code).
+    if (best == Code::ERR_CARD_REVOKED || best == Code::ERR_USER_SUSPENDED) {
+      out.code = best;
+      return out;
+    }
   }
   const PassEntry* pass = nullptr;
   if (!card_grants && !s.passes_by_hash.empty()) {

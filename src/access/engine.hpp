@@ -7,9 +7,11 @@
 //   40304 no card and no pass with this hash, then per credential (the card, each pass):
 //   40303 revoked/lost, 40310 holder suspended, 40302 not yet valid, 40301 expired,
 //   40308 pass exhausted, 40305 no group/pass grants this door, 40306 outside schedule.
-// If any credential passes, anti-passback (40307) is checked for apb doors, and a pass use is
-// taken only when the card itself does not grant. When no credential passes, the deny reason
-// ranked first by precedence_rank() across all credentials is returned.
+// A card that is revoked/lost (40303) or whose holder is suspended (40310) is denied with that
+// code at once: passes on the same uid are not consulted, since the token or its holder is
+// blocked. Otherwise, if any credential passes, anti-passback (40307) is checked for apb
+// doors, and a pass use is taken only when the card itself does not grant. When no credential
+// passes, the deny reason ranked first by precedence_rank() across all credentials is returned.
 #pragma once
 
 #include <cstdint>
@@ -46,7 +48,7 @@ struct Taken {
 struct DecisionResult {
   Code code = Code::ERR_CARD_UNKNOWN;
   bool granted = false;
-  std::string user;  // card holder's user id; empty for a pass or unknown card
+  std::string user;  // the registered card's holder (also when a pass on it grants); else empty
   CardHash card_hash{};
   std::string pass_id;  // set when a pass use was taken
   int unlock_ms = 0;    // the door's unlock time (0 for an unknown door)

@@ -235,6 +235,32 @@ TEST(Engine, CardGrantDoesNotSpendPassUse) {
   EXPECT_EQ(w.ledger.used("p1"), 0u);
 }
 
+TEST(Engine, ABlockedCardOrHolderIsNotLetInByAPassOnTheSameUid) {
+  // The card c1 (holder u1) has no access to "lab-only"; a pass on its uid grants that door.
+  World w;
+  w.door("lab-only", "hq");
+  w.pass("p1", "04a1b2c3", {"lab-only"}, 5);
+  w.publish();
+  DecisionResult by_pass = w.swipe("lab-only", "04a1b2c3", kWorkday);
+  ASSERT_TRUE(by_pass.granted);
+  EXPECT_EQ(by_pass.pass_id, "p1");
+  EXPECT_EQ(by_pass.user, "u1");  // the registered card's holder, for the audit trail
+  for (CardStatus status : {CardStatus::lost, CardStatus::revoked}) {
+    w.data.cards["c1"].status = status;
+    w.publish();
+    DecisionResult r = w.swipe("lab-only", "04a1b2c3", kWorkday);
+    EXPECT_FALSE(r.granted);
+    EXPECT_EQ(r.code, Code::ERR_CARD_REVOKED);
+  }
+  w.data.cards["c1"].status = CardStatus::active;
+  w.user("u1", UserStatus::suspended);
+  w.publish();
+  DecisionResult suspended = w.swipe("lab-only", "04a1b2c3", kWorkday);
+  EXPECT_FALSE(suspended.granted);
+  EXPECT_EQ(suspended.code, Code::ERR_USER_SUSPENDED);
+  EXPECT_EQ(w.ledger.used("p1"), 1u) << "only the one grant took a use";
+}
+
 TEST(Engine, ReloadedPassCountsApply) {
   World w;
   w.ledger.load({PassUse{"p1", 3}});
