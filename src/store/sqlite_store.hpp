@@ -1,4 +1,4 @@
-// SqliteStore: the embedded Store. One connection in WAL mode (synchronous=NORMAL), guarded by a
+// SqliteStore: the embedded Store. One connection in WAL mode (synchronous=FULL), guarded by a
 // mutex so callers on several threads are serialized; prepared statements are cached for the
 // connection's lifetime. Schema migrations are numbered and recorded in `schema_version`; a
 // database of an older version is migrated on open inside one transaction. A new database file

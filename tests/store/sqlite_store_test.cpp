@@ -161,6 +161,21 @@ TEST(SqliteStore, MigratesVersion1Database) {
   EXPECT_NE(detail.find("cards_by_hash"), std::string::npos) << detail;
 }
 
+TEST(SqliteStore, EveryCommitIsSyncedBeforeItReturns) {
+  // WAL with synchronous=NORMAL would let a power cut undo a confirmed change (FULL = 2).
+  TempDir dir;
+  auto db = sqlite::Connection::open(dir.path() / "sync.db");
+  ASSERT_TRUE(db.ok());
+  auto level = (*db)->prepare("PRAGMA synchronous");
+  ASSERT_TRUE(level.ok());
+  ASSERT_TRUE(*level->step());
+  EXPECT_EQ(level->integer(0), 2);
+  auto mode = (*db)->prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.ok());
+  ASSERT_TRUE(*mode->step());
+  EXPECT_EQ(std::string(mode->text(0)), "wal");
+}
+
 TEST(SqliteStore, RefusesNewerSchema) {
   TempDir dir;
   auto file = dir.path() / "future.db";

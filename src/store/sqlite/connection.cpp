@@ -45,8 +45,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
   std::unique_ptr<Connection> conn(new Connection(raw));  // closes even on failure
   if (rc != SQLITE_OK) return conn->error("open " + file.string());
   sqlite3_busy_timeout(raw, 5000);
+  // synchronous=FULL: in WAL mode NORMAL does not sync at commit, so a power cut could undo a
+  // change the API already confirmed (a revoked card active again). Writes here are rare.
   auto pragmas =
-      conn->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+      conn->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   if (!pragmas) return pragmas.error();
   return conn;
 }
