@@ -66,6 +66,9 @@ void journal_leak(journal::Journal& journal, const runtime::LeakReport& report) 
 int run_server(const Config& config) {
   // Blocked before any thread starts, so every thread inherits the mask and only sigwait sees them.
   const sigset_t stop_signals = block_stop_signals();
+  // A write past RLIMIT_FSIZE (systemd LimitFSIZE=, ulimit -f) must fail with EFBIG, which the
+  // journal reports as a failed append (50301, not ready), instead of killing the process.
+  ::signal(SIGXFSZ, SIG_IGN);
   init_logging(config.log.level, config.log.format);
   Clock& clock = SystemClock::instance();
   const std::string& data_dir = config.server.data_dir;
@@ -199,6 +202,9 @@ int run_server(const Config& config) {
   const bool clean = runtime::close_in_order(order, registry, std::chrono::milliseconds(5000));
   pool.stop();
   pool.join();
+  // Flushed now, while the io pool still exists: a callback of a record still queued (a slow
+  // disk) posts to a connection's strand and owns a timer of the pool's io_context.
+  journal->reset();
   spdlog::info("castellan server stopped ({} tasks left)", registry.active_count());
   return clean ? 0 : 1;
 }

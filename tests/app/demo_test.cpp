@@ -109,6 +109,12 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   EXPECT_EQ(info.at("site").as_string(), "hq");
   const auto server_pid = static_cast<pid_t>(info.at("pid").as_int64());
   EXPECT_TRUE(process_alive(server_pid));
+  // SIGXFSZ is ignored, so a file size limit fails journal appends instead of killing it.
+  const std::string status = read_file("/proc/" + std::to_string(server_pid) + "/status");
+  const auto at = status.find("SigIgn:\t");
+  ASSERT_NE(at, std::string::npos) << status;
+  const auto ignored = std::stoull(status.substr(at + 8, 16), nullptr, 16);
+  EXPECT_NE(ignored & (1ULL << (SIGXFSZ - 1)), 0u) << "SigIgn " << std::hex << ignored;
   EXPECT_TRUE(fs::exists(std::string(info.at("ca").as_string())));
   EXPECT_EQ(fs::status(std::string(info.at("admin_password_file").as_string())).permissions() &
                 fs::perms::all,
