@@ -1,6 +1,8 @@
 #include "devices/mqtt_client.hpp"
 
+#include <arpa/inet.h>
 #include <mosquitto.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -22,6 +24,20 @@ void init_library_once() {
   std::call_once(once, [] { mosquitto_lib_init(); });
 }
 
+// The numeric address of the socket's peer ("" when it cannot be read).
+std::string peer_address(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return {};
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* where = nullptr;
+  if (addr.ss_family == AF_INET) where = &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr;
+  if (addr.ss_family == AF_INET6) where = &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr;
+  if (where == nullptr || ::inet_ntop(addr.ss_family, where, text, sizeof text) == nullptr)
+    return {};
+  return text;
+}
+
 Error mosq_error(std::string_view what, int rc) {
   return make_error(Code::ERR_UNAVAILABLE, std::string(what) + ": " + mosquitto_strerror(rc));
 }
@@ -41,10 +57,11 @@ struct MqttClient::Impl {
   StateHandler state_handler;
   std::thread thread;
 
-  mutable std::mutex mu;  // guards stopping/abrupt and signals cv
+  mutable std::mutex mu;  // guards stopping/abrupt/broker_ip and signals cv
   mutable std::condition_variable cv;
   bool stopping = false;
   bool abrupt = false;
+  std::string broker_ip;  // of the current or last connection
   std::atomic<bool> is_connected{false};
   bool connected_this_attempt = false;  // network thread only
 
@@ -77,8 +94,10 @@ struct MqttClient::Impl {
     }
     if (connects.fetch_add(1) > 0) reconnects.fetch_add(1);
     connected_this_attempt = true;
+    std::string ip = peer_address(mosquitto_socket(mosq));
     {
       std::lock_guard lock(mu);
+      broker_ip = std::move(ip);
       is_connected.store(true);
     }
     cv.notify_all();
@@ -268,6 +287,11 @@ Result<void> MqttClient::publish(std::string_view topic, std::string_view payloa
 
 bool MqttClient::connected() const {
   return impl_->is_connected.load();
+}
+
+std::string MqttClient::broker_ip() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->broker_ip;
 }
 
 bool MqttClient::wait_connected(std::chrono::milliseconds timeout) const {

@@ -94,6 +94,8 @@ class MqttClient {
                        bool retain = false);
 
   bool connected() const;
+  // The broker's numeric address on the current (or last) connection; "" before the first.
+  std::string broker_ip() const;
   // Waits until connected (true) or `timeout` passes (false).
   bool wait_connected(std::chrono::milliseconds timeout) const;
   // Waits until at least `count` SUBACKs arrived since start() (true) or `timeout` passes.

@@ -19,6 +19,9 @@ class Publisher {
  public:
   virtual ~Publisher() = default;
   virtual Result<void> publish(std::string_view topic, std::string_view payload) = 0;
+  // The address of the broker that messages come in and go out through: decision records'
+  // `gateway_ip` (the controller's own address is hidden behind the broker). "" = unknown.
+  virtual std::string gateway_ip() const { return {}; }
 };
 
 // Appends a journal record; `on_durable` runs once it is on disk (or with the error), on

@@ -37,6 +37,7 @@ struct SwipePipeline::Pending {
   std::string trace_id;
   std::string user;
   std::string card_hash_hex;
+  std::string gateway_ip;  // the broker it came through
   Direction dir = Direction::kIn;
   Clock::Monotonic received{};
   Clock::Monotonic deadline{};
@@ -102,6 +103,7 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
     r.decision = o.grant ? "grant" : "deny";
     r.code = static_cast<int>(o.code);
     r.source = "mqtt";
+    r.gateway_ip = p.gateway_ip;
     r.latency_us =
         std::chrono::duration_cast<std::chrono::microseconds>(clock.monotonic() - p.received)
             .count();
@@ -130,6 +132,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
   p->received = received;
   p->deadline = received + options.decision_timeout;
   p->trace_id = new_trace_id();
+  p->gateway_ip = publisher.gateway_ip();
   if (auto door = doors.find(site, door_id)) {
     p->door = std::move(*door);
     p->door_known = true;

@@ -147,6 +147,7 @@ TEST_F(BridgeMqttTest, EveryDecisionCodeEndToEndWithValidSignatures) {
       eventually([&] { return records(journal::RecordKind::decision).size() == cases.size(); }));
   for (const auto& r : records(journal::RecordKind::decision)) {
     EXPECT_EQ(r.source, "mqtt");
+    EXPECT_EQ(r.gateway_ip, "127.0.0.1");  // the broker the swipe came through
     EXPECT_EQ(r.trace_id.size(), 32u);
     EXPECT_FALSE(r.req.empty());
     EXPECT_EQ(journal::to_json_line(r).find(kUidOk), std::string::npos) << "raw uid in journal";

@@ -15,6 +15,7 @@ class MqttPublisher final : public Publisher {
   Result<void> publish(std::string_view topic, std::string_view payload) override {
     return client_.publish(topic, payload, 1, false);
   }
+  std::string gateway_ip() const override { return client_.broker_ip(); }
 
  private:
   MqttClient& client_;
