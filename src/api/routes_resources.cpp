@@ -101,8 +101,19 @@ void add_resource_routes(Router& router, ApiContext& ctx) {
     router.add({"DELETE", base + "/{id}", Access::kAdmin,
                 [c, coll](Request& r, ReplyFn d) { remove(*c, coll, r, d); }, true});
   }
+  // Passes are the operators' to issue, change and revoke (a lost visitor card must stop
+  // working at once); issuing hashes the card, so it is not the generic create.
+  constexpr std::string_view kPasses = "passes";
   router.add({"POST", "/v1/passes", Access::kOperate,
               [c](Request& r, ReplyFn d) { issue_pass(*c, r, d); }, true});
+  router.add({"GET", "/v1/passes", Access::kRead,
+              [c](Request& r, ReplyFn d) { list(*c, kPasses, r, d); }, true});
+  router.add({"GET", "/v1/passes/{id}", Access::kRead,
+              [c](Request& r, ReplyFn d) { get(*c, kPasses, r, d); }, true});
+  router.add({"PATCH", "/v1/passes/{id}", Access::kOperate,
+              [c](Request& r, ReplyFn d) { patch(*c, kPasses, r, d); }, true});
+  router.add({"DELETE", "/v1/passes/{id}", Access::kOperate,
+              [c](Request& r, ReplyFn d) { remove(*c, kPasses, r, d); }, true});
 }
 
 }  // namespace castellan::api

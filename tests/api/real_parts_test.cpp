@@ -207,6 +207,57 @@ TEST_F(RealApi, VerifyWhenTheJournalCannotWriteFollowsTheDoorsFailMode) {
   ASSERT_EQ(json::parse(events.body).at("events").as_array().size(), 2u) << events.body;
 }
 
+TEST_F(RealApi, OperatorsListChangeAndRevokePasses) {
+  seed();
+  const auto verify = [&] {
+    auto r = h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"0BADC0DE"})",
+                    Role::kOperator);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body).at("code").as_int64();
+  };
+  auto issued =
+      h.call("POST", "/v1/passes",
+             R"({"card":"0BADC0DE","holder":"Visitor","doors":["d1"],)"
+             R"("valid_from":"2020-01-01T00:00:00Z","valid_until":"2099-01-01T00:00:00Z",)"
+             R"("max_uses":5})",
+             Role::kOperator);
+  ASSERT_EQ(issued.status, 201) << issued.body;
+  const std::string id(json::parse(issued.body).at("id").as_string());
+  EXPECT_EQ(verify(), 0);
+
+  auto listed = h.call("GET", "/v1/passes", "", Role::kAuditor);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const auto items = json::parse(listed.body).at("items").as_array();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].at("id").as_string(), id);
+  EXPECT_EQ(items[0].at("uses_left").as_int64(), 4);
+  EXPECT_EQ(listed.body.find("0BADC0DE"), std::string::npos);  // never the raw uid
+  EXPECT_EQ(listed.body.find("0badc0de"), std::string::npos);
+
+  auto changed = h.call("PATCH", "/v1/passes/" + id, R"({"max_uses":1})", Role::kOperator);
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(json::parse(changed.body).at("uses_left").as_int64(), 0);
+  EXPECT_EQ(verify(), 40308);
+  EXPECT_API_ERROR(h.call("PATCH", "/v1/passes/" + id, R"({"card":"04A1B2C3"})", Role::kOperator),
+                   400, 40001);
+  EXPECT_API_ERROR(h.call("PATCH", "/v1/passes/" + id, R"({"max_uses":2})", Role::kAuditor), 403,
+                   40311);
+
+  // Revoked: it stops granting at once, and is gone.
+  EXPECT_EQ(h.call("DELETE", "/v1/passes/" + id, "", Role::kOperator).status, 204);
+  EXPECT_EQ(verify(), 40304);
+  EXPECT_API_ERROR(h.call("GET", "/v1/passes/" + id, "", Role::kAuditor), 404, 40402);
+  EXPECT_API_ERROR(h.call("DELETE", "/v1/passes/" + id, "", Role::kOperator), 404, 40402);
+  // Nothing else holds the door now: the pass no longer blocks deleting it (after its group).
+  EXPECT_EQ(h.call("DELETE", "/v1/groups/staff").status, 204);
+  EXPECT_EQ(h.call("DELETE", "/v1/doors/d1").status, 204);
+
+  auto admin = h.call("GET", "/v1/events?kind=admin&limit=100", "", Role::kAuditor);
+  for (const char* action : {"\"issue_pass\"", "\"update\"", "\"delete\""}) {
+    EXPECT_NE(admin.body.find(action), std::string::npos) << action << " " << admin.body;
+  }
+}
+
 TEST_F(RealApi, SseReceivesADecisionJournaledAfterTheStreamOpened) {
   seed();
   auto stream = h.client();
