@@ -123,6 +123,7 @@ Result<EventIndex> EventIndex::load(const std::string& dir,
 }
 
 void EventIndex::rewrite_file() {
+  file_dropped_ = 0;
   const std::string tmp = path_ + ".tmp";
   std::string bytes(kIndexMagic);
   bytes.resize(kIndexHeaderBytes, '\0');
@@ -156,6 +157,11 @@ void EventIndex::drop_before(std::uint64_t first_seq) {
   while (n < entries_.size() && entries_[n].seq < first_seq) ++n;
   if (n == 0) return;
   entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(n));
+  file_dropped_ += n;
+}
+
+void EventIndex::compact_file() {
+  if (file_dropped_ == 0 || file_dropped_ < entries_.size()) return;
   rewrite_file();
 }
 

@@ -48,8 +48,12 @@ class EventIndex {
 
   // Adds entries of a durable batch (memory, and the file as a best effort).
   void append(std::span<const IndexEntry> entries);
-  // Retention removed every segment before `first_seq`.
+  // Retention removed every segment before `first_seq`: forgets their entries in memory.
   void drop_before(std::uint64_t first_seq);
+  // Rewrites the file without the dropped entries once they outnumber the live ones, so the
+  // cost is amortized (a rewrite per rotation would copy the whole index each time). A file
+  // with a dropped prefix is still valid: load() skips entries before the first segment.
+  void compact_file();
 
   const std::vector<IndexEntry>& entries() const { return entries_; }
   const std::string& dir() const { return dir_; }
@@ -60,6 +64,7 @@ class EventIndex {
   std::string dir_;
   std::string path_;
   std::vector<IndexEntry> entries_;
+  std::size_t file_dropped_ = 0;  // entries at the start of the file no longer in memory
   Fd file_;
 };
 

@@ -184,6 +184,11 @@ class Journal::Impl {
       }
     }
     for (auto& p : batch) p.done(p.record);
+    // After the acknowledgements: dropping old segments must not delay the batch that rotated.
+    if (retention_due_) {
+      retention_due_ = false;
+      apply_retention();
+    }
   }
 
   void fail_batch(std::vector<Pending>& batch, const Error& error) {
@@ -210,7 +215,7 @@ class Journal::Impl {
       std::lock_guard lock(stats_mu_);
       stats_.bytes += kSegmentHeaderBytes;
     }
-    apply_retention();
+    retention_due_ = true;
     return {};
   }
 
@@ -232,8 +237,12 @@ class Journal::Impl {
       ++drop;
     }
     if (drop > 0) {
-      std::unique_lock lock(index_mu_);
-      index_.drop_before(segments_[drop].first_seq);
+      {
+        std::unique_lock lock(index_mu_);
+        index_.drop_before(segments_[drop].first_seq);
+      }
+      // Not under the lock: queries only read the entries, and this thread alone changes them.
+      index_.compact_file();
       for (std::size_t i = 0; i < drop; ++i) ::unlink(segments_[i].path.c_str());
       spdlog::info("journal retention removed {} segment(s) before seq {}", drop,
                    segments_[drop].first_seq);
@@ -260,6 +269,7 @@ class Journal::Impl {
   // Owned by the flusher thread once started.
   SegmentWriter writer_;
   std::vector<SegmentInfo> segments_;
+  bool retention_due_ = false;  // a rotation happened: apply retention after the batch
   std::uint64_t next_seq_ = 1;
   std::string last_hash_;
   std::size_t last_batch_size_ = 0;
