@@ -2,14 +2,53 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include <future>
 
 #include "core/log.hpp"
 #include "journal/journal_impl.hpp"
 #include "journal/query.hpp"
+#include "journal/recovery.hpp"
 
 namespace castellan::journal {
+namespace {
+
+// Journals each cut noted in DIR/tail-cut.pending by recovery (this open's or an earlier one's
+// whose record could not be written), then removes the note. If an append fails, the note
+// stays for the next open.
+void journal_pending_cuts(Journal& journal, const std::string& dir) {
+  const std::string path = dir + "/" + kPendingCutsFile;
+  if (::access(path.c_str(), F_OK) != 0) return;
+  auto text = read_whole_file(path);
+  if (!text) {
+    spdlog::error("journal: cannot read {}: {}", path, text.error().message);
+    return;
+  }
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const auto nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    if (line.empty()) continue;
+    JournalRecord record;
+    record.kind = RecordKind::resilience;
+    record.source = "journal";
+    record.extra = std::string(line);
+    auto appended = journal.append_and_wait(std::move(record));
+    if (!appended && appended.error().code == Code::ERR_BAD_REQUEST) {
+      spdlog::warn("journal: skipping a torn line of {}: {}", path, line);
+    } else if (!appended) {
+      spdlog::error("journal: cannot record the tail cut yet (kept in {}): {}", path,
+                    appended.error().message);
+      return;
+    }
+  }
+  ::unlink(path.c_str());
+  (void)fsync_dir(dir);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Journal>> Journal::open(JournalOptions options, Clock& clock) {
   if (options.dir.empty()) return make_error(Code::ERR_UNAVAILABLE, "journal dir is not set");
@@ -60,20 +99,10 @@ Result<std::unique_ptr<Journal>> Journal::open(JournalOptions options, Clock& cl
   const RecoveryReport& report = journal->last_recovery();
   if (report.tail_cut) {
     spdlog::warn("{}", report.summary());
-    JournalRecord record;
-    record.kind = RecordKind::resilience;
-    record.source = "journal";
-    record.extra = "{\"event\":\"journal_tail_cut\",\"segment\":\"" + report.segment +
-                   "\",\"offset\":" + std::to_string(report.cut_offset) +
-                   ",\"bytes\":" + std::to_string(report.bytes_cut) +
-                   ",\"first_seq\":" + std::to_string(report.first_cut_seq) +
-                   ",\"last_seq\":" + std::to_string(report.last_cut_seq) + "}";
-    auto appended = journal->append_and_wait(std::move(record));
-    if (!appended)
-      spdlog::error("journal: cannot record the tail cut: {}", appended.error().message);
   } else if (report.index_rebuilt) {
     spdlog::info("{}", report.summary());
   }
+  journal_pending_cuts(*journal, options.dir);
   return journal;
 }
 

@@ -32,7 +32,28 @@ Result<void> cut_file(const std::string& path, std::uint64_t size) {
   return {};
 }
 
+// Appends the cut's report to DIR/tail-cut.pending and syncs it, before the cut is made.
+Result<void> note_pending_cut(const std::string& dir, const RecoveryReport& report) {
+  const std::string path = dir + "/" + kPendingCutsFile;
+  auto fd = open_file(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (!fd) return fd.error();
+  const std::string line = tail_cut_extra(report) + "\n";
+  if (::write(fd->get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    return io_error("cannot write", path, errno);
+  }
+  if (::fdatasync(fd->get()) != 0) return io_error("cannot fdatasync", path, errno);
+  return fsync_dir(dir);
+}
+
 }  // namespace
+
+std::string tail_cut_extra(const RecoveryReport& report) {
+  return "{\"event\":\"journal_tail_cut\",\"segment\":\"" + report.segment +
+         "\",\"offset\":" + std::to_string(report.cut_offset) +
+         ",\"bytes\":" + std::to_string(report.bytes_cut) +
+         ",\"first_seq\":" + std::to_string(report.first_cut_seq) +
+         ",\"last_seq\":" + std::to_string(report.last_cut_seq) + "}";
+}
 
 std::string RecoveryReport::summary() const {
   char buf[512];
@@ -127,6 +148,8 @@ Result<RecoveredState> recover_journal(const std::string& dir) {
     }
     // Intact records of the torn batch after the damage are cut with it (never acknowledged).
     r.last_cut_seq = std::max(r.last_cut_seq, intact_after);
+    auto noted = note_pending_cut(dir, r);
+    if (!noted) return noted.error();
     auto cut = cut_file(last.path, offset);
     if (!cut) return cut.error();
   }

@@ -7,10 +7,14 @@
 // - A last segment whose header never made it to disk (file no longer than a header, header
 //   invalid) was being created when the process died: it holds no records and is removed.
 // - In the last segment, the first frame that is torn, has a bad length or fails its CRC
-//   starts the tail. If no intact frame follows it, the tail is cut (ftruncate + fdatasync)
-//   and reported. If intact frames follow, this is damage in the middle, not a torn write:
-//   cutting would drop acknowledged records, so recovery refuses (50301) and an operator
-//   runs `castellan journal verify`.
+//   starts the tail, which is cut (ftruncate + fdatasync) and reported — unless a complete
+//   later write batch follows it (version 1 segments: any intact frame): then this is damage
+//   to synced records, not a torn write, so recovery refuses (50301) and an operator runs
+//   `castellan journal verify`.
+// - Before the cut, its report is noted in DIR/tail-cut.pending (one JSON object per line,
+//   synced): Journal::open journals each noted cut as a `resilience` record and then removes
+//   the note, so an append that fails right after a crash cannot lose the report (it is
+//   journaled at a later open; at least once).
 #pragma once
 
 #include <string>
@@ -31,6 +35,11 @@ struct RecoveredState {
   RecoveryReport report;
 };
 
+inline constexpr const char* kPendingCutsFile = "tail-cut.pending";
+
 Result<RecoveredState> recover_journal(const std::string& dir);
+
+// The members of a cut's resilience record: {"event":"journal_tail_cut","segment",...}.
+std::string tail_cut_extra(const RecoveryReport& report);
 
 }  // namespace castellan::journal

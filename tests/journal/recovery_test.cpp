@@ -1,11 +1,15 @@
 // Recovery on open: torn tails are cut and recorded; damage in the middle is refused.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <filesystem>
 
 #include "core/clock.hpp"
 #include "journal/export.hpp"
 #include "journal/journal.hpp"
+#include "journal/recovery.hpp"
 #include "journal/verify.hpp"
 #include "segment_bytes.hpp"
 #include "test_support.hpp"
@@ -76,6 +80,43 @@ TEST_F(RecoveryTest, TornFrameAtTheEndIsCutAndRecorded) {
   spit(segment_path(), bytes + partial);
   expect_cut(57);
   EXPECT_EQ(data_of(segment_path()).substr(0, bytes.size()), bytes);  // intact part untouched
+}
+
+TEST_F(RecoveryTest, ACutWhoseRecordCannotBeWrittenIsJournaledAtTheNextOpen) {
+  const std::string intact = data_of(segment_path());
+  spit(segment_path(), intact + frame_bytes(11, std::string(200, 'x')).substr(0, 57));
+  const std::string pending = dir_.file(kPendingCutsFile);
+  {
+    // Right after the crash the disk is full (a file size limit stands in): the cut is made,
+    // but its resilience record cannot be appended.
+    rlimit old{};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit tiny = old;
+    tiny.rlim_cur = intact.size();  // the segment cannot grow past its intact records
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    auto j = open();
+    const bool opened = j != nullptr;
+    std::size_t recorded = 0;
+    if (opened) recorded = j->query(EventQuery{.kind = RecordKind::resilience})->records.size();
+    j.reset();
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+    std::signal(SIGXFSZ, SIG_DFL);
+    ASSERT_TRUE(opened);
+    EXPECT_EQ(recorded, 0u);
+  }
+  EXPECT_TRUE(std::filesystem::exists(pending)) << "the report waits in its note";
+  // Space is back: the next open journals the cut and drops the note.
+  auto j = open();
+  ASSERT_TRUE(j);
+  EXPECT_FALSE(j->last_recovery().tail_cut);
+  auto page = j->query(EventQuery{.kind = RecordKind::resilience});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->records.size(), 1u);
+  EXPECT_NE(page->records[0].extra.find("\"bytes\":57"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(pending));
+  j.reset();
+  EXPECT_TRUE(verify(dir_.path()).ok);
 }
 
 TEST_F(RecoveryTest, TornFrameHeaderIsCut) {
