@@ -80,7 +80,13 @@ Result<void> SegmentWriter::write_and_sync(std::string_view bytes) {
   }
   // Nothing of a failed batch may stay behind: cut the file back to its durable data.
   allocated_ = size_;
-  if (::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) broken_ = true;
+  if (::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
+    broken_ = true;
+  } else {
+    // Best effort: make the cut durable at once, so that a power cut before the next batch
+    // cannot bring back records whose appenders were told the write failed.
+    (void)::fdatasync(fd_.get());
+  }
   return result;
 }
 
