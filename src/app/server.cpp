@@ -203,8 +203,9 @@ int run_server(const Config& config) {
   pool.stop();
   pool.join();
   // Flushed now, while the io pool still exists: a callback of a record still queued (a slow
-  // disk) posts to a connection's strand and owns a timer of the pool's io_context.
-  journal->reset();
+  // disk) posts to a connection's strand and owns a timer of the pool's io_context. The object
+  // stays: a task that outlived the stop may still unsubscribe when the pool destroys it.
+  (*journal)->close();
   spdlog::info("castellan server stopped ({} tasks left)", registry.active_count());
   return clean ? 0 : 1;
 }

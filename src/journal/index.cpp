@@ -109,14 +109,21 @@ Result<EventIndex> EventIndex::load(const std::string& dir,
   }
   entries.resize(keep);
   if (!entries.empty() && !points_at_frame(dir, entries.back())) entries.clear();
-  const bool reused_all = loaded == entries.size() && begin == 0;
+  // Entries of segments retention dropped may lead the file (it is compacted lazily): they
+  // are skipped, not a reason to rebuild.
+  const bool reused_all = loaded - begin == entries.size();
 
   const std::uint64_t after = entries.empty() ? first_seq - 1 : entries.back().seq;
   const std::size_t before_scan = entries.size();
   scan_segments(segments, after, entries);
   rebuilt = !reused_all || entries.size() != before_scan;
   index.entries_ = std::move(entries);
-  if (rebuilt || loaded == 0) index.rewrite_file();
+  index.file_dropped_ = begin;
+  if (rebuilt || loaded == 0) {
+    index.rewrite_file();
+  } else {
+    index.compact_file();
+  }
   auto file = open_file(index.path_, O_WRONLY | O_APPEND);
   if (file) index.file_ = std::move(*file);
   return index;

@@ -83,7 +83,9 @@ Result<std::unique_ptr<Journal>> Journal::open(JournalOptions options, Clock& cl
     const auto& s = state.segments[i];
     impl->segments_.push_back({s.first_seq, state.created_ms[i], s.size, s.path});
   }
-  if (!state.segments.empty()) {
+  // A version 1 segment is not continued: new frames carry batch marks its header does not
+  // promise (and an older binary would misread them). The next record starts a new segment.
+  if (!state.segments.empty() && state.active_version >= 2) {
     auto writer = SegmentWriter::open_existing(state.segments.back(), state.active_size);
     if (!writer) return writer.error();
     impl->writer_ = std::move(*writer);
@@ -102,6 +104,15 @@ Result<std::unique_ptr<Journal>> Journal::open(JournalOptions options, Clock& cl
   } else if (report.index_rebuilt) {
     spdlog::info("{}", report.summary());
   }
+  if (report.tail_cut && !state.cut_noted) {
+    JournalRecord record;
+    record.kind = RecordKind::resilience;
+    record.source = "journal";
+    record.extra = tail_cut_extra(report);
+    if (auto r = journal->append_and_wait(std::move(record)); !r) {
+      spdlog::error("journal: cannot record the tail cut: {}", r.error().message);
+    }
+  }
   journal_pending_cuts(*journal, options.dir);
   return journal;
 }
@@ -109,6 +120,10 @@ Result<std::unique_ptr<Journal>> Journal::open(JournalOptions options, Clock& cl
 Journal::Journal(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Journal::~Journal() {
+  close();
+}
+
+void Journal::close() {
   impl_->stop();
 }
 

@@ -108,9 +108,13 @@ class Journal {
   // not a torn tail; cutting would drop acknowledged records, so an operator must look).
   static Result<std::unique_ptr<Journal>> open(JournalOptions options, Clock& clock);
 
-  ~Journal();  // flushes what is queued, then stops the flusher
+  ~Journal();  // close()
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
+
+  // Writes what is queued (running its callbacks), then stops the flusher: later appends fail
+  // with 50301. Queries and unsubscribing keep working until the object is destroyed.
+  void close();
 
   // Queues a record. `on_durable` runs on the flusher thread once the record is fsynced, with
   // seq/ts/prev/hash filled, or with 50301 when it could not be written (disk full, I/O

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "core/crypto.hpp"
+#include "core/log.hpp"
 #include "journal/file_io.hpp"
 
 namespace castellan::journal {
@@ -35,9 +36,15 @@ Result<void> cut_file(const std::string& path, std::uint64_t size) {
 // Appends the cut's report to DIR/tail-cut.pending and syncs it, before the cut is made.
 Result<void> note_pending_cut(const std::string& dir, const RecoveryReport& report) {
   const std::string path = dir + "/" + kPendingCutsFile;
-  auto fd = open_file(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  auto fd = open_file(path, O_RDWR | O_CREAT | O_APPEND, 0600);
   if (!fd) return fd.error();
-  const std::string line = tail_cut_extra(report) + "\n";
+  std::string line = tail_cut_extra(report) + "\n";
+  // A line torn by an earlier crash must not swallow this one.
+  const off_t size = ::lseek(fd->get(), 0, SEEK_END);
+  char last = '\n';
+  if (size > 0 && ::pread(fd->get(), &last, 1, size - 1) == 1 && last != '\n') {
+    line.insert(0, 1, '\n');
+  }
   if (::write(fd->get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
     return io_error("cannot write", path, errno);
   }
@@ -110,6 +117,7 @@ Result<RecoveredState> recover_journal(const std::string& dir) {
   SegmentFile& last = state.segments.back();
   state.last_seq = header->first_seq - 1;
   state.last_hash = header->anchor;
+  state.active_version = header->version;
   std::string_view last_payload;
   std::uint64_t offset = kSegmentHeaderBytes;
   FrameRead frame;
@@ -148,8 +156,11 @@ Result<RecoveredState> recover_journal(const std::string& dir) {
     }
     // Intact records of the torn batch after the damage are cut with it (never acknowledged).
     r.last_cut_seq = std::max(r.last_cut_seq, intact_after);
+    // If even the note cannot be written (disk still full), cut anyway: the cut frees space
+    // and the journal must open; the report is then appended directly (and logged).
     auto noted = note_pending_cut(dir, r);
-    if (!noted) return noted.error();
+    state.cut_noted = noted.ok();
+    if (!noted) spdlog::error("journal: cannot note the tail cut: {}", noted.error().message);
     auto cut = cut_file(last.path, offset);
     if (!cut) return cut.error();
   }

@@ -32,6 +32,8 @@ struct RecoveredState {
   std::uint64_t last_seq = 0;            // 0: no record yet
   std::string last_hash;                 // what the next record's prev must be
   std::uint64_t active_size = 0;         // size of the last segment after recovery
+  std::uint32_t active_version = 2;      // header version of the last segment
+  bool cut_noted = false;                // a cut's report is in DIR/tail-cut.pending
   RecoveryReport report;
 };
 

@@ -79,6 +79,9 @@ Result<json::object> ResourceService::create(Collection c, const json::value& bo
       for (Write& w : *more) writes.push_back(std::move(w));
     }
     if (auto r = commit(writes); !r) return r.error();
+    // A counter left by a deleted pass of the same id (a swipe on an older snapshot can mark
+    // it again after the delete) must not count against the new pass.
+    if (c == Collection::passes) ledger_.erase(key);
     version = current_version();
   }
   spdlog::debug("{} created {} '{}'", actor, access::collection_name(c), key);

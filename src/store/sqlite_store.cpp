@@ -141,7 +141,9 @@ Result<void> SqliteStore::apply(std::span<const Write> writes) {
       }
       return make_error(Code::ERR_NOT_FOUND, not_found(w.collection, key));
     }
-    if (w.kind == Write::Kind::remove && w.collection == Collection::passes) {
+    if (w.kind != Write::Kind::replace && w.collection == Collection::passes) {
+      // A removed pass takes its count along; a new pass never inherits the count of a
+      // deleted one that had the same id.
       auto d = db_->prepare("DELETE FROM pass_uses WHERE pass_id = ?1");
       if (!d) return d.error();
       d->bind(1, key);
@@ -168,9 +170,11 @@ Result<void> SqliteStore::save_pass_uses(std::span<const PassUse> uses) {
   sqlite::Transaction tx(*db_);
   if (auto b = tx.begin(); !b) return b;
   for (const PassUse& u : uses) {
-    // Counts only grow: a late flush of an older value never lowers a newer one.
+    // Counts only grow: a late flush of an older value never lowers a newer one. A count of a
+    // pass deleted meanwhile is not kept (it would pass to a new pass with the same id).
     auto q = db_->prepare(
-        "INSERT INTO pass_uses(pass_id, used) VALUES (?1, ?2) ON CONFLICT(pass_id) DO UPDATE "
+        "INSERT INTO pass_uses(pass_id, used) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM "
+        "documents WHERE collection = 'passes' AND key = ?1) ON CONFLICT(pass_id) DO UPDATE "
         "SET used = max(used, excluded.used)");
     if (!q) return q.error();
     q->bind(1, u.pass_id).bind(2, static_cast<std::int64_t>(u.used));

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "journal/index.hpp"
 #include "journal/segment.hpp"
 #include "journal/verify.hpp"
 #include "test_support.hpp"
@@ -247,6 +248,7 @@ TEST_F(JournalTest, RetentionKeepsTheQueryIndexRightWithoutRewritingItEachTime) 
   // Reopened (from a file with a dropped prefix), the index serves exactly the retained
   // records, also after more segments were dropped.
   auto again = open(o);
+  EXPECT_FALSE(again->last_recovery().index_rebuilt) << "a dropped prefix is skipped, not rebuilt";
   EXPECT_EQ(count_decisions(*again), report.records);
   append_all(*again, numbered_records(100));
   again.reset();
@@ -254,6 +256,39 @@ TEST_F(JournalTest, RetentionKeepsTheQueryIndexRightWithoutRewritingItEachTime) 
   ASSERT_TRUE(report.ok) << report.message;
   auto third = open(o);
   EXPECT_EQ(count_decisions(*third), report.records);
+}
+
+TEST(EventIndex, TheFileIsRewrittenOnlyOnceDroppedEntriesOutnumberLiveOnes) {
+  TempDir dir;
+  bool rebuilt = false;
+  auto index = EventIndex::load(dir.path(), {}, 0, rebuilt);
+  ASSERT_TRUE(index);
+  std::vector<IndexEntry> entries(100);
+  for (std::size_t i = 0; i < entries.size(); ++i) entries[i].seq = i + 1;
+  index->append(entries);
+  const auto file_entries = [&] {
+    return (std::filesystem::file_size(dir.file("index.dat")) - 16) / sizeof(IndexEntry);
+  };
+  index->drop_before(31);
+  index->compact_file();
+  EXPECT_EQ(index->entries().size(), 70u);
+  EXPECT_EQ(file_entries(), 100u) << "30 dropped < 70 live: not rewritten";
+  index->drop_before(61);
+  index->compact_file();
+  EXPECT_EQ(file_entries(), 40u) << "60 dropped >= 40 live: rewritten";
+  EXPECT_EQ(index->entries().front().seq, 61u);
+}
+
+TEST_F(JournalTest, AClosedJournalRefusesAppendsButStillAnswersQueries) {
+  auto j = open(options());
+  ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u1", "grant")));
+  j->close();
+  auto late = j->append_and_wait(decision_record("d1", "u2", "grant"));
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, Code::ERR_UNAVAILABLE);
+  auto page = j->query(EventQuery{.kind = RecordKind::decision});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->records.size(), 1u);
 }
 
 TEST_F(JournalTest, RetentionByAgeDropsOnlySegmentsOlderThanTheLimit) {

@@ -119,6 +119,42 @@ TEST_F(RecoveryTest, ACutWhoseRecordCannotBeWrittenIsJournaledAtTheNextOpen) {
   EXPECT_TRUE(verify(dir_.path()).ok);
 }
 
+TEST_F(RecoveryTest, ACutIsMadeAndJournaledEvenWhenItsNoteCannotBeWritten) {
+  const std::string intact = data_of(segment_path());
+  spit(segment_path(), intact + frame_bytes(11, std::string(200, 'x')).substr(0, 57));
+  std::filesystem::create_directory(dir_.file(kPendingCutsFile));  // cannot be written
+  expect_cut(57);
+}
+
+TEST_F(RecoveryTest, ALineTornInTheNoteDoesNotSwallowTheNextCut) {
+  spit(dir_.file(kPendingCutsFile), R"({"event":"journal_tail_cut","segm)");  // a crash mid-write
+  spit(segment_path(),
+       data_of(segment_path()) + frame_bytes(11, std::string(200, 'x')).substr(0, 57));
+  expect_cut(57);
+  EXPECT_FALSE(std::filesystem::exists(dir_.file(kPendingCutsFile)));
+}
+
+TEST_F(RecoveryTest, AVersion1SegmentIsNotContinued) {
+  // An older binary wrote it: new frames (with batch marks) go to a new version 2 segment.
+  std::string bytes = data_of(segment_path());
+  auto header = decode_segment_header(bytes);
+  ASSERT_TRUE(header);
+  header->version = 1;
+  bytes = encode_segment_header(*header) + bytes.substr(kSegmentHeaderBytes);
+  spit(segment_path(), bytes);
+  auto j = open();
+  ASSERT_TRUE(j);
+  ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u", "grant")));
+  j.reset();
+  EXPECT_EQ(slurp(segment_path()), bytes);
+  const std::string next = dir_.file(segment_file_name(11));
+  ASSERT_TRUE(std::filesystem::exists(next));
+  EXPECT_EQ(decode_segment_header(slurp(next))->version, 2u);
+  auto verified = verify(dir_.path());
+  EXPECT_TRUE(verified.ok) << verified.message;
+  EXPECT_EQ(verified.records, 11u);
+}
+
 TEST_F(RecoveryTest, TornFrameHeaderIsCut) {
   spit(segment_path(), data_of(segment_path()) + std::string("\x10\x00\x00", 3));
   expect_cut(3);

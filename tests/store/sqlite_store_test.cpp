@@ -116,6 +116,10 @@ TEST(SqliteStore, PassUsesOnlyGrowAndPersist) {
   auto file = dir.path() / "db";
   {
     auto s = open_store(file);
+    std::vector<Write> passes{
+        Write{Write::Kind::insert, Collection::passes, "", doc(R"({"id":"p1"})")},
+        Write{Write::Kind::insert, Collection::passes, "", doc(R"({"id":"p2"})")}};
+    ASSERT_TRUE(s->apply(passes).ok());
     std::vector<PassUse> uses{{"p1", 2}, {"p2", 5}};
     ASSERT_TRUE(s->save_pass_uses(uses).ok());
     std::vector<PassUse> older{{"p1", 1}, {"p2", 6}};
@@ -127,6 +131,21 @@ TEST(SqliteStore, PassUsesOnlyGrowAndPersist) {
   ASSERT_EQ(uses->size(), 2u);
   EXPECT_EQ((*uses)[0].used, 2u);
   EXPECT_EQ((*uses)[1].used, 6u);
+}
+
+TEST(SqliteStore, ADeletedPasssCountIsNotKeptNorInheritedByANewPassWithItsId) {
+  TempDir dir;
+  auto s = open_store(dir.path() / "db");
+  const Write create{Write::Kind::insert, Collection::passes, "", doc(R"({"id":"p1"})")};
+  const Write remove{Write::Kind::remove, Collection::passes, "p1", {}};
+  ASSERT_TRUE(s->apply(std::vector<Write>{create}).ok());
+  ASSERT_TRUE(s->save_pass_uses(std::vector<PassUse>{{"p1", 3}}).ok());
+  ASSERT_TRUE(s->apply(std::vector<Write>{remove}).ok());
+  // A flush that was already under way when the pass was deleted.
+  ASSERT_TRUE(s->save_pass_uses(std::vector<PassUse>{{"p1", 4}}).ok());
+  EXPECT_TRUE(s->load_pass_uses()->empty());
+  ASSERT_TRUE(s->apply(std::vector<Write>{create}).ok());
+  EXPECT_TRUE(s->load_pass_uses()->empty()) << "the new p1 starts unused";
 }
 
 TEST(SqliteStore, MigratesVersion1Database) {
