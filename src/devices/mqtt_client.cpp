@@ -86,16 +86,16 @@ struct MqttClient::Impl {
       notify_state(false, mosquitto_connack_string(rc));
       return;
     }
-    {
-      std::lock_guard lock(subs_mu);
-      for (const auto& [filter, qos] : subscriptions) {
-        mosquitto_subscribe(mosq, nullptr, filter.c_str(), qos);
-      }
-    }
     if (connects.fetch_add(1) > 0) reconnects.fetch_add(1);
     connected_this_attempt = true;
     std::string ip = peer_address(mosquitto_socket(mosq));
     {
+      // Re-subscribing and becoming "connected" are one step for subscribe(): a subscription
+      // added meanwhile is either in this loop or sees the client connected and sends itself.
+      std::lock_guard subs(subs_mu);
+      for (const auto& [filter, qos] : subscriptions) {
+        mosquitto_subscribe(mosq, nullptr, filter.c_str(), qos);
+      }
       std::lock_guard lock(mu);
       broker_ip = std::move(ip);
       is_connected.store(true);
@@ -255,10 +255,9 @@ Result<void> MqttClient::subscribe(const std::string& topic_filter, int qos) {
     return make_error(Code::ERR_BAD_REQUEST,
                       "not a valid MQTT topic filter: '" + topic_filter + "'");
   }
-  {
-    std::lock_guard lock(s.subs_mu);
-    s.subscriptions.emplace_back(topic_filter, qos);
-  }
+  // Under subs_mu, like the re-subscription on connect (see handle_connect).
+  std::lock_guard lock(s.subs_mu);
+  s.subscriptions.emplace_back(topic_filter, qos);
   if (s.mosq && s.is_connected.load()) {
     int rc = mosquitto_subscribe(s.mosq, nullptr, topic_filter.c_str(), qos);
     // A lost connection here is fine: the subscription is re-sent on reconnect.
