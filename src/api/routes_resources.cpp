@@ -84,36 +84,33 @@ void issue_pass(ApiContext& ctx, Request& req, const ReplyFn& done) {
   done(json_reply(201, *pass));
 }
 
+// List, read, change and delete routes of one collection; `write` is who may change it.
+void add_collection_routes(Router& router, ApiContext* c, std::string_view coll, Access write) {
+  const std::string base = "/v1/" + std::string(coll);
+  router.add({"GET", base, Access::kRead,
+              [c, coll](Request& r, ReplyFn d) { list(*c, coll, r, d); }, true});
+  router.add({"GET", base + "/{id}", Access::kRead,
+              [c, coll](Request& r, ReplyFn d) { get(*c, coll, r, d); }, true});
+  router.add({"PATCH", base + "/{id}", write,
+              [c, coll](Request& r, ReplyFn d) { patch(*c, coll, r, d); }, true});
+  router.add({"DELETE", base + "/{id}", write,
+              [c, coll](Request& r, ReplyFn d) { remove(*c, coll, r, d); }, true});
+}
+
 }  // namespace
 
 void add_resource_routes(Router& router, ApiContext& ctx) {
   ApiContext* c = &ctx;
   for (std::string_view coll : kCollections) {
-    const std::string base = "/v1/" + std::string(coll);
-    router.add({"GET", base, Access::kRead,
-                [c, coll](Request& r, ReplyFn d) { list(*c, coll, r, d); }, true});
-    router.add({"POST", base, Access::kAdmin,
+    router.add({"POST", "/v1/" + std::string(coll), Access::kAdmin,
                 [c, coll](Request& r, ReplyFn d) { create(*c, coll, r, d); }, true});
-    router.add({"GET", base + "/{id}", Access::kRead,
-                [c, coll](Request& r, ReplyFn d) { get(*c, coll, r, d); }, true});
-    router.add({"PATCH", base + "/{id}", Access::kAdmin,
-                [c, coll](Request& r, ReplyFn d) { patch(*c, coll, r, d); }, true});
-    router.add({"DELETE", base + "/{id}", Access::kAdmin,
-                [c, coll](Request& r, ReplyFn d) { remove(*c, coll, r, d); }, true});
+    add_collection_routes(router, c, coll, Access::kAdmin);
   }
   // Passes are the operators' to issue, change and revoke (a lost visitor card must stop
   // working at once); issuing hashes the card, so it is not the generic create.
-  constexpr std::string_view kPasses = "passes";
   router.add({"POST", "/v1/passes", Access::kOperate,
               [c](Request& r, ReplyFn d) { issue_pass(*c, r, d); }, true});
-  router.add({"GET", "/v1/passes", Access::kRead,
-              [c](Request& r, ReplyFn d) { list(*c, kPasses, r, d); }, true});
-  router.add({"GET", "/v1/passes/{id}", Access::kRead,
-              [c](Request& r, ReplyFn d) { get(*c, kPasses, r, d); }, true});
-  router.add({"PATCH", "/v1/passes/{id}", Access::kOperate,
-              [c](Request& r, ReplyFn d) { patch(*c, kPasses, r, d); }, true});
-  router.add({"DELETE", "/v1/passes/{id}", Access::kOperate,
-              [c](Request& r, ReplyFn d) { remove(*c, kPasses, r, d); }, true});
+  add_collection_routes(router, c, "passes", Access::kOperate);
 }
 
 }  // namespace castellan::api

@@ -132,7 +132,6 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
   p->received = received;
   p->deadline = received + options.decision_timeout;
   p->trace_id = new_trace_id();
-  p->gateway_ip = publisher.gateway_ip();
   if (auto door = doors.find(site, door_id)) {
     p->door = std::move(*door);
     p->door_known = true;
@@ -157,6 +156,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     }
     ++stats.decided;
   }
+  std::string gateway_ip = publisher.gateway_ip();  // after the duplicates: they are not journaled
 
   Outcome outcome;
   std::string user, card_hash_hex;
@@ -190,6 +190,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     // CPU work of microseconds; the deadline still counts from `received`.
     std::lock_guard lock(mu);
     p->user = std::move(user);
+    p->gateway_ip = std::move(gateway_ip);
     p->card_hash_hex = std::move(card_hash_hex);
     p->taken = std::move(taken);
     p->dir = dir;

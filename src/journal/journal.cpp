@@ -14,6 +14,15 @@
 namespace castellan::journal {
 namespace {
 
+// The `resilience` record of a tail cut; `extra` is tail_cut_extra() of its report.
+Result<JournalRecord> journal_tail_cut(Journal& journal, std::string extra) {
+  JournalRecord record;
+  record.kind = RecordKind::resilience;
+  record.source = "journal";
+  record.extra = std::move(extra);
+  return journal.append_and_wait(std::move(record));
+}
+
 // Journals each cut noted in DIR/tail-cut.pending by recovery (this open's or an earlier one's
 // whose record could not be written), then removes the note. If an append fails, the note
 // stays for the next open.
@@ -31,11 +40,7 @@ void journal_pending_cuts(Journal& journal, const std::string& dir) {
     const std::string_view line = rest.substr(0, nl);
     rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
     if (line.empty()) continue;
-    JournalRecord record;
-    record.kind = RecordKind::resilience;
-    record.source = "journal";
-    record.extra = std::string(line);
-    auto appended = journal.append_and_wait(std::move(record));
+    auto appended = journal_tail_cut(journal, std::string(line));
     if (!appended && appended.error().code == Code::ERR_BAD_REQUEST) {
       spdlog::warn("journal: skipping a torn line of {}: {}", path, line);
     } else if (!appended) {
@@ -105,11 +110,7 @@ Result<std::unique_ptr<Journal>> Journal::open(JournalOptions options, Clock& cl
     spdlog::info("{}", report.summary());
   }
   if (report.tail_cut && !state.cut_noted) {
-    JournalRecord record;
-    record.kind = RecordKind::resilience;
-    record.source = "journal";
-    record.extra = tail_cut_extra(report);
-    if (auto r = journal->append_and_wait(std::move(record)); !r) {
+    if (auto r = journal_tail_cut(*journal, tail_cut_extra(report)); !r) {
       spdlog::error("journal: cannot record the tail cut: {}", r.error().message);
     }
   }

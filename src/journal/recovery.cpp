@@ -131,9 +131,8 @@ Result<RecoveredState> recover_journal(const std::string& dir) {
   if (frame.status != FrameStatus::end) {
     // Version 2 marks batch ends: only damage followed by a complete later batch can be in
     // synced (acknowledged) records. Version 1 cannot tell, so any intact record after it counts.
-    const std::uint64_t intact_after = last_intact_seq_after(bytes, offset, state.last_seq);
-    const bool synced_after =
-        header->version >= 2 ? later_batch_after(bytes, offset, state.last_seq) : intact_after != 0;
+    const IntactAfter after = scan_intact_after(bytes, offset, state.last_seq);
+    const bool synced_after = header->version >= 2 ? after.later_batch : after.last_seq != 0;
     if (synced_after) {
       return make_error(Code::ERR_UNAVAILABLE,
                         "journal segment " + last.path + " is damaged at offset " +
@@ -155,7 +154,7 @@ Result<RecoveredState> recover_journal(const std::string& dir) {
       r.last_cut_seq = frame.seq;
     }
     // Intact records of the torn batch after the damage are cut with it (never acknowledged).
-    r.last_cut_seq = std::max(r.last_cut_seq, intact_after);
+    r.last_cut_seq = std::max(r.last_cut_seq, after.last_seq);
     // If even the note cannot be written (disk still full), cut anyway: the cut frees space
     // and the journal must open; the report is then appended directly (and logged).
     auto noted = note_pending_cut(dir, r);

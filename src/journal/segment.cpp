@@ -151,13 +151,10 @@ FrameRead read_frame(std::string_view segment, std::uint64_t offset) {
   return r;
 }
 
-namespace {
-
-// Calls `visit` with each intact frame with seq > `after_seq` that starts past `offset`, in
-// file order, until it returns true; then returns true.
-template <class Visit>
-bool scan_intact_frames(std::string_view segment, std::uint64_t offset, std::uint64_t after_seq,
-                        Visit visit) {
+IntactAfter scan_intact_after(std::string_view segment, std::uint64_t offset,
+                              std::uint64_t after_seq) {
+  IntactAfter out;
+  bool batch_ended = false;
   for (std::uint64_t at = offset + 1; at + kFrameHeaderBytes <= segment.size();) {
     const std::uint32_t len = payload_length(get_u32(segment, at));
     if (len == 0 || len > kMaxPayloadBytes || at + kFrameHeaderBytes + len > segment.size()) {
@@ -169,31 +166,12 @@ bool scan_intact_frames(std::string_view segment, std::uint64_t offset, std::uin
       ++at;
       continue;
     }
-    if (visit(f)) return true;
+    out.last_seq = std::max(out.last_seq, f.seq);
+    out.later_batch = out.later_batch || batch_ended;  // an intact frame after a whole batch
+    batch_ended = f.batch_end;
     at = f.next_offset;
   }
-  return false;
-}
-
-}  // namespace
-
-std::uint64_t last_intact_seq_after(std::string_view segment, std::uint64_t offset,
-                                    std::uint64_t after_seq) {
-  std::uint64_t last = 0;
-  scan_intact_frames(segment, offset, after_seq, [&](const FrameRead& f) {
-    last = std::max(last, f.seq);
-    return false;
-  });
-  return last;
-}
-
-bool later_batch_after(std::string_view segment, std::uint64_t offset, std::uint64_t after_seq) {
-  bool batch_ended = false;
-  return scan_intact_frames(segment, offset, after_seq, [&](const FrameRead& f) {
-    if (batch_ended) return true;  // an intact frame after a complete batch
-    batch_ended = f.batch_end;
-    return false;
-  });
+  return out;
 }
 
 std::string_view frame_status_name(FrameStatus status) {

@@ -87,15 +87,17 @@ struct FrameRead {
 // Reads the frame at `offset` of a whole segment's bytes.
 FrameRead read_frame(std::string_view segment, std::uint64_t offset);
 
-// The highest seq > `after_seq` of an intact frame starting anywhere past `offset`; 0 if none.
-// Tells a torn tail (nothing intact follows) from damage in the middle (intact records follow).
-std::uint64_t last_intact_seq_after(std::string_view segment, std::uint64_t offset,
-                                    std::uint64_t after_seq);
-
-// Whether a whole write batch follows another one past `offset`: an intact batch-end frame
-// with seq > `after_seq` that has a further intact frame after it. A batch is written only
-// once the one before is synced, so damage before that is not a torn tail (version 2).
-bool later_batch_after(std::string_view segment, std::uint64_t offset, std::uint64_t after_seq);
+// What follows damage at `offset`: the intact frames with seq > `after_seq` that start
+// anywhere past it. `last_seq` tells a torn tail (nothing intact follows) from damage with
+// intact records after it. `later_batch`: a batch-end frame among them has a further intact
+// frame after it, so a whole write batch followed; a batch is written only once the one
+// before is synced, so damage before that is not a torn tail (version 2).
+struct IntactAfter {
+  std::uint64_t last_seq = 0;  // 0: none
+  bool later_batch = false;
+};
+IntactAfter scan_intact_after(std::string_view segment, std::uint64_t offset,
+                              std::uint64_t after_seq);
 
 std::string_view frame_status_name(FrameStatus status);
 
