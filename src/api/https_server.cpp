@@ -49,11 +49,13 @@ Result<void> listen_on(tcp::acceptor& acceptor, const std::string& text, const c
 }  // namespace
 
 HttpsServer::Impl::Impl(ApiService& api_, const Config& config_, TlsFiles tls_,
-                        runtime::TaskRegistry& registry, asio::any_io_executor executor_)
+                        runtime::TaskRegistry& registry,
+                        std::vector<asio::any_io_executor> executors_)
     : api(api_),
       config(config_),
       tls(std::move(tls_)),
-      executor(executor_),
+      executors(std::move(executors_)),
+      executor(executors.at(0)),
       api_acceptor(executor),
       ops_acceptor(executor),
       group(registry, "api") {}
@@ -71,15 +73,36 @@ void HttpsServer::Impl::untrack(std::uint64_t id) {
   closers.erase(id);
 }
 
-http::response<http::string_body> to_response(const Reply& reply, unsigned version,
-                                              bool keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
-  if (!reply.body.empty()) res.set(http::field::content_type, reply.content_type);
-  res.set(http::field::cache_control, "no-store");
-  res.keep_alive(keep_alive);
-  res.body() = reply.body;
-  res.prepare_payload();
-  return res;
+std::string response_bytes(const Reply& reply, unsigned version, bool keep_alive) {
+  // Formatted by hand into one buffer, written with one TLS record: Beast's serializer walks a
+  // list of header fields and hands the TLS stream one buffer at a time, which cost a fifth of
+  // a small request's CPU.
+  const auto status = static_cast<http::status>(reply.status);
+  const bool bodyless = reply.status / 100 == 1 || reply.status == 204 || reply.status == 304;
+  std::string out;
+  out.reserve(160 + reply.body.size());
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(reply.status);
+  out += ' ';
+  out += http::obsolete_reason(status);
+  out += "\r\n";
+  if (!reply.body.empty()) {
+    out += "Content-Type: ";
+    out += reply.content_type;
+    out += "\r\n";
+  }
+  out += "Cache-Control: no-store\r\n";
+  if (!bodyless) {
+    out += "Content-Length: ";
+    out += std::to_string(reply.body.size());
+    out += "\r\n";
+  }
+  // HTTP/1.1 keeps the connection by default and HTTP/1.0 closes it (RFC 9112 §9.3).
+  if (!keep_alive && version != 10) out += "Connection: close\r\n";
+  if (keep_alive && version == 10) out += "Connection: keep-alive\r\n";
+  out += "\r\n";
+  if (!bodyless) out += reply.body;
+  return out;
 }
 
 asio::awaitable<void> HttpsServer::Impl::accept_loop(tcp::acceptor& acceptor, bool ops) {
@@ -98,7 +121,9 @@ asio::awaitable<void> HttpsServer::Impl::accept_loop(tcp::acceptor& acceptor, bo
     ~Untrack() { impl->untrack(id); }
   } untrack{this, tracked};
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+    // The connection's socket belongs to the io_context its session will run on.
+    const auto& conn_executor = ops ? executor : executors[next_executor++ % executors.size()];
+    auto [ec, socket] = co_await acceptor.async_accept(conn_executor, kTuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // E.g. out of file descriptors: back off instead of spinning.
@@ -118,8 +143,8 @@ asio::awaitable<void> HttpsServer::Impl::accept_loop(tcp::acceptor& acceptor, bo
     }
     auto holder = std::make_shared<tcp::socket>(std::move(socket));
     if (ops) {
-      group.spawn(executor, "ops connection", ops_session(std::move(*holder)));
-    } else if (group.spawn(executor, "api connection",
+      group.spawn(conn_executor, "ops connection", ops_session(std::move(*holder)));
+    } else if (group.spawn(conn_executor, "api connection",
                            runtime::TaskGroup::Body([this, holder](runtime::TaskRef self) {
                              return session(self, std::move(*holder));
                            })) == 0) {
@@ -160,14 +185,15 @@ asio::awaitable<void> HttpsServer::Impl::ops_session(tcp::socket socket) {
   } else {
     reply = error_reply(Code::ERR_NOT_FOUND, "There is no route " + target + ".", new_trace_id());
   }
-  auto res = to_response(reply, req.version(), false);
-  co_await http::async_write(stream, res, kTuple);
+  const auto bytes = response_bytes(reply, req.version(), false);
+  co_await asio::async_write(stream, asio::buffer(bytes), kTuple);
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 HttpsServer::HttpsServer(ApiService& api, const Config& config, TlsFiles tls,
-                         runtime::TaskRegistry& registry, boost::asio::any_io_executor executor)
-    : impl_(std::make_unique<Impl>(api, config, std::move(tls), registry, executor)) {}
+                         runtime::TaskRegistry& registry,
+                         std::vector<boost::asio::any_io_executor> executors)
+    : impl_(std::make_unique<Impl>(api, config, std::move(tls), registry, std::move(executors))) {}
 
 HttpsServer::~HttpsServer() {
   stop();

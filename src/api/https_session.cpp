@@ -162,9 +162,9 @@ asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::soc
       if (rejection) {
         // The rest of the request is not read: answer and close.
         api.metrics().observe("-", "rejected", rejection->status, 0);
-        auto res = to_response(*rejection, 11, false);
+        const auto bytes = response_bytes(*rejection, 11, false);
         lowest.expires_after(request_timeout);
-        co_await http::async_write(*stream, res, kTuple);
+        co_await asio::async_write(*stream, asio::buffer(bytes), kTuple);
         break;
       }
       auto& msg = parser.get();
@@ -180,9 +180,9 @@ asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::soc
         co_await stream_events(self, stream, reply.stream_until);
         break;
       }
-      auto res = to_response(reply, version, keep_alive);
+      const auto bytes = response_bytes(reply, version, keep_alive);
       lowest.expires_after(request_timeout);
-      auto [wec, wn] = co_await http::async_write(*stream, res, kTuple);
+      auto [wec, wn] = co_await asio::async_write(*stream, asio::buffer(bytes), kTuple);
       if (wec || !keep_alive) break;
     }
     // Polite TLS close_notify, bounded.

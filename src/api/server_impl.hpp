@@ -24,7 +24,7 @@ using TlsStream = asio::ssl::stream<beast::tcp_stream>;
 
 struct HttpsServer::Impl {
   Impl(ApiService& api, const Config& config, TlsFiles tls, runtime::TaskRegistry& registry,
-       asio::any_io_executor executor);
+       std::vector<asio::any_io_executor> executors);
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool ops);
   asio::awaitable<void> session(runtime::TaskRef self, tcp::socket socket);
@@ -42,7 +42,9 @@ struct HttpsServer::Impl {
   ApiService& api;
   const Config& config;
   TlsFiles tls;
-  asio::any_io_executor executor;
+  std::vector<asio::any_io_executor> executors;  // [0] runs the listeners
+  asio::any_io_executor executor;                // executors[0]
+  std::size_t next_executor = 0;                 // used by the api accept loop only
   asio::ssl::context ssl{asio::ssl::context::tls_server};
   tcp::acceptor api_acceptor;
   tcp::acceptor ops_acceptor;
@@ -54,8 +56,7 @@ struct HttpsServer::Impl {
   bool stopped = false;
 };
 
-// Writes `reply` as an HTTP/1.1 response.
-http::response<http::string_body> to_response(const Reply& reply, unsigned version,
-                                              bool keep_alive);
+// `reply` as the bytes of an HTTP/1.x response (status line, headers, body).
+std::string response_bytes(const Reply& reply, unsigned version, bool keep_alive);
 
 }  // namespace castellan::api

@@ -2,25 +2,88 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
+#include <initializer_list>
+#include <new>
 #include <stdexcept>
 
 namespace castellan {
 
+namespace {
+
+// OpenSSL 3's one-shot SHA256() and HMAC() look the algorithm up by name on every call (a
+// locked property query) and allocate a context each time; on the hot paths (a card hash per
+// swipe, a signature per door message, a chain hash per journal record, a MAC per API token)
+// that lookup cost more than the hashing. So SHA-256 is fetched once, each thread keeps one
+// digest context, and HMAC (RFC 2104) is built from two digests of the padded key.
+const EVP_MD* sha256_md() {
+  static EVP_MD* const md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (fetched == nullptr) throw std::runtime_error("OpenSSL has no SHA256");
+    return fetched;
+  }();
+  return md;
+}
+
+class DigestContext {
+ public:
+  DigestContext() : ctx_(EVP_MD_CTX_new()) {
+    if (ctx_ == nullptr) throw std::bad_alloc();
+  }
+  ~DigestContext() { EVP_MD_CTX_free(ctx_); }
+  DigestContext(const DigestContext&) = delete;
+  DigestContext& operator=(const DigestContext&) = delete;
+
+  // SHA-256 over the concatenation of `parts`.
+  Digest sha256(std::initializer_list<std::string_view> parts) {
+    Digest out{};
+    bool ok = EVP_DigestInit_ex2(ctx_, sha256_md(), nullptr) == 1;
+    for (auto part : parts) ok = ok && EVP_DigestUpdate(ctx_, part.data(), part.size()) == 1;
+    ok = ok && EVP_DigestFinal_ex(ctx_, out.data(), nullptr) == 1;
+    if (!ok) throw std::runtime_error("SHA256 failed");
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+DigestContext& thread_digest() {
+  thread_local DigestContext ctx;
+  return ctx;
+}
+
+std::string_view view(const Digest& d) {
+  return {reinterpret_cast<const char*>(d.data()), d.size()};
+}
+
+}  // namespace
+
 Digest sha256(std::string_view data) {
-  Digest out{};
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
-  return out;
+  return thread_digest().sha256({data});
 }
 
 Digest hmac_sha256(std::string_view key, std::string_view data) {
-  Digest out{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
+  constexpr std::size_t kBlock = 64;  // SHA-256's block size
+  std::array<char, kBlock> inner_pad{};
+  std::array<char, kBlock> outer_pad{};
+  Digest hashed_key{};
+  if (key.size() > kBlock) {
+    hashed_key = sha256(key);
+    key = view(hashed_key);
+  }
+  for (std::size_t i = 0; i < kBlock; ++i) {
+    const char k = i < key.size() ? key[i] : '\0';
+    inner_pad[i] = static_cast<char>(k ^ 0x36);
+    outer_pad[i] = static_cast<char>(k ^ 0x5c);
+  }
+  auto& digest = thread_digest();
+  const Digest inner = digest.sha256({std::string_view(inner_pad.data(), kBlock), data});
+  const Digest out = digest.sha256({std::string_view(outer_pad.data(), kBlock), view(inner)});
+  OPENSSL_cleanse(inner_pad.data(), kBlock);
+  OPENSSL_cleanse(outer_pad.data(), kBlock);
+  OPENSSL_cleanse(hashed_key.data(), hashed_key.size());
   return out;
 }
 

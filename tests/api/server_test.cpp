@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "api/server_impl.hpp"
 #include "harness.hpp"
 
 namespace castellan::api::testing {
@@ -24,6 +25,53 @@ void expect_error(const HttpResult& r, int status, std::int64_t code) {
   EXPECT_EQ(std::string(e.at("name").as_string()).substr(0, 4), "ERR_");
   EXPECT_FALSE(e.at("message").as_string().empty());
   EXPECT_EQ(e.at("trace_id").as_string().size(), 32u);
+}
+
+// Responses are formatted by hand (response_bytes); Beast's parser is the judge.
+TEST(HttpsServer, ResponseBytesParseAsTheReplyTheyCarry) {
+  struct Case {
+    Reply reply;
+    unsigned version;
+    bool keep_alive;
+  };
+  const std::vector<Case> cases = {
+      {Reply{200, "{\"a\":1}"}, 11, true},
+      {Reply{401, "{\"error\":{}}"}, 11, false},
+      {Reply{200, "x", "text/plain; version=0.0.4"}, 10, true},
+      {Reply{404, "{}"}, 10, false},
+      {Reply{200, ""}, 11, true},
+      {Reply{204, ""}, 11, true},
+  };
+  for (const auto& c : cases) {
+    const std::string bytes = response_bytes(c.reply, c.version, c.keep_alive);
+    http::response_parser<http::string_body> parser;
+    if (c.reply.status == 204) parser.skip(false);
+    boost::system::error_code ec;
+    std::size_t used = 0;
+    while (!ec && !parser.is_done() && used < bytes.size()) {
+      used += parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+    }
+    if (!ec && !parser.is_done()) parser.put_eof(ec);  // only a body-until-close would need it
+    EXPECT_EQ(used, bytes.size()) << bytes;
+    ASSERT_FALSE(ec) << ec.message() << "\n" << bytes;
+    ASSERT_TRUE(parser.is_done()) << bytes;
+    const auto& res = parser.get();
+    EXPECT_EQ(res.result_int(), static_cast<unsigned>(c.reply.status)) << bytes;
+    EXPECT_EQ(res.version(), c.version) << bytes;
+    EXPECT_EQ(res.keep_alive(), c.keep_alive) << bytes;
+    EXPECT_EQ(res.body(), c.reply.body) << bytes;
+    EXPECT_EQ(res["Cache-Control"], "no-store") << bytes;
+    if (c.reply.body.empty()) {
+      EXPECT_EQ(res.count(http::field::content_type), 0u) << bytes;
+    } else {
+      EXPECT_EQ(res[http::field::content_type], c.reply.content_type) << bytes;
+    }
+    if (c.reply.status == 204) {
+      EXPECT_EQ(res.count(http::field::content_length), 0u) << bytes;
+    } else {
+      EXPECT_EQ(res[http::field::content_length], std::to_string(c.reply.body.size())) << bytes;
+    }
+  }
 }
 
 TEST(HttpsServer, RefusesTls12) {

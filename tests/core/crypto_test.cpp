@@ -1,6 +1,8 @@
 #include "core/crypto.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace castellan {
 namespace {
@@ -35,6 +37,21 @@ TEST(Crypto, HmacSha256Rfc4231) {
   };
   for (const auto& v : vectors) {
     EXPECT_EQ(to_hex(hmac_sha256(bytes(v.key_hex), v.data)), v.expected) << v.key_hex;
+  }
+}
+
+// HMAC is built on two SHA-256 digests (crypto.cpp); OpenSSL's own HMAC() is the reference for
+// every key length around the 64-byte block, where the key is padded or hashed first.
+TEST(Crypto, HmacSha256MatchesOpenSslForKeysAroundTheBlockSize) {
+  for (std::size_t key_len = 0; key_len <= 130; ++key_len) {
+    std::string key(key_len, '\0');
+    for (std::size_t i = 0; i < key_len; ++i) key[i] = static_cast<char>(i * 7 + 1);
+    const std::string data(key_len * 3 + 1, static_cast<char>(key_len));
+    Digest expected{};
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(data.data()), data.size(), expected.data(), &len);
+    EXPECT_EQ(to_hex(hmac_sha256(key, data)), to_hex(expected)) << "key length " << key_len;
   }
 }
 

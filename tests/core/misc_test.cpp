@@ -1,4 +1,10 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -41,6 +47,44 @@ TEST(Ids, RandomTraceIdsAndUuids) {
   EXPECT_EQ(u[14], '4');                                                         // version
   EXPECT_NE(std::string_view("89ab").find(u[19]), std::string_view::npos) << u;  // variant
   EXPECT_NE(u, new_uuid_v4());
+}
+
+// Ids come from a per-thread buffer of CSPRNG bytes: no id repeats across refills or threads,
+// and a forked child does not hand out the ids its parent hands out next.
+TEST(Ids, NoIdRepeatsAcrossRefillsThreadsOrAFork) {
+  std::set<std::string> seen;
+  std::mutex mu;
+  auto draw = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      auto id = new_trace_id();
+      std::lock_guard lock(mu);
+      EXPECT_TRUE(seen.insert(std::move(id)).second);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back(draw, 1000);  // ~4 refills per thread
+  draw(1000);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(seen.size(), 5000u);
+
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string id = new_trace_id();
+    const auto written = write(pipe_fds[1], id.data(), id.size());
+    _exit(written == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  close(pipe_fds[1]);
+  const std::string parent_id = new_trace_id();
+  std::string child_id(32, '\0');
+  EXPECT_EQ(read(pipe_fds[0], child_id.data(), child_id.size()), 32);
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_NE(child_id, parent_id);
+  EXPECT_FALSE(seen.count(child_id));
 }
 
 TEST(Log, JsonLineShape) {
