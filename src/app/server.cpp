@@ -121,15 +121,7 @@ int run_server(const Config& config) {
   // Devices over MQTT.
   auto mqtt_password = read_password_file(config.mqtt.password_file);
   if (!mqtt_password) return fail(mqtt_password.error().message);
-  devices::MqttOptions mqtt_options;
-  mqtt_options.host = config.mqtt.host;
-  mqtt_options.port = config.mqtt.port;
-  mqtt_options.client_id = config.mqtt.client_id;
-  mqtt_options.username = config.mqtt.username;
-  mqtt_options.password = *mqtt_password;
-  mqtt_options.keepalive_s = config.mqtt.keepalive_s;
-  mqtt_options.tls_ca = config.mqtt.tls_ca;
-  devices::MqttClient mqtt(mqtt_options);
+  devices::MqttClient mqtt(devices::service_mqtt_options(config, *mqtt_password));
   devices::MqttPublisher publisher(mqtt);
   devices::JournalAppender journal_sink(**journal);
   devices::SnapshotDoorDirectory doors(snapshots);

@@ -62,6 +62,7 @@ std::vector<Field> fields(Config& c) {
       {"decision", "device_timeout_ms", &c.decision.device_timeout_ms},
       {"decision", "dedupe_window_s", &c.decision.dedupe_window_s},
       {"decision", "signature_ttl_s", &c.decision.signature_ttl_s},
+      {"decision", "max_swipe_age_ms", &c.decision.max_swipe_age_ms},
       {"devices", "offline_after_ms", &c.devices.offline_after_ms},
       {"runtime", "leak_sample_ms", &c.runtime.leak_sample_ms},
       {"runtime", "leak_window_s", &c.runtime.leak_window_s},

@@ -64,6 +64,9 @@ struct Config {
     int device_timeout_ms = 50;
     int dedupe_window_s = 60;
     int signature_ttl_s = 10;  // `exp` of decisions and commands (at most 10 s)
+    // A swipe whose `ts` is older than this when it arrives (queued by the broker while the
+    // service was away) gets 50401 without being decided; 0 turns the check off.
+    int max_swipe_age_ms = 10000;
   } decision;
   struct Devices {
     int offline_after_ms = 8000;

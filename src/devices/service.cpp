@@ -23,6 +23,7 @@ SwipeOptions swipe_options(const Config& config) {
   o.decision_timeout = std::chrono::milliseconds{config.decision.timeout_ms};
   o.dedupe_window = std::chrono::seconds{config.decision.dedupe_window_s};
   o.signature_ttl = std::chrono::seconds{std::min(config.decision.signature_ttl_s, 10)};
+  o.max_swipe_age = std::chrono::milliseconds{std::max(config.decision.max_swipe_age_ms, 0)};
   return o;
 }
 
@@ -79,6 +80,19 @@ asio::awaitable<void> DeviceService::run_ticker() {
     co_await timer.async_wait(asio::use_awaitable);
     tick();
   }
+}
+
+MqttOptions service_mqtt_options(const Config& config, std::string password) {
+  MqttOptions o;
+  o.host = config.mqtt.host;
+  o.port = config.mqtt.port;
+  o.client_id = config.mqtt.client_id;
+  o.username = config.mqtt.username;
+  o.password = std::move(password);
+  o.keepalive_s = config.mqtt.keepalive_s;
+  o.tls_ca = config.mqtt.tls_ca;
+  o.clean_session = false;
+  return o;
 }
 
 }  // namespace castellan::devices

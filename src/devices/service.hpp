@@ -77,4 +77,11 @@ class DeviceService {
   DoorCommander commander_;
 };
 
+// The service's own MQTT session, from config [mqtt] and the broker password. The session is
+// persistent (clean_session off, the fixed mqtt.client_id): while the service is away — a
+// restart, a lost connection — the broker keeps the QoS 1 swipes, door states and alarms
+// published for it and delivers them when it is back, so every swipe still gets its one
+// decision (a late one 50401, see decision.max_swipe_age_ms) and no alarm goes unjournaled.
+MqttOptions service_mqtt_options(const Config& config, std::string password);
+
 }  // namespace castellan::devices

@@ -84,6 +84,13 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
   void answer(const Pending& p, const Outcome& outcome, std::uint32_t copies, bool first);
   void give_back_if_denied(const Pending& p, const Outcome& outcome);
   void journal_outcome(const Pending& p, const Outcome& outcome, std::string_view why);
+  // The `extra` of a record whose outcome the engine did not make: why, and the fail mode.
+  static std::string outcome_extra(const Pending& p, const Outcome& outcome, std::string_view why);
+
+  bool too_old(const SwipeRequest& swipe) const {
+    return options.max_swipe_age.count() > 0 && swipe.ts &&
+           clock.now() - *swipe.ts > options.max_swipe_age;
+  }
 
   Outcome failure_outcome(const Pending& p, Code code) const {
     bool grant = p.door_known && p.door.fail_safe;
@@ -159,7 +166,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
   std::string gateway_ip = publisher.gateway_ip();  // after the duplicates: they are not journaled
 
   Outcome outcome;
-  std::string user, card_hash_hex;
+  std::string user, card_hash_hex, extra;
   access::Taken taken;
   Direction dir = Direction::kIn;
   if (!p->door_known) {
@@ -167,8 +174,17 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     outcome = Outcome{false, Code::ERR_DOOR_UNKNOWN, 0};
   } else if (parsed.error) {
     outcome = Outcome{false, Code::ERR_BAD_REQUEST, 0};
+  } else if (const SwipeRequest& swipe = *parsed.swipe; too_old(swipe)) {
+    // Queued by the broker while the service was away (its session outlives a restart): the
+    // controller stopped waiting long ago. The swipe missed its deadline before it arrived, so
+    // it gets 50401 with the door's fail mode, and the engine is not asked: no pass use is
+    // taken and no anti-passback position moves for a door that never opened.
+    card_hash_hex = to_hex(access::card_hash_of(card_secret, swipe.card_uid));
+    dir = swipe.dir;
+    outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
+    extra = outcome_extra(*p, outcome, "swipe_too_old");
+    spdlog::debug("swipe {} at {}/{} arrived after max_swipe_age_ms", p->trace_id, site, door_id);
   } else {
-    const SwipeRequest& swipe = *parsed.swipe;
     access::CardHash hash = access::card_hash_of(card_secret, swipe.card_uid);
     card_hash_hex = to_hex(hash);
     dir = swipe.dir;
@@ -196,7 +212,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     p->dir = dir;
     p->decided = outcome;
     in_flight.push_back(p);
-    record = record_of(*p, outcome, "");
+    record = record_of(*p, outcome, std::move(extra));
   }
   journal.append(std::move(record), [weak = weak_from_this(), p](Result<journal::JournalRecord> r) {
     if (auto core = weak.lock()) core->on_durable(p, r);
@@ -269,13 +285,18 @@ void SwipePipeline::Core::give_back_if_denied(const Pending& p, const Outcome& o
   if (p.decided.grant && !outcome.grant) engine.give_back(p.taken);
 }
 
-void SwipePipeline::Core::journal_outcome(const Pending& p, const Outcome& outcome,
-                                          std::string_view why) {
+std::string SwipePipeline::Core::outcome_extra(const Pending& p, const Outcome& outcome,
+                                               std::string_view why) {
   json::object extra;
   extra["outcome"] = why;
   extra["fail_mode"] = p.door.fail_safe ? "safe" : "secure";
   if (outcome.grant) extra["granted_by_fail_mode"] = true;
-  append_logged(journal, record_of(p, outcome, json::serialize(extra)));
+  return json::serialize(extra);
+}
+
+void SwipePipeline::Core::journal_outcome(const Pending& p, const Outcome& outcome,
+                                          std::string_view why) {
+  append_logged(journal, record_of(p, outcome, outcome_extra(p, outcome, why)));
 }
 
 void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::uint32_t copies,

@@ -37,6 +37,8 @@ struct SwipeOptions {
   std::chrono::seconds signature_ttl{10};
   std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;
   std::size_t max_dedupe_entries = 1'000'000;
+  // Swipes older than this by their `ts` are answered 50401 undecided; 0: no check.
+  std::chrono::milliseconds max_swipe_age{10000};
 };
 
 struct SwipeStats {

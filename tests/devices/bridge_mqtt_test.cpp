@@ -27,7 +27,23 @@ class BridgeMqttTest : public BrokerFixture {
     ASSERT_TRUE(journal_);
     appender_ = std::make_unique<JournalAppender>(*journal_);
     config_.devices.offline_after_ms = 1000;  // real time; 8 s exactly is the FakeClock test's
-    bridge_client_ = std::make_unique<MqttClient>(options_for(admin_));
+    config_.mqtt.host = broker_->host();
+    config_.mqtt.port = broker_->port();
+    config_.mqtt.username = admin_.username;
+    start_service();
+    if (HasFatalFailure()) return;
+
+    controller_ = &admin_client(&decisions_);
+    ASSERT_TRUE(controller_->subscribe("castellan/v1/+/doors/+/decision").ok());
+    ASSERT_TRUE(controller_->wait_subacks(1, 10s));
+  }
+
+  // The device side as `castellan server` starts it, with the server's MQTT session.
+  void start_service() {
+    auto options = service_mqtt_options(config_, admin_.password);
+    options.reconnect_min = 50ms;
+    options.reconnect_max = 500ms;
+    bridge_client_ = std::make_unique<MqttClient>(options);
     publisher_ = std::make_unique<MqttPublisher>(*bridge_client_);
     service_ =
         std::make_unique<DeviceService>(clock_, config_, world_.doors, world_.engine, kCardSecret,
@@ -36,15 +52,21 @@ class BridgeMqttTest : public BrokerFixture {
     ASSERT_TRUE(bridge_client_->start().ok());
     ASSERT_TRUE(bridge_client_->wait_connected(10s));
     ASSERT_TRUE(bridge_client_->wait_subacks(5, 10s));
-    service_->start(group_, pool_.executor());
+    group_ = std::make_unique<runtime::TaskGroup>(registry_, "devices-test");
+    service_->start(*group_, pool_.executor());
+  }
 
-    controller_ = &admin_client(&decisions_);
-    ASSERT_TRUE(controller_->subscribe("castellan/v1/+/doors/+/decision").ok());
-    ASSERT_TRUE(controller_->wait_subacks(1, 10s));
+  // And stopped as its shutdown does; the journal stays open.
+  void stop_service() {
+    group_->close_blocking(5s);
+    bridge_client_->stop();
+    service_.reset();
+    publisher_.reset();
+    bridge_client_.reset();
   }
 
   void TearDown() override {
-    group_.close_blocking(5s);
+    if (group_) group_->close_blocking(5s);
     if (bridge_client_) bridge_client_->stop();
     clients_.clear();
     journal_.reset();  // flushes: late callbacks land in a still-living service
@@ -112,7 +134,7 @@ class BridgeMqttTest : public BrokerFixture {
   std::unique_ptr<DeviceService> service_;
   runtime::IoPool pool_{1};
   runtime::TaskRegistry registry_{clock_};
-  runtime::TaskGroup group_{registry_, "devices-test"};
+  std::unique_ptr<runtime::TaskGroup> group_;
   MessageInbox decisions_;
   MqttClient* controller_ = nullptr;
 };
@@ -263,6 +285,27 @@ TEST_F(BridgeMqttTest, BrokerKilledAndRestartedMidStream) {
   for (const auto& r : recs) reqs.insert(r.req);
   EXPECT_EQ(recs.size(), 40u);
   EXPECT_EQ(reqs.size(), 40u) << "nothing journaled twice";
+}
+
+// The service's MQTT session outlives it: a swipe sent while it was stopped (a restart) is kept
+// by the broker and answered, once, when it is back. With a clean session it would be lost.
+TEST_F(BridgeMqttTest, ASwipeSentWhileTheServiceWasAwayIsAnsweredWhenItIsBack) {
+  swipe("d1", swipe_json("before", kUidOk));
+  ASSERT_TRUE(decision("d1", "before"));
+  stop_service();
+  swipe("d1", swipe_json("while-away", kUidOk));
+  std::this_thread::sleep_for(200ms);  // the broker has it queued for the absent session
+  for (const auto& m : decisions_.messages()) {
+    EXPECT_EQ(m.payload.find("while-away"), std::string::npos) << "answered while stopped?";
+  }
+  start_service();
+  ASSERT_FALSE(HasFatalFailure());
+  auto d = decision("d1", "while-away");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->code, 0);
+  std::size_t journaled = 0;
+  for (const auto& r : records(journal::RecordKind::decision)) journaled += r.req == "while-away";
+  EXPECT_EQ(journaled, 1u);
 }
 
 TEST_F(BridgeMqttTest, HeartbeatsOnlineThenOfflineAfterTimeoutAndOnLastWill) {

@@ -195,6 +195,42 @@ TEST_F(SwipePipelineTest, AGrantTheDoorNeverGotLeavesTheCardOutside) {
   EXPECT_EQ(decision_for("gate", "g-4").code, 40307) << "still inside: the exit never happened";
 }
 
+// A swipe the broker kept while the service was away arrives long after its `ts`: 50401 with the
+// door's fail mode, journaled as such, and the engine is not asked — the anti-passback gate
+// still lets the card in afterwards, which it would not if the late swipe had been granted.
+TEST_F(SwipePipelineTest, ASwipeOlderThanMaxSwipeAgeGets50401AndTakesNothing) {
+  pipeline_.handle("hq", "gate", swipe_json("old-1", kUidOk, "in", clock_.now() - 10001ms));
+  const auto old = decision_for("gate", "old-1");
+  EXPECT_EQ(old.code, 50401);
+  EXPECT_EQ(old.decision, "deny");
+  expect_signed("gate", old);
+  pipeline_.handle("hq", "fire", swipe_json("old-2", kUidOk, "in", clock_.now() - 1h));
+  EXPECT_EQ(decision_for("fire", "old-2").decision, "grant") << "a fail-safe door's 50401";
+  auto records = decisions();
+  ASSERT_EQ(records.size(), 2u);
+  for (const auto& r : records) {
+    EXPECT_EQ(r.code, 50401);
+    EXPECT_NE(r.extra.find("\"outcome\":\"swipe_too_old\""), std::string::npos) << r.extra;
+    EXPECT_EQ(r.card_hash.size(), 64u) << "which card it was stays in the audit trail";
+    EXPECT_EQ(r.dir, "in");
+  }
+  EXPECT_TRUE(records[0].user.empty()) << "the engine was not asked";
+
+  pipeline_.handle("hq", "gate", swipe_json("new-1", kUidOk, "in", clock_.now() - 9s));
+  EXPECT_EQ(decision_for("gate", "new-1").code, 0) << "within max_swipe_age: decided";
+  pipeline_.handle("hq", "gate", swipe_json("new-2", kUidOk, "in", clock_.now()));
+  EXPECT_EQ(decision_for("gate", "new-2").code, 40307) << "the decided one did count";
+}
+
+TEST_F(SwipePipelineTest, MaxSwipeAgeZeroDecidesEverySwipe) {
+  SwipeOptions options;
+  options.max_swipe_age = 0ms;
+  SwipePipeline pipeline{clock_,   options,    world_.doors, world_.engine, kCardSecret,
+                         journal_, publisher_, door_states_, metrics_};
+  pipeline.handle("hq", "d1", swipe_json("old", kUidOk, "in", clock_.now() - 24h));
+  EXPECT_EQ(decision_for("d1", "old").code, 0);
+}
+
 TEST_F(SwipePipelineTest, JournalUnavailableAnswers50301) {
   journal_.set_fail(true);
   pipeline_.handle("hq", "d1", swipe_json("j-1", kUidOk));

@@ -13,7 +13,9 @@
 #include "access/engine.hpp"
 #include "access/snapshot.hpp"
 #include "broker_fixture.hpp"
+#include "core/clock.hpp"
 #include "core/crypto.hpp"
+#include "core/time.hpp"
 #include "devices/adapters/adapters.hpp"
 #include "devices/outgoing.hpp"
 #include "devices/service.hpp"
@@ -94,10 +96,13 @@ inline access::Dataset small_dataset(TimePoint now) {
   return d;
 }
 
+// A swipe as a controller sends it; `ts` defaults to the real time now (a swipe older than
+// decision.max_swipe_age_ms is answered 50401 undecided).
 inline std::string swipe_json(const std::string& req, const std::string& card,
-                              const std::string& dir = "in") {
-  return R"({"req":")" + req + R"(","card":")" + card + R"(","dir":")" + dir +
-         R"(","ts":"2026-11-22T03:04:05.123Z"})";
+                              const std::string& dir = "in",
+                              TimePoint ts = SystemClock::instance().now()) {
+  return R"({"req":")" + req + R"(","card":")" + card + R"(","dir":")" + dir + R"(","ts":")" +
+         format_utc(ts) + R"("})";
 }
 
 // Journal + engine + door directory + metrics for one test.
