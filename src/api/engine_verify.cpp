@@ -3,9 +3,37 @@
 #include "access/codec.hpp"
 #include "access/engine.hpp"
 #include "core/crypto.hpp"
+#include "core/log.hpp"
 #include "journal/journal.hpp"
 
 namespace castellan::api {
+namespace {
+
+// A second `decision` record for a verify whose client got 504: deny 50401, same trace_id.
+void journal_timeout(journal::Journal& journal, const journal::JournalRecord& decided) {
+  journal::JournalRecord r;
+  r.kind = journal::RecordKind::decision;
+  r.trace_id = decided.trace_id;
+  r.site = decided.site;
+  r.door = decided.door;
+  r.card_hash = decided.card_hash;
+  r.user = decided.user;
+  r.decision = std::string(access::decision_name(false));
+  r.code = static_cast<int>(Code::ERR_TIMEOUT);
+  r.source = decided.source;
+  r.gateway_ip = decided.gateway_ip;
+  r.latency_us = decided.latency_us;
+  r.dir = decided.dir;
+  r.extra = R"({"outcome":"timeout"})";
+  journal.append(std::move(r), [trace_id = decided.trace_id](Result<journal::JournalRecord> done) {
+    if (!done) {
+      spdlog::error("verify {}: the 504 could not be journaled: {}", trace_id,
+                    done.error().message);
+    }
+  });
+}
+
+}  // namespace
 
 EngineVerify::EngineVerify(access::DecisionEngine& engine, journal::Journal& journal,
                            const Clock& clock, std::string card_secret)
@@ -42,9 +70,18 @@ void EngineVerify::verify(const VerifyRequest& request,
   // durable, a fail-safe door grants with 50301 (contract §4) and any other door gets 503.
   // The engine, not `this`: it is made before the journal and so outlives the flush of the
   // journal's queue at shutdown.
-  journal_.append(std::move(record), [&engine = engine_, outcome, fail_safe = result.fail_safe,
+  journal_.append(std::move(record), [&engine = engine_, &journal = journal_, outcome,
+                                      fail_safe = result.fail_safe, claim = request.claim,
                                       taken = std::move(result.taken),
                                       done = std::move(done)](Result<journal::JournalRecord> r) {
+    if (claim && !claim->answer()) {
+      // The client was answered 504 before the decision was on disk: nobody acts on it, so a
+      // grant gives back what it took, and the log says what the client got (as a door's
+      // deadline does, under the same trace_id, which the anti-passback replay honours).
+      if (outcome.granted) engine.give_back(taken);
+      if (r) journal_timeout(journal, *r);
+      return done(make_error(Code::ERR_TIMEOUT, "The decision came after the request's 504."));
+    }
     if (r) return done(outcome);
     if (fail_safe) return done(VerifyOutcome{true, Code::ERR_UNAVAILABLE, outcome.latency_us});
     // Answered 503: a grant's pass use and anti-passback move are given back.

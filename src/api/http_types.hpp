@@ -2,14 +2,36 @@
 // router and handlers answer with a Reply. No Beast here, so handlers compile fast.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "api/auth.hpp"
 
 namespace castellan::api {
+
+// Who has the last word on a request answered later than its handler returned: the handler (it
+// answered in time) or the transport (it gave up and answered 504). A handler whose work takes
+// effect once answered — verify: a grant takes a pass use and moves the card's anti-passback
+// position — claims the answer when it is ready, and undoes that work when the claim fails.
+class ReplyClaim {
+ public:
+  // The handler: true when its reply is the one the client gets.
+  bool answer() { return settle(kAnswered); }
+  // The transport, at the deadline: true when no handler answered, so its 504 stands.
+  bool give_up() { return settle(kGivenUp); }
+
+ private:
+  enum State { kOpen, kAnswered, kGivenUp };
+  bool settle(State want) {
+    int seen = kOpen;
+    return state_.compare_exchange_strong(seen, want) || seen == want;
+  }
+  std::atomic<int> state_{kOpen};
+};
 
 struct Request {
   std::string method;  // "GET", "POST", …
@@ -25,6 +47,9 @@ struct Request {
   Role role = Role::kAuditor;
   TimePoint token_expires_at{};     // of the bearer token (routes that need one)
   std::vector<std::string> params;  // path parameters in pattern order
+  // Set by the HTTPS transport, which answers 504 at api.request_timeout_ms; null elsewhere
+  // (then every answer counts).
+  std::shared_ptr<ReplyClaim> claim;
 };
 
 struct Reply {

@@ -57,8 +57,10 @@ asio::awaitable<Reply> HttpsServer::Impl::dispatch(Request request) {
   };
   auto ex = co_await asio::this_coro::executor;
   auto pending = std::make_shared<Pending>();
+  auto claim = std::make_shared<ReplyClaim>();
   const std::string trace_id = trace_id_from(request.traceparent);
   request.traceparent = "00-" + trace_id + "-0000000000000001-01";  // same id inside the service
+  request.claim = claim;
   api.handle(std::move(request), [pending, ex](Reply reply) {
     bool waiting = false;
     {
@@ -75,6 +77,18 @@ asio::awaitable<Reply> HttpsServer::Impl::dispatch(Request request) {
   }
   // The cancel is posted to this strand, so it runs only after this wait has started.
   co_await pending->timer->async_wait(kTuple);
+  bool claimed = false;
+  {
+    std::lock_guard lock(pending->mu);
+    if (pending->reply) co_return std::move(*pending->reply);
+    // Unless the handler claimed the answer just before the deadline: then its reply is on its
+    // way, and the cancel it posts ends a second wait.
+    claimed = !claim->give_up();
+    if (claimed) {
+      pending->timer->expires_after(std::chrono::milliseconds(config.api.request_timeout_ms));
+    }
+  }
+  if (claimed) co_await pending->timer->async_wait(kTuple);
   std::lock_guard lock(pending->mu);
   if (pending->reply) co_return std::move(*pending->reply);
   co_return error_reply(Code::ERR_TIMEOUT, "The request did not complete in time.", trace_id);

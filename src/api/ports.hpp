@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/http_types.hpp"
 #include "core/result.hpp"
 
 namespace castellan::api {
@@ -51,6 +52,7 @@ struct VerifyRequest {
   std::string dir;   // "in" | "out"
   std::string trace_id;
   std::string client_address;
+  std::shared_ptr<ReplyClaim> claim;  // the request's (see http_types.hpp); may be null
 };
 struct VerifyOutcome {
   bool granted = false;

@@ -46,6 +46,7 @@ void verify(ApiContext& ctx, Request& req, const ReplyFn& done) {
   v.dir = std::move(*dir);
   v.trace_id = req.trace_id;
   v.client_address = req.client_address;
+  v.claim = req.claim;
   ctx.verify.verify(v, [trace_id = req.trace_id, done](Result<VerifyOutcome> outcome) {
     if (!outcome) return done(error_reply(outcome.error(), trace_id));
     done(json_reply(200, json::object{{"decision", outcome->granted ? "grant" : "deny"},

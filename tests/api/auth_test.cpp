@@ -15,6 +15,18 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Exactly one side has the last word on a late request: the handler or the transport's 504.
+TEST(ReplyClaim, TheFirstToSettleWinsAndKeepsWinning) {
+  ReplyClaim answered;
+  EXPECT_TRUE(answered.answer());
+  EXPECT_FALSE(answered.give_up()) << "the reply is on its way: no 504";
+  EXPECT_TRUE(answered.answer());
+  ReplyClaim timed_out;
+  EXPECT_TRUE(timed_out.give_up());
+  EXPECT_FALSE(timed_out.answer()) << "the client got 504: the handler must undo its work";
+  EXPECT_TRUE(timed_out.give_up());
+}
+
 TEST(TokenSigner, IssuedTokenChecksWithItsClaims) {
   FakeClock clock(from_unix_ms(1'800'000'000'000));
   TokenSigner signer("k", clock, 60s);

@@ -2,7 +2,9 @@
 // disk. Validation errors of each resource, verify journaled with source "api", SSE of a
 // journaled decision, admin records, accounts in the store.
 #include <gtest/gtest.h>
+
 #include <sys/resource.h>
+#include <thread>
 
 #include <csignal>
 
@@ -205,6 +207,48 @@ TEST_F(RealApi, VerifyWhenTheJournalCannotWriteFollowsTheDoorsFailMode) {
   EXPECT_EQ(json::parse(in.body).at("code").as_int64(), 0);
   auto events = h.call("GET", "/v1/events?kind=decision&limit=10", "", Role::kAuditor);
   ASSERT_EQ(json::parse(events.body).at("events").as_array().size(), 2u) << events.body;
+}
+
+// The journal stalls past api.request_timeout_ms: the client gets 504, and the grant the engine
+// made meanwhile is given back and journaled as what the client got (deny 50401, same
+// trace_id) — so the card is not inside the anti-passback gate it never went through.
+TEST(RealApiTimeout, AVerifyAnswered504LeavesTheCardOutsideAndSaysSoInTheJournal) {
+  RealParts parts;
+  ApiHarness h{[](Config& c) { c.api.request_timeout_ms = 1000; },
+               PortOverrides{&parts.resources, &parts.events, &parts.accounts, &parts.verify}};
+  for (auto [path, body] :
+       {std::pair{"/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})"},
+        {"/v1/doors",
+         R"({"id":"gate","site":"hq","name":"Turnstile","controller":"c","apb":true})"},
+        {"/v1/users", R"({"id":"u1","name":"Ada"})"},
+        {"/v1/groups", R"({"id":"staff","doors":["gate"],"members":["u1"]})"},
+        {"/v1/cards", R"({"id":"c1","uid":"04A1B2C3","user":"u1"})"}}) {
+    ASSERT_EQ(h.call("POST", path, body).status, 201) << path;
+  }
+  const std::string in = R"({"site":"hq","door":"gate","card":"04a1b2c3","dir":"in"})";
+  parts.journal->stall_for(std::chrono::milliseconds(3000));
+  auto late = h.call("POST", "/v1/verify", in, Role::kOperator);
+  EXPECT_API_ERROR(late, 504, 50401);
+  const std::string trace_id(json::parse(late.body).at("error").at("trace_id").as_string());
+
+  // Once the stalled record is on disk, its 504 follows it into the journal.
+  std::vector<std::int64_t> codes;
+  for (int i = 0; i < 1000 && codes.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto events = h.call("GET", "/v1/events?kind=decision&limit=10", "", Role::kAuditor);
+    codes.clear();
+    const auto page = json::parse(events.body);
+    for (const auto& e : page.at("events").as_array()) {
+      if (e.at("trace_id").as_string() == trace_id) codes.push_back(e.at("code").as_int64());
+    }
+  }
+  ASSERT_EQ(codes.size(), 2u);
+  EXPECT_EQ(codes[0], 50401) << "newest first: what the client got";
+  EXPECT_EQ(codes[1], 0) << "what the engine decided";
+
+  auto again = h.call("POST", "/v1/verify", in, Role::kOperator);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(json::parse(again.body).at("code").as_int64(), 0) << "not 40307: nobody went in";
 }
 
 TEST_F(RealApi, OperatorsListChangeAndRevokePasses) {
