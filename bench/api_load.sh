@@ -95,6 +95,10 @@ for c in 16 64; do
   read -r rps[ngx$c] p99[ngx$c] < <(run nginx "https://127.0.0.1:$nginx_port/" $c)
   printf '%-28s %12s %10s\n' "nginx static 200 c=$c" "${rps[ngx$c]}" "${p99[ngx$c]}"
 done
+# The journaled server's group commits over both rows (it prints them when it stops).
+kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
+api_pid=""
+grep '^journal:' "$work/api.err" | sed 's/^/castellan verify: /'
 for c in 16 64; do
   awk -v a="${rps[api$c]}" -v n="${rps[ngx$c]}" -v p="${p99[api$c]}" -v c=$c \
     'BEGIN {printf "ratio c=%d: %.2fx nginx (goal >= 0.7), castellan p99 %.2f ms (goal <= 5)\n", c, a/n, p}'

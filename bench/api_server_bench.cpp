@@ -6,18 +6,13 @@
 //    bench/api_load.sh. Prints "READY <api port> <operator token>" and runs until SIGTERM.
 //    `--serve DIR THREADS --no-journal` answers verify without journaling (transport ceiling).
 //    CASTELLAN_BENCH_LINGER_US sets the journal's linger (default: JournalOptions's).
-//    CASTELLAN_BENCH_SHARED_IO=1 runs the THREADS io threads on one shared io_context (the
-//    server's io pool before it had one io_context per thread), for comparison.
 #include <benchmark/benchmark.h>
 #include <signal.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <thread>
 
 #include "access/codec.hpp"
 #include "access/engine.hpp"
@@ -206,28 +201,16 @@ int serve(const std::string& dir, int threads, bool journal_wait) {
                             runtime,
                             {}});
   runtime::TaskRegistry registry(SystemClock::instance());
-  const bool shared_io = std::getenv("CASTELLAN_BENCH_SHARED_IO") != nullptr;
-  runtime::IoPool pool(shared_io ? 1 : threads);  // as `castellan server` runs its io threads
-  boost::asio::io_context shared(threads);
-  auto shared_work = boost::asio::make_work_guard(shared);
-  std::vector<std::thread> shared_threads;
-  if (shared_io) {
-    for (int i = 0; i < threads; ++i) shared_threads.emplace_back([&shared] { shared.run(); });
-  }
+  runtime::IoPool pool(threads);  // as `castellan server` runs its io threads
   auto tls = ensure_tls_files(config);
   if (!tls) return std::cerr << tls.error().message << "\n", 1;
-  HttpsServer server(api, config, *tls, registry,
-                     shared_io ? std::vector<boost::asio::any_io_executor>{shared.get_executor()}
-                               : pool.executors());
+  HttpsServer server(api, config, *tls, registry, pool.executor());
   if (auto s = server.start(); !s) return std::cerr << s.error().message << "\n", 1;
   std::cout << "READY " << server.api_port() << " " << tokens.issue("bench", Role::kOperator).token
             << std::endl;
   int sig = 0;
   sigwait(&signals, &sig);
   server.stop();
-  shared_work.reset();
-  shared.stop();
-  for (auto& t : shared_threads) t.join();
   // Where a journaled verify waits: how full the group commits were and how long each took.
   const auto stats = (*journal)->stats();
   if (journal_wait && stats.batches > 0) {

@@ -49,13 +49,11 @@ Result<void> listen_on(tcp::acceptor& acceptor, const std::string& text, const c
 }  // namespace
 
 HttpsServer::Impl::Impl(ApiService& api_, const Config& config_, TlsFiles tls_,
-                        runtime::TaskRegistry& registry,
-                        std::vector<asio::any_io_executor> executors_)
+                        runtime::TaskRegistry& registry, asio::any_io_executor executor_)
     : api(api_),
       config(config_),
       tls(std::move(tls_)),
-      executors(std::move(executors_)),
-      executor(executors.at(0)),
+      executor(executor_),
       api_acceptor(executor),
       ops_acceptor(executor),
       group(registry, "api") {}
@@ -74,9 +72,9 @@ void HttpsServer::Impl::untrack(std::uint64_t id) {
 }
 
 std::string response_bytes(const Reply& reply, unsigned version, bool keep_alive) {
-  // Formatted by hand into one buffer, written with one TLS record: Beast's serializer walks a
-  // list of header fields and hands the TLS stream one buffer at a time, which cost a fifth of
-  // a small request's CPU.
+  // Formatted by hand into one buffer, written as one TLS record: our replies have a fixed,
+  // small set of headers, and Beast's serializer builds a field list per response and hands
+  // the TLS stream its buffers one at a time.
   const auto status = static_cast<http::status>(reply.status);
   const bool bodyless = reply.status / 100 == 1 || reply.status == 204 || reply.status == 304;
   std::string out;
@@ -121,9 +119,7 @@ asio::awaitable<void> HttpsServer::Impl::accept_loop(tcp::acceptor& acceptor, bo
     ~Untrack() { impl->untrack(id); }
   } untrack{this, tracked};
   for (;;) {
-    // The connection's socket belongs to the io_context its session will run on.
-    const auto& conn_executor = ops ? executor : executors[next_executor++ % executors.size()];
-    auto [ec, socket] = co_await acceptor.async_accept(conn_executor, kTuple);
+    auto [ec, socket] = co_await acceptor.async_accept(kTuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // E.g. out of file descriptors: back off instead of spinning.
@@ -143,8 +139,8 @@ asio::awaitable<void> HttpsServer::Impl::accept_loop(tcp::acceptor& acceptor, bo
     }
     auto holder = std::make_shared<tcp::socket>(std::move(socket));
     if (ops) {
-      group.spawn(conn_executor, "ops connection", ops_session(std::move(*holder)));
-    } else if (group.spawn(conn_executor, "api connection",
+      group.spawn(executor, "ops connection", ops_session(std::move(*holder)));
+    } else if (group.spawn(executor, "api connection",
                            runtime::TaskGroup::Body([this, holder](runtime::TaskRef self) {
                              return session(self, std::move(*holder));
                            })) == 0) {
@@ -191,9 +187,8 @@ asio::awaitable<void> HttpsServer::Impl::ops_session(tcp::socket socket) {
 }
 
 HttpsServer::HttpsServer(ApiService& api, const Config& config, TlsFiles tls,
-                         runtime::TaskRegistry& registry,
-                         std::vector<boost::asio::any_io_executor> executors)
-    : impl_(std::make_unique<Impl>(api, config, std::move(tls), registry, std::move(executors))) {}
+                         runtime::TaskRegistry& registry, boost::asio::any_io_executor executor)
+    : impl_(std::make_unique<Impl>(api, config, std::move(tls), registry, executor)) {}
 
 HttpsServer::~HttpsServer() {
   stop();

@@ -1,8 +1,6 @@
 // The HTTPS API listener (TLS 1.3 only, keep-alive, size and time limits, SSE) and the plain
 // HTTP ops listener (/metrics, /healthz, /readyz). All Beast/Asio code of the API lives in
-// https_server.cpp; every connection is a task of the runtime's TaskGroup "api". The listeners
-// run on the first of `executors`; connections are spread over all of them in turn, so with one
-// io_context per thread (runtime::IoPool) a connection stays on one thread from accept to close.
+// https_server.cpp; every connection is a task of the runtime's TaskGroup "api".
 //
 // Limits (config [api]): header_limit_bytes → 400; max_body_bytes → 413 (Content-Length is
 // checked before the body is read; chunked bodies stop at the limit); request_timeout_ms for
@@ -12,7 +10,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
-#include <vector>
 
 #include "api/api_service.hpp"
 #include "api/tls_files.hpp"
@@ -28,7 +25,7 @@ namespace castellan::api {
 class HttpsServer {
  public:
   HttpsServer(ApiService& api, const Config& config, TlsFiles tls, runtime::TaskRegistry& registry,
-              std::vector<boost::asio::any_io_executor> executors);
+              boost::asio::any_io_executor executor);
   // Stops (see stop()).
   ~HttpsServer();
   HttpsServer(const HttpsServer&) = delete;

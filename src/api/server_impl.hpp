@@ -24,7 +24,7 @@ using TlsStream = asio::ssl::stream<beast::tcp_stream>;
 
 struct HttpsServer::Impl {
   Impl(ApiService& api, const Config& config, TlsFiles tls, runtime::TaskRegistry& registry,
-       std::vector<asio::any_io_executor> executors);
+       asio::any_io_executor executor);
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool ops);
   asio::awaitable<void> session(runtime::TaskRef self, tcp::socket socket);
@@ -42,9 +42,7 @@ struct HttpsServer::Impl {
   ApiService& api;
   const Config& config;
   TlsFiles tls;
-  std::vector<asio::any_io_executor> executors;  // [0] runs the listeners
-  asio::any_io_executor executor;                // executors[0]
-  std::size_t next_executor = 0;                 // used by the api accept loop only
+  asio::any_io_executor executor;
   asio::ssl::context ssl{asio::ssl::context::tls_server};
   tcp::acceptor api_acceptor;
   tcp::acceptor ops_acceptor;

@@ -171,7 +171,7 @@ int run_server(const Config& config) {
   if (!admin) return fail(admin.error().message);
   auto tls = api::ensure_tls_files(config);
   if (!tls) return fail(tls.error().message);
-  api::HttpsServer https(api, config, *tls, registry, pool.executors());
+  api::HttpsServer https(api, config, *tls, registry, pool.executor());
   if (auto started = https.start(); !started) return fail(started.error().message);
 
   if (admin->created) {

@@ -6,16 +6,16 @@
 
 namespace castellan::runtime {
 
-IoPool::IoPool(int threads) {
-  const auto count = static_cast<std::size_t>(std::max(1, threads));
-  loops_.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) loops_.push_back(std::make_unique<Loop>());
-  workers_.reserve(count);
-  for (auto& loop : loops_) {
-    workers_.emplace_back([&context = loop->context] {
+IoPool::IoPool(int threads)
+    : thread_count_(std::max(1, threads)),
+      context_(thread_count_),
+      work_(boost::asio::make_work_guard(context_)) {
+  workers_.reserve(static_cast<std::size_t>(thread_count_));
+  for (int i = 0; i < thread_count_; ++i) {
+    workers_.emplace_back([this] {
       for (;;) {
         try {
-          context.run();
+          context_.run();
           return;
         } catch (const std::exception& e) {
           // A handler threw past its coroutine: a bug. Keep the worker alive.
@@ -31,22 +31,9 @@ IoPool::~IoPool() {
   join();
 }
 
-boost::asio::any_io_executor IoPool::executor() {
-  const auto i = next_.fetch_add(1, std::memory_order_relaxed) % loops_.size();
-  return loops_[i]->context.get_executor();
-}
-
-std::vector<boost::asio::any_io_executor> IoPool::executors() {
-  std::vector<boost::asio::any_io_executor> all;
-  for (auto& loop : loops_) all.push_back(loop->context.get_executor());
-  return all;
-}
-
 void IoPool::stop() {
-  for (auto& loop : loops_) {
-    loop->work.reset();
-    loop->context.stop();
-  }
+  work_.reset();
+  context_.stop();
 }
 
 void IoPool::join() {

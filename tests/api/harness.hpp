@@ -55,8 +55,7 @@ class ApiHarness {
         work(io.get_executor()) {
     auto files = ensure_tls_files(config);
     tls = files.value();
-    server = std::make_unique<HttpsServer>(
-        api, config, tls, registry, std::vector<boost::asio::any_io_executor>{io.get_executor()});
+    server = std::make_unique<HttpsServer>(api, config, tls, registry, io.get_executor());
     auto started = server->start();
     if (!started) throw std::runtime_error(started.error().message);
     for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
