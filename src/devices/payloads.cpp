@@ -91,15 +91,17 @@ std::string_view reject_reason_name(RejectReason r) {
       return "capacity";
     case RejectReason::kRetained:
       return "retained";
+    case RejectReason::kTooOld:
+      return "too_old";
   }
   return "unknown";
 }
 
 std::span<const RejectReason> all_reject_reasons() {
-  static constexpr std::array kAll = {RejectReason::kBadTopic, RejectReason::kTooLarge,
-                                      RejectReason::kNotJson,  RejectReason::kNoReq,
-                                      RejectReason::kBadField, RejectReason::kUnknownDoor,
-                                      RejectReason::kCapacity, RejectReason::kRetained};
+  static constexpr std::array kAll = {
+      RejectReason::kBadTopic, RejectReason::kTooLarge, RejectReason::kNotJson,
+      RejectReason::kNoReq,    RejectReason::kBadField, RejectReason::kUnknownDoor,
+      RejectReason::kCapacity, RejectReason::kRetained, RejectReason::kTooOld};
   return kAll;
 }
 

@@ -28,6 +28,7 @@ enum class RejectReason {
   kUnknownDoor,  // door not configured (swipes are still answered, 40401)
   kCapacity,     // a bounded table (devices, metrics) is full
   kRetained,     // a retained message replayed by the broker (stale: never acted on)
+  kTooOld,       // a swipe older than decision.max_swipe_age_ms (answered 50401, not decided)
 };
 
 std::string_view reject_reason_name(RejectReason r);

@@ -183,6 +183,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     dir = swipe.dir;
     outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
     extra = outcome_extra(*p, outcome, "swipe_too_old");
+    metrics.rejected(RejectReason::kTooOld);
     spdlog::debug("swipe {} at {}/{} arrived after max_swipe_age_ms", p->trace_id, site, door_id);
   } else {
     access::CardHash hash = access::card_hash_of(card_secret, swipe.card_uid);

@@ -215,6 +215,7 @@ TEST_F(SwipePipelineTest, ASwipeOlderThanMaxSwipeAgeGets50401AndTakesNothing) {
     EXPECT_EQ(r.dir, "in");
   }
   EXPECT_TRUE(records[0].user.empty()) << "the engine was not asked";
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kTooOld), 2.0);
 
   pipeline_.handle("hq", "gate", swipe_json("new-1", kUidOk, "in", clock_.now() - 9s));
   EXPECT_EQ(decision_for("gate", "new-1").code, 0) << "within max_swipe_age: decided";
