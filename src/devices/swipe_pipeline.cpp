@@ -327,6 +327,19 @@ void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::
     double seconds = std::chrono::duration<double>(clock.monotonic() - p.received).count();
     metrics.decision(outcome.code, seconds);
   }
+  if (first && sent == 0 && failed > 0 && outcome.grant && outcome.code == Code::OK) {
+    // The door never got its grant (no broker connection at that moment) and denies on its
+    // own timeout: as for a deadline, what the grant took is given back, the log says what
+    // happened, and a copy of the swipe re-sent after the reconnect gets that same answer.
+    const Outcome refused = failure_outcome(p, Code::ERR_UNAVAILABLE);
+    {
+      std::lock_guard lock(mu);
+      auto* entry = table.find(p.key);
+      if (entry && entry->context.get() == &p) entry->outcome = refused;
+    }
+    give_back_if_denied(p, refused);
+    journal_outcome(p, refused, "publish_failed");
+  }
   std::lock_guard lock(mu);
   stats.published += sent;
   stats.publish_failures += failed;

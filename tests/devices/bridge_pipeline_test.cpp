@@ -232,6 +232,26 @@ TEST_F(SwipePipelineTest, MaxSwipeAgeZeroDecidesEverySwipe) {
   EXPECT_EQ(decision_for("d1", "old").code, 0);
 }
 
+// The broker connection is down when the grant is published: the gate never opened, so the card
+// stays outside, the log says so, and a re-sent copy of the swipe gets the same 50301.
+TEST_F(SwipePipelineTest, AGrantWhosePublishFailedLeavesTheCardOutside) {
+  publisher_.set_down(true);
+  pipeline_.handle("hq", "gate", swipe_json("p-1", kUidOk));
+  publisher_.set_down(false);
+  EXPECT_TRUE(publisher_.messages().empty());
+  auto records = decisions();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].code, 0) << "what the engine decided";
+  EXPECT_EQ(records[1].code, 50301);
+  EXPECT_EQ(records[1].trace_id, records[0].trace_id);
+  EXPECT_NE(records[1].extra.find("\"outcome\":\"publish_failed\""), std::string::npos);
+
+  pipeline_.handle("hq", "gate", swipe_json("p-1", kUidOk));  // QoS 1 re-send after reconnect
+  EXPECT_EQ(decision_for("gate", "p-1").code, 50301);
+  pipeline_.handle("hq", "gate", swipe_json("p-2", kUidOk));
+  EXPECT_EQ(decision_for("gate", "p-2").code, 0) << "not 40307: nobody went in";
+}
+
 TEST_F(SwipePipelineTest, JournalUnavailableAnswers50301) {
   journal_.set_fail(true);
   pipeline_.handle("hq", "d1", swipe_json("j-1", kUidOk));
