@@ -174,31 +174,32 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     outcome = Outcome{false, Code::ERR_DOOR_UNKNOWN, 0};
   } else if (parsed.error) {
     outcome = Outcome{false, Code::ERR_BAD_REQUEST, 0};
-  } else if (const SwipeRequest& swipe = *parsed.swipe; too_old(swipe)) {
-    // Queued by the broker while the service was away (its session outlives a restart): the
-    // controller stopped waiting long ago. The swipe missed its deadline before it arrived, so
-    // it gets 50401 with the door's fail mode, and the engine is not asked: no pass use is
-    // taken and no anti-passback position moves for a door that never opened.
-    card_hash_hex = to_hex(access::card_hash_of(card_secret, swipe.card_uid));
-    dir = swipe.dir;
-    outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
-    extra = outcome_extra(*p, outcome, "swipe_too_old");
-    metrics.rejected(RejectReason::kTooOld);
-    spdlog::debug("swipe {} at {}/{} arrived after max_swipe_age_ms", p->trace_id, site, door_id);
   } else {
+    const SwipeRequest& swipe = *parsed.swipe;
     access::CardHash hash = access::card_hash_of(card_secret, swipe.card_uid);
     card_hash_hex = to_hex(hash);
     dir = swipe.dir;
-    access::DecisionRequest request;
-    request.site = p->door.site;
-    request.door = p->door.id;
-    request.card_hash = hash;
-    request.dir = swipe.dir == Direction::kIn ? access::Direction::in : access::Direction::out;
-    request.now = clock.now();
-    access::DecisionResult result = engine.decide(request);
-    user = result.user;
-    taken = std::move(result.taken);
-    outcome = Outcome{result.granted, result.code, result.granted ? p->door.unlock_ms : 0};
+    if (too_old(swipe)) {
+      // Queued by the broker while the service was away (its session outlives a restart): the
+      // controller stopped waiting long ago. The swipe missed its deadline before it arrived,
+      // so it gets 50401 with the door's fail mode, and the engine is not asked: no pass use
+      // is taken and no anti-passback position moves for a door that never opened.
+      outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
+      extra = outcome_extra(*p, outcome, "swipe_too_old");
+      metrics.rejected(RejectReason::kTooOld);
+      spdlog::debug("swipe {} at {}/{} arrived after max_swipe_age_ms", p->trace_id, site, door_id);
+    } else {
+      access::DecisionRequest request;
+      request.site = p->door.site;
+      request.door = p->door.id;
+      request.card_hash = hash;
+      request.dir = swipe.dir == Direction::kIn ? access::Direction::in : access::Direction::out;
+      request.now = clock.now();
+      access::DecisionResult result = engine.decide(request);
+      user = result.user;
+      taken = std::move(result.taken);
+      outcome = Outcome{result.granted, result.code, result.granted ? p->door.unlock_ms : 0};
+    }
   }
   journal::JournalRecord record;
   {
