@@ -126,9 +126,12 @@ DecisionResult DecisionEngine::decide(const Snapshot& s, const DecisionRequest& 
       out.code = Code::ERR_ANTI_PASSBACK;
       return false;
     }
-    if (pass != nullptr && !pass->counter->try_consume(pass->pass.max_uses)) {
-      out.code = Code::ERR_PASS_EXHAUSTED;
-      return false;
+    if (pass != nullptr) {
+      out.pass_use = pass->counter->try_consume(pass->pass.max_uses);
+      if (out.pass_use == 0) {
+        out.code = Code::ERR_PASS_EXHAUSTED;
+        return false;
+      }
     }
     out.code = Code::OK;
     return true;

@@ -50,8 +50,9 @@ struct DecisionResult {
   bool granted = false;
   std::string user;  // the registered card's holder (also when a pass on it grants); else empty
   CardHash card_hash{};
-  std::string pass_id;  // set when a pass use was taken
-  int unlock_ms = 0;    // the door's unlock time (0 for an unknown door)
+  std::string pass_id;         // set when a pass use was taken
+  std::uint32_t pass_use = 0;  // the use taken (1 = the pass's first); 0 = none
+  int unlock_ms = 0;           // the door's unlock time (0 for an unknown door)
   FailMode fail_mode = FailMode::secure;
   bool fail_safe = false;  // door is fail_mode = "safe": 50301/50401 grant there
   std::uint64_t snapshot_version = 0;

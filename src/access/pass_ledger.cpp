@@ -2,16 +2,16 @@
 
 namespace castellan::access {
 
-bool PassCounter::try_consume(std::uint32_t max_uses) {
+std::uint32_t PassCounter::try_consume(std::uint32_t max_uses) {
   std::uint32_t used = used_.load(std::memory_order_relaxed);
   while (used < max_uses) {
     if (used_.compare_exchange_weak(used, used + 1, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       owner_.mark_dirty(*this);
-      return true;
+      return used + 1;
     }
   }
-  return false;
+  return 0;
 }
 
 void PassCounter::give_back() {
@@ -40,13 +40,29 @@ std::uint32_t PassUseLedger::used(std::string_view pass_id) const {
 
 void PassUseLedger::load(const std::vector<PassUse>& uses) {
   std::lock_guard lock(mu_);
+  for (const PassUse& u : uses) raise_locked(u);
+}
+
+std::vector<PassUse> PassUseLedger::recover(const std::vector<PassUse>& uses) {
+  std::lock_guard lock(mu_);
+  std::vector<PassUse> raised;
   for (const PassUse& u : uses) {
-    auto& slot = counters_[u.pass_id];
-    if (!slot) slot = std::make_shared<PassCounter>(*this, u.pass_id);
-    std::uint32_t cur = slot->used_.load();
-    while (cur < u.used && !slot->used_.compare_exchange_weak(cur, u.used)) {
-    }
+    if (!raise_locked(u)) continue;
+    std::uint32_t& pending = dirty_[u.pass_id];
+    pending = std::max(pending, u.used);
+    raised.push_back(u);
   }
+  return raised;
+}
+
+bool PassUseLedger::raise_locked(const PassUse& u) {
+  auto& slot = counters_[u.pass_id];
+  if (!slot) slot = std::make_shared<PassCounter>(*this, u.pass_id);
+  std::uint32_t cur = slot->used_.load();
+  while (cur < u.used) {
+    if (slot->used_.compare_exchange_weak(cur, u.used)) return true;
+  }
+  return false;
 }
 
 void PassUseLedger::mark_dirty(const PassCounter& counter) {

@@ -31,8 +31,9 @@ class PassCounter {
       : owner_(owner), pass_id_(std::move(pass_id)) {}
   std::uint32_t used() const { return used_.load(std::memory_order_acquire); }
   const std::string& pass_id() const { return pass_id_; }
-  // Takes one use if fewer than max_uses were taken; false when exhausted.
-  bool try_consume(std::uint32_t max_uses);
+  // Takes one use if fewer than max_uses were taken and returns its number (1 = the first);
+  // 0 when exhausted.
+  std::uint32_t try_consume(std::uint32_t max_uses);
   // Returns a use taken by a grant that the door never received (the answer became a
   // fail-secure 50301/50401 deny).
   void give_back();
@@ -52,6 +53,9 @@ class PassUseLedger {
   std::uint32_t used(std::string_view pass_id) const;
   // Seeds counts read back from the store at start; never lowers a count.
   void load(const std::vector<PassUse>& uses);
+  // Raises counts to uses found taken elsewhere (the journal) and marks the raised ones dirty,
+  // so that they are saved; never lowers a count. Returns the entries that raised a count.
+  std::vector<PassUse> recover(const std::vector<PassUse>& uses);
   // Counts changed since the last call (one entry per pass, latest value).
   std::vector<PassUse> take_dirty();
   // Puts entries back (after a failed flush) unless a newer count is already pending.
@@ -64,6 +68,8 @@ class PassUseLedger {
  private:
   friend class PassCounter;
   void mark_dirty(const PassCounter& counter);
+  // Raises the pass's counter (made if missing) to u.used; true when it was lower. Holds mu_.
+  bool raise_locked(const PassUse& u);
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<PassCounter>> counters_;

@@ -65,6 +65,10 @@ void EngineVerify::verify(const VerifyRequest& request,
   record.gateway_ip = request.client_address;
   record.latency_us = latency;
   record.dir = request.dir.empty() ? "in" : request.dir;
+  if (result.pass_use != 0) {
+    record.pass = result.pass_id;
+    record.pass_use = result.pass_use;
+  }
   const VerifyOutcome outcome{result.granted, result.code, latency};
   // Answer only once the decision is on disk, as for MQTT decisions. When it cannot be made
   // durable, a fail-safe door grants with 50301 (contract §4) and any other door gets 503.

@@ -6,7 +6,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/codes.hpp"
+#include "app/decision_scan.hpp"
 #include "core/crypto.hpp"
 
 namespace castellan::app {
@@ -20,12 +20,6 @@ struct Grant {
   access::Direction dir = access::Direction::in;
   std::string trace_id;
 };
-
-bool is_failure_deny(const journal::JournalRecord& r) {
-  return r.decision == "deny" && r.code &&
-         (*r.code == static_cast<int>(Code::ERR_TIMEOUT) ||
-          *r.code == static_cast<int>(Code::ERR_UNAVAILABLE));
-}
 
 // A grant the engine made at a door that is an anti-passback door now; nullopt otherwise.
 std::optional<Grant> apb_grant(const journal::JournalRecord& r, const access::Snapshot& snapshot) {
@@ -57,25 +51,18 @@ Result<PassbackReplay> replay_passback(const journal::Journal& journal,
   }
   if (window_hours == 0) return report;  // no anti-passback door: nothing to rebuild
 
-  journal::EventQuery query;
-  query.kind = journal::RecordKind::decision;
-  query.from = now - std::chrono::hours(window_hours);
-  query.limit = 1000;
-  std::vector<Grant> grants;  // newest first, as the query returns them
+  std::vector<Grant> grants;
   std::unordered_set<std::string> failed;
-  do {
-    auto page = journal.query(query);
-    if (!page) return page.error();
-    for (const auto& r : page->records) {
-      ++report.decisions_read;
-      if (is_failure_deny(r)) {
-        failed.insert(r.trace_id);
-      } else if (auto g = apb_grant(r, snapshot)) {
-        grants.push_back(std::move(*g));
-      }
-    }
-    query.cursor = page->next_cursor;
-  } while (!query.cursor.empty());
+  auto read = scan_decisions(journal, now - std::chrono::hours(window_hours),
+                             [&](const journal::JournalRecord& r) {
+                               if (is_failure_deny(r)) {
+                                 failed.insert(r.trace_id);
+                               } else if (auto g = apb_grant(r, snapshot)) {
+                                 grants.push_back(std::move(*g));
+                               }
+                             });
+  if (!read) return read.error();
+  report.decisions_read = *read;
 
   // Oldest first, so that each grant finds the position its swipe found.
   std::sort(grants.begin(), grants.end(),

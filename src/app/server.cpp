@@ -1,7 +1,7 @@
 // Wiring of `castellan server`: every module started in dependency order, stopped in reverse.
 //
-//   store + snapshot + engine -> journal -> anti-passback replay -> runtime (pool, registry,
-//   health) -> devices (MQTT) -> API (HTTPS + ops)
+//   store + snapshot + engine -> journal -> anti-passback replay, pass use recovery -> pass use
+//   flusher -> runtime (pool, registry, health) -> devices (MQTT) -> API (HTTPS + ops)
 //   ... SIGINT/SIGTERM ...        API -> MQTT -> task groups -> pool
 #include <signal.h>
 
@@ -18,6 +18,7 @@
 #include "app/api_adapters.hpp"
 #include "app/commands.hpp"
 #include "app/data_dir.hpp"
+#include "app/pass_use_replay.hpp"
 #include "app/passback_replay.hpp"
 #include "app/stop_signals.hpp"
 #include "core/clock.hpp"
@@ -61,6 +62,25 @@ void journal_leak(journal::Journal& journal, const runtime::LeakReport& report) 
   });
 }
 
+// Pass uses journaled but not saved before the last stop (app/pass_use_replay.hpp). On failure
+// the counts saved in the store still hold; only uses of the last moments before a crash could
+// be missing.
+void recover_pass_uses(const journal::Journal& journal, store::ResourceService& resources,
+                       access::PassUseLedger& ledger) {
+  auto saved_at = resources.pass_uses_saved_at();
+  if (!saved_at) {
+    spdlog::error("pass uses not read back from the journal: {}", saved_at.error().message);
+    return;
+  }
+  auto recovered = replay_pass_uses(journal, *resources.snapshot(), ledger, *saved_at);
+  if (!recovered) {
+    spdlog::error("pass uses not read back from the journal: {}", recovered.error().message);
+  } else if (recovered->passes_raised > 0) {
+    spdlog::warn("pass uses: {} use(s) of {} pass(es) were journaled but not saved; recovered",
+                 recovered->uses_recovered, recovered->passes_raised);
+  }
+}
+
 }  // namespace
 
 int run_server(const Config& config) {
@@ -82,7 +102,6 @@ int run_server(const Config& config) {
   access::PassUseLedger ledger;
   store::ResourceService resources(**db, snapshots, ledger, *card_secret);
   if (auto started = resources.start(); !started) return fail(started.error().message);
-  store::PassUseFlusher pass_flusher(resources, ledger);
   access::DecisionEngine engine(snapshots);
 
   // Journal.
@@ -102,6 +121,9 @@ int run_server(const Config& config) {
     spdlog::error("anti-passback positions not restored, every card starts outside: {}",
                   replayed.error().message);
   }
+  recover_pass_uses(**journal, resources, ledger);
+  // Started only now: its first save moves the saved-at time past the records just read.
+  store::PassUseFlusher pass_flusher(resources, ledger, clock);
 
   // Runtime.
   runtime::TaskRegistry registry(clock);

@@ -166,7 +166,8 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
   std::string gateway_ip = publisher.gateway_ip();  // after the duplicates: they are not journaled
 
   Outcome outcome;
-  std::string user, card_hash_hex, extra;
+  std::string user, card_hash_hex, extra, pass_id;
+  std::uint32_t pass_use = 0;
   access::Taken taken;
   Direction dir = Direction::kIn;
   if (!p->door_known) {
@@ -197,6 +198,8 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
       request.now = clock.now();
       access::DecisionResult result = engine.decide(request);
       user = result.user;
+      pass_id = std::move(result.pass_id);
+      pass_use = result.pass_use;
       taken = std::move(result.taken);
       outcome = Outcome{result.granted, result.code, result.granted ? p->door.unlock_ms : 0};
     }
@@ -215,6 +218,10 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     p->decided = outcome;
     in_flight.push_back(p);
     record = record_of(*p, outcome, std::move(extra));
+  }
+  if (pass_use != 0) {
+    record.pass = std::move(pass_id);
+    record.pass_use = pass_use;
   }
   journal.append(std::move(record), [weak = weak_from_this(), p](Result<journal::JournalRecord> r) {
     if (auto core = weak.lock()) core->on_durable(p, r);

@@ -16,9 +16,10 @@ constexpr std::array<std::string_view, 10> kKindNames = {
     "lockdown", "door_alarm", "admin",         "resilience",     "task_leak"};
 
 // §5 member names: `extra` may not reuse them.
-constexpr std::array<std::string_view, 17> kStandardNames = {
-    "seq",      "ts",   "kind",   "trace_id",   "site",       "door", "req",  "card_hash", "user",
-    "decision", "code", "source", "gateway_ip", "latency_us", "dir",  "prev", "hash"};
+constexpr std::array<std::string_view, 19> kStandardNames = {
+    "seq",       "ts",   "kind",     "trace_id", "site",   "door",       "req",
+    "card_hash", "user", "decision", "code",     "source", "gateway_ip", "latency_us",
+    "dir",       "pass", "pass_use", "prev",     "hash"};
 
 bool is_standard_name(std::string_view name) {
   for (auto n : kStandardNames) {
@@ -98,6 +99,8 @@ std::string encode_members(const JournalRecord& r) {
   add_string(out, "gateway_ip", r.gateway_ip);
   if (r.latency_us) add_int(out, "latency_us", *r.latency_us);
   add_string(out, "dir", r.dir);
+  add_string(out, "pass", r.pass);
+  if (r.pass_use) add_int(out, "pass_use", *r.pass_use);
   // extra is "{...}" in compact form; its members go in between.
   if (r.extra.size() > 2) {
     out += ',';
@@ -168,7 +171,8 @@ Result<void> validate_and_normalize(JournalRecord& r) {
                                                                     {"decision", &r.decision},
                                                                     {"source", &r.source},
                                                                     {"gateway_ip", &r.gateway_ip},
-                                                                    {"dir", &r.dir}};
+                                                                    {"dir", &r.dir},
+                                                                    {"pass", &r.pass}};
   for (const auto& [name, value] : fields) {
     if (!is_valid_utf8(*value)) {
       return make_error(Code::ERR_BAD_REQUEST,
@@ -265,14 +269,16 @@ Result<JournalRecord> parse_json_line(std::string_view line) {
       if (!kind) return bad_line("unknown kind '" + name + "'");
       r.kind = *kind;
       have_kind = true;
-    } else if (key == "code" || key == "latency_us") {
+    } else if (key == "code" || key == "latency_us" || key == "pass_use") {
       if (!value.is_int64() && !value.is_uint64()) {
         return field_error(key, "is not an integer");
       }
       if (key == "code") {
         r.code = static_cast<int>(value.to_number<std::int64_t>());
-      } else {
+      } else if (key == "latency_us") {
         r.latency_us = value.to_number<std::int64_t>();
+      } else {
+        r.pass_use = value.to_number<std::int64_t>();
       }
     } else if (key == "trace_id") {
       step = text(r.trace_id);
@@ -294,6 +300,8 @@ Result<JournalRecord> parse_json_line(std::string_view line) {
       step = text(r.gateway_ip);
     } else if (key == "dir") {
       step = text(r.dir);
+    } else if (key == "pass") {
+      step = text(r.pass);
     } else if (key == "prev") {
       step = text(r.prev);
     } else if (key == "hash") {

@@ -2,11 +2,11 @@
 //
 // The canonical form of a record is its export line: a compact JSON object with the §5 fields
 // in a fixed order (seq, ts, kind, trace_id, site, door, req, card_hash, user, decision, code,
-// source, gateway_ip, latency_us, then our extension dir), then the members of `extra`, then
-// prev and hash. Empty
-// strings and absent optionals are omitted. `hash` = hex SHA-256 of that line *without* the
-// hash member, so anyone holding an export can recompute the chain. The journal stores exactly
-// this line on disk, so the bytes that are hashed are the bytes that are exported.
+// source, gateway_ip, latency_us, then our extensions dir, pass and pass_use), then the members
+// of `extra`, then prev and hash. Empty strings and absent optionals are omitted. `hash` = hex
+// SHA-256 of that line *without* the hash member, so anyone holding an export can recompute the
+// chain. The journal stores exactly this line on disk, so the bytes that are hashed are the bytes
+// that are exported.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +56,10 @@ struct JournalRecord {
   std::string gateway_ip;
   std::optional<std::int64_t> latency_us;
   std::string dir;  // a decision's swipe direction, "in" | "out" (extension of §5)
+  // A grant a temporary pass made (extension of §5): the pass's id and the use it took
+  // (1 = its first), so that a use the store had not saved yet is recovered at start.
+  std::string pass;
+  std::optional<std::int64_t> pass_use;
   // Additional members as the text of a JSON object ("" = none), e.g. for admin records
   // {"actor":"admin","action":"create","collection":"doors","id":"d1"}. Its members are
   // merged into the export line (and covered by the hash); they may not reuse a §5 name.

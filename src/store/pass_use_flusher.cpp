@@ -5,8 +5,9 @@
 namespace castellan::store {
 
 PassUseFlusher::PassUseFlusher(ResourceService& service, access::PassUseLedger& ledger,
-                               std::chrono::milliseconds interval)
-    : service_(service), ledger_(ledger), interval_(interval) {
+                               const Clock& clock, std::chrono::milliseconds interval,
+                               std::chrono::milliseconds refresh)
+    : service_(service), ledger_(ledger), clock_(clock), interval_(interval), refresh_(refresh) {
   ledger_.set_on_dirty([this] {
     {
       std::lock_guard lock(mu_);
@@ -35,8 +36,12 @@ void PassUseFlusher::run() {
     bool stopping = stop_;
     pending_ = false;
     lock.unlock();
-    if (auto r = service_.flush_pass_uses(); !r) {
+    const TimePoint now = clock_.now();  // before the counts are taken: every use before it is in
+    const bool refresh = stopping || !last_saved_ || now - *last_saved_ >= refresh_;
+    if (auto r = service_.flush_pass_uses(now, refresh); !r) {
       spdlog::warn("pass use counts not saved yet: {}", r.error().message);
+    } else if (*r) {
+      last_saved_ = now;
     }
     lock.lock();
     if (stopping) return;

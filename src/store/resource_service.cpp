@@ -196,12 +196,14 @@ Result<std::string> ResourceService::door_key(std::string_view door) {
   return it->second.key_hex;
 }
 
-Result<void> ResourceService::flush_pass_uses() {
+Result<bool> ResourceService::flush_pass_uses(TimePoint as_of, bool even_if_none) {
   std::vector<access::PassUse> uses = ledger_.take_dirty();
-  if (uses.empty()) return {};
-  auto r = store_.save_pass_uses(uses);
-  if (!r) ledger_.restore_dirty(uses);
-  return r;
+  if (uses.empty() && !even_if_none) return false;
+  if (auto r = store_.save_pass_uses(uses, as_of); !r) {
+    ledger_.restore_dirty(uses);
+    return r.error();
+  }
+  return true;
 }
 
 void ResourceService::publish_through(std::uint64_t version) {

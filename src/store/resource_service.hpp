@@ -58,8 +58,12 @@ class ResourceService {
   // The door's signing key (hex) for GET /v1/doors/{id}/key.
   Result<std::string> door_key(std::string_view door);
 
-  // Writes pending pass use counts to the store (PassUseFlusher calls this).
-  Result<void> flush_pass_uses();
+  // Writes pending pass use counts to the store with `as_of` (read before they are taken) as
+  // their saved-at time (PassUseFlusher calls this). With none pending, it writes only if
+  // `even_if_none` (to move the saved-at time on). Returns whether it wrote.
+  Result<bool> flush_pass_uses(TimePoint as_of, bool even_if_none);
+  // When pass use counts were last saved (nullopt: never); see Store::pass_uses_saved_at.
+  Result<std::optional<TimePoint>> pass_uses_saved_at() { return store_.pass_uses_saved_at(); }
 
   std::shared_ptr<const access::Snapshot> snapshot() const { return snapshots_.load(); }
   const std::string& card_secret() const { return card_secret_; }

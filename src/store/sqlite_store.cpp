@@ -165,7 +165,7 @@ Result<std::uint64_t> SqliteStore::revision() {
   return static_cast<std::uint64_t>(*row ? q->integer(0) : 0);
 }
 
-Result<void> SqliteStore::save_pass_uses(std::span<const PassUse> uses) {
+Result<void> SqliteStore::save_pass_uses(std::span<const PassUse> uses, TimePoint as_of) {
   std::lock_guard lock(mu_);
   sqlite::Transaction tx(*db_);
   if (auto b = tx.begin(); !b) return b;
@@ -180,7 +180,23 @@ Result<void> SqliteStore::save_pass_uses(std::span<const PassUse> uses) {
     q->bind(1, u.pass_id).bind(2, static_cast<std::int64_t>(u.used));
     if (auto r = q->step(); !r) return r.error();
   }
+  auto at = db_->prepare(
+      "INSERT INTO meta(name, value) VALUES ('pass_uses_saved_at_ms', ?1) ON CONFLICT(name) DO "
+      "UPDATE SET value = max(value, excluded.value)");
+  if (!at) return at.error();
+  at->bind(1, to_unix_ms(as_of));
+  if (auto r = at->step(); !r) return r.error();
   return tx.commit();
+}
+
+Result<std::optional<TimePoint>> SqliteStore::pass_uses_saved_at() {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare("SELECT value FROM meta WHERE name = 'pass_uses_saved_at_ms'");
+  if (!q) return q.error();
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<TimePoint>{};
+  return std::optional<TimePoint>{from_unix_ms(q->integer(0))};
 }
 
 Result<std::vector<PassUse>> SqliteStore::load_pass_uses() {

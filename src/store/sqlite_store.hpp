@@ -29,8 +29,9 @@ class SqliteStore final : public Store {
   Result<std::vector<json::object>> load_all(Collection c) override;
   Result<void> apply(std::span<const Write> writes) override;
   Result<std::uint64_t> revision() override;
-  Result<void> save_pass_uses(std::span<const PassUse> uses) override;
+  Result<void> save_pass_uses(std::span<const PassUse> uses, TimePoint as_of) override;
   Result<std::vector<PassUse>> load_pass_uses() override;
+  Result<std::optional<TimePoint>> pass_uses_saved_at() override;
 
   // The schema version this binary writes.
   static int latest_schema_version();

@@ -16,6 +16,7 @@
 #include "access/model.hpp"
 #include "access/pass_ledger.hpp"
 #include "core/result.hpp"
+#include "core/time.hpp"
 
 namespace castellan::store {
 
@@ -60,9 +61,12 @@ class Store {
   // Revision after the last committed write (0 for an empty store).
   virtual Result<std::uint64_t> revision() = 0;
 
-  // Pass use counts: upsert, and read all back at start.
-  virtual Result<void> save_pass_uses(std::span<const PassUse> uses) = 0;
+  // Pass use counts: upsert, and read all back at start. `as_of` is a time before which every
+  // use taken is in the counts saved so far (the saver's clock, read before it took them).
+  virtual Result<void> save_pass_uses(std::span<const PassUse> uses, TimePoint as_of) = 0;
   virtual Result<std::vector<PassUse>> load_pass_uses() = 0;
+  // The latest `as_of` saved (nullopt: counts were never saved).
+  virtual Result<std::optional<TimePoint>> pass_uses_saved_at() = 0;
 };
 
 }  // namespace castellan::store

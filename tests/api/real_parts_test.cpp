@@ -268,6 +268,12 @@ TEST_F(RealApi, OperatorsListChangeAndRevokePasses) {
   ASSERT_EQ(issued.status, 201) << issued.body;
   const std::string id(json::parse(issued.body).at("id").as_string());
   EXPECT_EQ(verify(), 0);
+  // Its record names the pass and the use it took (read back at start after a crash).
+  auto decided = h.call("GET", "/v1/events?kind=decision&limit=1", "", Role::kAuditor);
+  ASSERT_EQ(decided.status, 200) << decided.body;
+  const auto record = json::parse(decided.body).at("events").as_array().at(0).as_object();
+  EXPECT_EQ(record.at("pass").as_string(), id);
+  EXPECT_EQ(record.at("pass_use").as_int64(), 1);
 
   auto listed = h.call("GET", "/v1/passes", "", Role::kAuditor);
   ASSERT_EQ(listed.status, 200) << listed.body;

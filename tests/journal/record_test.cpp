@@ -33,6 +33,11 @@ TEST(JournalRecord, ExportLineHasContractFieldsInOrder) {
   // Our extension: a decision's direction follows latency_us.
   r.dir = "in";
   EXPECT_NE(to_json_line(r).find("\"latency_us\":180,\"dir\":\"in\",\"prev\":"), std::string::npos);
+  // And a pass grant's pass and use number follow dir.
+  r.pass = "p-1";
+  r.pass_use = 2;
+  EXPECT_NE(to_json_line(r).find("\"dir\":\"in\",\"pass\":\"p-1\",\"pass_use\":2,\"prev\":"),
+            std::string::npos);
 }
 
 TEST(JournalRecord, HashCoversTheLineWithoutHash) {
@@ -110,6 +115,8 @@ TEST(JournalRecord, ExtraMembersAreMergedBeforePrev) {
 TEST(JournalRecord, ParseRoundTrips) {
   auto r = decision_record("door \"7\"\n", "ü-user", "deny", 40306);
   r.dir = "out";
+  r.pass = "pass-ü";
+  r.pass_use = 3;
   r.seq = 99;
   r.ts = at("2026-11-22T03:04:05.123Z");
   r.extra = R"({"alarm":"forced_open","nested":{"a":[1,2.5,true,null]}})";
@@ -140,6 +147,10 @@ TEST(JournalRecord, ValidationRejectsBadInput) {
   result = validate_and_normalize(clash);
   ASSERT_FALSE(result);
   EXPECT_NE(result.error().message.find("'seq'"), std::string::npos);
+  clash.extra = R"({"pass_use":5})";
+  result = validate_and_normalize(clash);
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find("'pass_use'"), std::string::npos);
 }
 
 TEST(JournalRecord, ParseRejectsMalformedLines) {

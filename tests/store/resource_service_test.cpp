@@ -199,7 +199,8 @@ TEST(ResourceService, PassUsesPersistAcrossRestart) {
   {
     Node n(file);
     n.seed();
-    PassUseFlusher flusher(*n.service, n.ledger, std::chrono::milliseconds(50));
+    FakeClock clock(kTue10);
+    PassUseFlusher flusher(*n.service, n.ledger, clock, std::chrono::milliseconds(50));
     auto pass = n.service->issue_pass(
         body(
             R"({"card":"CAFEBABE","holder":"V","doors":["d2"],"valid_from":"2026-01-01T00:00:00Z","valid_until":"2027-01-01T00:00:00Z","max_uses":2})"),
@@ -212,9 +213,44 @@ TEST(ResourceService, PassUsesPersistAcrossRestart) {
     EXPECT_EQ(n.service->get(access::Collection::passes, id)->at("uses_left").as_int64(), 1);
   }  // the flusher writes the count on the way out
   Node again(file);
+  EXPECT_EQ(*again.service->pass_uses_saved_at(), kTue10);
   EXPECT_TRUE(again.swipe("d2", "cafebabe", kTue10).granted);
   EXPECT_EQ(again.swipe("d2", "cafebabe", kTue10).code, Code::ERR_PASS_EXHAUSTED);
   EXPECT_TRUE(again.swipe("d1", "04a1b2c3", kTue10).granted);  // the rest survived too
+}
+
+// The saved-at time bounds how much journal a start reads back, so an idle flusher still moves
+// it on every `refresh`, and a busy one with every save.
+TEST(PassUseFlusher, SavesItsTimeWhenIdleEveryRefreshAndWithEverySave) {
+  TempDir dir;
+  Node n(dir.path() / "db");
+  n.seed();
+  auto pass = n.service->issue_pass(
+      body(
+          R"({"card":"CAFEBABE","holder":"V","doors":["d2"],"valid_from":"2026-01-01T00:00:00Z","valid_until":"2027-01-01T00:00:00Z","max_uses":5})"),
+      "op");
+  ASSERT_TRUE(pass.ok()) << pass.error().message;
+  FakeClock clock(kTue10);
+  // Polls the store until the saved-at time is `t` (a deadline, not a wait for a fixed time).
+  auto saved_at_becomes = [&](TimePoint t) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < give_up) {
+      if (*n.service->pass_uses_saved_at() == t) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  };
+  PassUseFlusher flusher(*n.service, n.ledger, clock, std::chrono::milliseconds(10),
+                         std::chrono::seconds(60));
+  EXPECT_TRUE(saved_at_becomes(kTue10)) << "the first wake saves its time";
+  clock.advance(std::chrono::seconds(30));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // some idle wakes
+  EXPECT_EQ(*n.service->pass_uses_saved_at(), kTue10) << "idle, before the refresh is due";
+  clock.advance(std::chrono::seconds(30));
+  EXPECT_TRUE(saved_at_becomes(kTue10 + std::chrono::seconds(60))) << "the refresh is due";
+  clock.advance(std::chrono::seconds(1));
+  EXPECT_TRUE(n.swipe("d2", "cafebabe", kTue10).granted);
+  EXPECT_TRUE(saved_at_becomes(kTue10 + std::chrono::seconds(61))) << "a use is saved at once";
 }
 
 TEST(ResourceService, ConcurrentWritersAndDecisions) {

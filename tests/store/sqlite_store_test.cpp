@@ -11,7 +11,10 @@
 namespace castellan::store {
 namespace {
 
+using namespace std::chrono_literals;
 using testing::TempDir;
+
+const TimePoint kT0 = from_unix_ms(1'795'000'000'000);
 
 json::object doc(std::string_view text) {
   return json::parse(text).as_object();
@@ -120,10 +123,11 @@ TEST(SqliteStore, PassUsesOnlyGrowAndPersist) {
         Write{Write::Kind::insert, Collection::passes, "", doc(R"({"id":"p1"})")},
         Write{Write::Kind::insert, Collection::passes, "", doc(R"({"id":"p2"})")}};
     ASSERT_TRUE(s->apply(passes).ok());
+    EXPECT_EQ(*s->pass_uses_saved_at(), std::nullopt) << "never saved";
     std::vector<PassUse> uses{{"p1", 2}, {"p2", 5}};
-    ASSERT_TRUE(s->save_pass_uses(uses).ok());
+    ASSERT_TRUE(s->save_pass_uses(uses, kT0 + 2s).ok());
     std::vector<PassUse> older{{"p1", 1}, {"p2", 6}};
-    ASSERT_TRUE(s->save_pass_uses(older).ok());
+    ASSERT_TRUE(s->save_pass_uses(older, kT0 + 1s).ok());  // a late save of older counts
   }
   auto s = open_store(file);
   auto uses = s->load_pass_uses();
@@ -131,6 +135,9 @@ TEST(SqliteStore, PassUsesOnlyGrowAndPersist) {
   ASSERT_EQ(uses->size(), 2u);
   EXPECT_EQ((*uses)[0].used, 2u);
   EXPECT_EQ((*uses)[1].used, 6u);
+  EXPECT_EQ(*s->pass_uses_saved_at(), kT0 + 2s) << "the saved-at time only grows too";
+  ASSERT_TRUE(s->save_pass_uses({}, kT0 + 3s).ok());  // nothing to save still moves the time
+  EXPECT_EQ(*s->pass_uses_saved_at(), kT0 + 3s);
 }
 
 TEST(SqliteStore, ADeletedPasssCountIsNotKeptNorInheritedByANewPassWithItsId) {
@@ -139,10 +146,10 @@ TEST(SqliteStore, ADeletedPasssCountIsNotKeptNorInheritedByANewPassWithItsId) {
   const Write create{Write::Kind::insert, Collection::passes, "", doc(R"({"id":"p1"})")};
   const Write remove{Write::Kind::remove, Collection::passes, "p1", {}};
   ASSERT_TRUE(s->apply(std::vector<Write>{create}).ok());
-  ASSERT_TRUE(s->save_pass_uses(std::vector<PassUse>{{"p1", 3}}).ok());
+  ASSERT_TRUE(s->save_pass_uses(std::vector<PassUse>{{"p1", 3}}, kT0).ok());
   ASSERT_TRUE(s->apply(std::vector<Write>{remove}).ok());
   // A flush that was already under way when the pass was deleted.
-  ASSERT_TRUE(s->save_pass_uses(std::vector<PassUse>{{"p1", 4}}).ok());
+  ASSERT_TRUE(s->save_pass_uses(std::vector<PassUse>{{"p1", 4}}, kT0).ok());
   EXPECT_TRUE(s->load_pass_uses()->empty());
   ASSERT_TRUE(s->apply(std::vector<Write>{create}).ok());
   EXPECT_TRUE(s->load_pass_uses()->empty()) << "the new p1 starts unused";
@@ -168,7 +175,7 @@ TEST(SqliteStore, MigratesVersion1Database) {
   EXPECT_EQ(s->schema_version(), 2);
   EXPECT_EQ(s->get(Collection::cards, "c1")->at("user").as_string(), "u1");
   std::vector<PassUse> uses{{"p", 1}};
-  EXPECT_TRUE(s->save_pass_uses(uses).ok());
+  EXPECT_TRUE(s->save_pass_uses(uses, kT0).ok());
   // The v2 index exists and is used for card lookups by hash.
   auto db = sqlite::Connection::open(file);
   auto plan = (*db)->prepare(

@@ -1,0 +1,33 @@
+#include "app/decision_scan.hpp"
+
+#include "core/codes.hpp"
+
+namespace castellan::app {
+
+Result<std::uint64_t> scan_decisions(
+    const journal::Journal& journal, TimePoint from,
+    const std::function<void(const journal::JournalRecord&)>& visit) {
+  journal::EventQuery query;
+  query.kind = journal::RecordKind::decision;
+  query.from = from;
+  query.limit = 1000;
+  std::uint64_t read = 0;
+  do {
+    auto page = journal.query(query);
+    if (!page) return page.error();
+    for (const auto& r : page->records) {
+      ++read;
+      visit(r);
+    }
+    query.cursor = page->next_cursor;
+  } while (!query.cursor.empty());
+  return read;
+}
+
+bool is_failure_deny(const journal::JournalRecord& r) {
+  return r.decision == "deny" && r.code &&
+         (*r.code == static_cast<int>(Code::ERR_TIMEOUT) ||
+          *r.code == static_cast<int>(Code::ERR_UNAVAILABLE));
+}
+
+}  // namespace castellan::app

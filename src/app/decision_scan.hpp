@@ -1,0 +1,24 @@
+// Reading back the decision records of a recent window at start, for the state that the
+// engine keeps in memory or saves late (anti-passback positions, pass uses).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "core/result.hpp"
+#include "core/time.hpp"
+#include "journal/journal.hpp"
+
+namespace castellan::app {
+
+// Calls `visit` for each decision record journaled at or after `from`, newest first; returns
+// how many there were.
+Result<std::uint64_t> scan_decisions(
+    const journal::Journal& journal, TimePoint from,
+    const std::function<void(const journal::JournalRecord&)>& visit);
+
+// A 50301/50401 deny: the answer to a swipe whose grant, if the engine made one, never reached
+// its door and was given back. It carries the trace_id of that grant.
+bool is_failure_deny(const journal::JournalRecord& record);
+
+}  // namespace castellan::app

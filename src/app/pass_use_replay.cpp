@@ -1,0 +1,56 @@
+#include "app/pass_use_replay.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "app/decision_scan.hpp"
+
+namespace castellan::app {
+
+Result<PassUseReplay> replay_pass_uses(const journal::Journal& journal,
+                                       const access::Snapshot& snapshot,
+                                       access::PassUseLedger& ledger,
+                                       std::optional<TimePoint> saved_at) {
+  PassUseReplay report;
+  if (!saved_at || snapshot.passes.empty()) return report;
+  std::unordered_set<std::string> passes;
+  for (const auto& p : snapshot.passes) passes.insert(p.pass.id);
+
+  // Newest first: a grant's failure record (written after it) is seen before the grant.
+  std::unordered_set<std::string> failed;
+  std::unordered_map<std::string, std::uint32_t> highest;
+  auto read = scan_decisions(journal, *saved_at - kPassUseReplayMargin,
+                             [&](const journal::JournalRecord& r) {
+                               if (is_failure_deny(r)) {
+                                 failed.insert(r.trace_id);
+                                 return;
+                               }
+                               if (r.decision != "grant" || !r.pass_use || *r.pass_use <= 0 ||
+                                   *r.pass_use > std::numeric_limits<std::uint32_t>::max() ||
+                                   !passes.contains(r.pass) || failed.contains(r.trace_id)) {
+                                 return;
+                               }
+                               auto& h = highest[r.pass];
+                               h = std::max(h, static_cast<std::uint32_t>(*r.pass_use));
+                             });
+  if (!read) return read.error();
+  report.decisions_read = *read;
+
+  std::vector<access::PassUse> found;
+  std::unordered_map<std::string, std::uint32_t> before;
+  for (const auto& [id, used] : highest) {
+    found.push_back(access::PassUse{id, used});
+    before[id] = ledger.used(id);
+  }
+  for (const access::PassUse& u : ledger.recover(found)) {
+    ++report.passes_raised;
+    report.uses_recovered += u.used - before[u.pass_id];
+  }
+  return report;
+}
+
+}  // namespace castellan::app
