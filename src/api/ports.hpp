@@ -104,9 +104,10 @@ class DevicesPort {
   // {"lock","contact","beam","recent":[…],"failure_rate_24h","force_unlock_allowed","reason"};
   // 40401 for an unknown door.
   virtual Result<boost::json::object> door_assist(std::string_view door) = 0;
-  // Door commands; `actor` is the operator's user name, journaled with the command.
-  virtual Result<void> unlock(std::string_view door, int duration_ms, std::string_view reason,
-                              std::string_view actor, std::string_view trace_id) = 0;
+  // Door commands; `actor` is the operator's user name, journaled with the command. unlock
+  // returns the duration sent (`duration_ms` 0: the door's unlock_ms).
+  virtual Result<int> unlock(std::string_view door, int duration_ms, std::string_view reason,
+                             std::string_view actor, std::string_view trace_id) = 0;
   virtual Result<void> lockdown(std::string_view door, std::string_view actor,
                                 std::string_view trace_id) = 0;
   virtual Result<void> release(std::string_view door, std::string_view actor,

@@ -33,7 +33,7 @@ void assist(ApiContext& ctx, Request& req, const ReplyFn& done) {
 void unlock(ApiContext& ctx, Request& req, const ReplyFn& done) {
   auto body = parse_object(req.body);
   if (!body) return done(error_reply(body.error(), req.trace_id));
-  std::int64_t duration_ms = 5000;
+  std::int64_t duration_ms = 0;  // 0: the door's unlock_ms
   if (const auto* d = body->if_contains("duration_ms")) {
     if (!d->is_int64() || d->get_int64() < 100 || d->get_int64() > 60000) {
       return done(error_reply(Code::ERR_BAD_REQUEST,
@@ -77,11 +77,10 @@ void unlock(ApiContext& ctx, Request& req, const ReplyFn& done) {
                       req.trace_id));
     }
   }
-  if (auto r = ctx.devices.unlock(door, static_cast<int>(duration_ms), *reason, req.username,
-                                  req.trace_id);
-      !r) {
-    return done(error_reply(r.error(), req.trace_id));
-  }
+  auto sent =
+      ctx.devices.unlock(door, static_cast<int>(duration_ms), *reason, req.username, req.trace_id);
+  if (!sent) return done(error_reply(sent.error(), req.trace_id));
+  duration_ms = *sent;
   json::object details{{"door", door},
                        {"duration_ms", duration_ms},
                        {"reason", *reason},
@@ -98,8 +97,17 @@ void set_lockdown(ApiContext& ctx, Request& req, const ReplyFn& done, bool on) {
   const std::string& door = req.params[0];
   auto r = on ? ctx.devices.lockdown(door, req.username, req.trace_id)
               : ctx.devices.release(door, req.username, req.trace_id);
-  if (!r) return done(error_reply(r.error(), req.trace_id));
-  audit(ctx, req, on ? "lockdown" : "release", json::object{{"door", door}});
+  const char* action = on ? "lockdown" : "release";
+  if (!r) {
+    // A lockdown whose command failed is still in force (its flag is set before the command is
+    // sent), and any attempt that failed on our side is one an auditor wants to see.
+    if (http_status(r.error().code) >= 500) {
+      audit(ctx, req, action,
+            json::object{{"door", door}, {"result", "failed"}, {"error", r.error().message}});
+    }
+    return done(error_reply(r.error(), req.trace_id));
+  }
+  audit(ctx, req, action, json::object{{"door", door}});
   done(json_reply(200, json::object{{"door", door}, {"lockdown", on}}));
 }
 

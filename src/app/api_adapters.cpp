@@ -43,9 +43,10 @@ Result<json::object> DevicesAdapter::door_assist(std::string_view door) {
   return json::parse(devices_.door_states().assist_json(door)).as_object();
 }
 
-Result<void> DevicesAdapter::command(std::string_view door, std::string cmd, int unlock_ms,
-                                     std::string_view reason, std::string_view actor,
-                                     std::string_view trace_id) {
+Result<devices::CommandReceipt> DevicesAdapter::command(std::string_view door, std::string cmd,
+                                                        int unlock_ms, std::string_view reason,
+                                                        std::string_view actor,
+                                                        std::string_view trace_id) {
   devices::DoorCommand c{.door = std::string(door),
                          .cmd = std::move(cmd),
                          .unlock_ms = unlock_ms,
@@ -58,25 +59,30 @@ Result<void> DevicesAdapter::command(std::string_view door, std::string cmd, int
     return make_error(Code::ERR_UNAVAILABLE,
                       "the command was journaled but the broker connection is down; retry");
   }
-  return {};
+  return receipt;
 }
 
-Result<void> DevicesAdapter::unlock(std::string_view door, int duration_ms, std::string_view reason,
-                                    std::string_view actor, std::string_view trace_id) {
-  return command(door, "unlock", duration_ms, reason, actor, trace_id);
+Result<int> DevicesAdapter::unlock(std::string_view door, int duration_ms, std::string_view reason,
+                                   std::string_view actor, std::string_view trace_id) {
+  auto receipt = command(door, "unlock", duration_ms, reason, actor, trace_id);
+  if (!receipt) return receipt.error();
+  return receipt->unlock_ms;
 }
 
 Result<void> DevicesAdapter::lockdown(std::string_view door, std::string_view actor,
                                       std::string_view trace_id) {
   // The flag first: from here on the engine denies with 40309, even if the door is offline.
   if (auto r = resources_.set_lockdown(door, true, actor); !r) return r.error();
-  return command(door, "lockdown", 0, "lockdown", actor, trace_id);
+  if (auto r = command(door, "lockdown", 0, "lockdown", actor, trace_id); !r) return r.error();
+  return {};
 }
 
 Result<void> DevicesAdapter::release(std::string_view door, std::string_view actor,
                                      std::string_view trace_id) {
+  // The command first: the engine keeps denying with 40309 until the door was told.
+  if (auto r = command(door, "release", 0, "release", actor, trace_id); !r) return r.error();
   if (auto r = resources_.set_lockdown(door, false, actor); !r) return r.error();
-  return command(door, "release", 0, "release", actor, trace_id);
+  return {};
 }
 
 Result<std::string> DevicesAdapter::door_key(std::string_view door) {

@@ -20,7 +20,8 @@
 namespace castellan::app {
 
 // Devices, door state and door commands; lockdown also flips the door's lockdown flag so the
-// engine denies with 40309 until release.
+// engine denies with 40309 until release (set before the lockdown command is sent, cleared
+// only after the release command was).
 class DevicesAdapter final : public api::DevicesPort {
  public:
   DevicesAdapter(devices::DeviceService& devices, store::ResourceService& resources,
@@ -32,8 +33,8 @@ class DevicesAdapter final : public api::DevicesPort {
   boost::json::array list_devices() override;
   std::optional<boost::json::object> device(std::string_view id) override;
   Result<boost::json::object> door_assist(std::string_view door) override;
-  Result<void> unlock(std::string_view door, int duration_ms, std::string_view reason,
-                      std::string_view actor, std::string_view trace_id) override;
+  Result<int> unlock(std::string_view door, int duration_ms, std::string_view reason,
+                     std::string_view actor, std::string_view trace_id) override;
   Result<void> lockdown(std::string_view door, std::string_view actor,
                         std::string_view trace_id) override;
   Result<void> release(std::string_view door, std::string_view actor,
@@ -43,8 +44,10 @@ class DevicesAdapter final : public api::DevicesPort {
 
  private:
   std::vector<std::string> controller_ids() const;
-  Result<void> command(std::string_view door, std::string cmd, int unlock_ms,
-                       std::string_view reason, std::string_view actor, std::string_view trace_id);
+  // Sends and waits until durable; 50301 when the broker connection refused it.
+  Result<devices::CommandReceipt> command(std::string_view door, std::string cmd, int unlock_ms,
+                                          std::string_view reason, std::string_view actor,
+                                          std::string_view trace_id);
 
   devices::DeviceService& devices_;
   store::ResourceService& resources_;

@@ -30,4 +30,13 @@ bool is_failure_deny(const journal::JournalRecord& r) {
           *r.code == static_cast<int>(Code::ERR_UNAVAILABLE));
 }
 
+std::string decision_key(const journal::JournalRecord& r) {
+  std::string key = r.trace_id;
+  key += '\x1f';
+  key += r.door;
+  key += '\x1f';
+  key += r.card_hash;
+  return key;
+}
+
 }  // namespace castellan::app

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "core/result.hpp"
 #include "core/time.hpp"
@@ -18,7 +19,11 @@ Result<std::uint64_t> scan_decisions(
     const std::function<void(const journal::JournalRecord&)>& visit);
 
 // A 50301/50401 deny: the answer to a swipe whose grant, if the engine made one, never reached
-// its door and was given back. It carries the trace_id of that grant.
+// its door and was given back. It carries the trace_id, door and card_hash of that grant.
 bool is_failure_deny(const journal::JournalRecord& record);
+
+// What ties a failure deny to the grant it replaced: trace_id, door and card_hash. The trace_id
+// alone is not enough, as an API client may send one `traceparent` with many verifies.
+std::string decision_key(const journal::JournalRecord& record);
 
 }  // namespace castellan::app

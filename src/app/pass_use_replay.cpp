@@ -26,12 +26,12 @@ Result<PassUseReplay> replay_pass_uses(const journal::Journal& journal,
   auto read = scan_decisions(journal, *saved_at - kPassUseReplayMargin,
                              [&](const journal::JournalRecord& r) {
                                if (is_failure_deny(r)) {
-                                 failed.insert(r.trace_id);
+                                 failed.insert(decision_key(r));
                                  return;
                                }
                                if (r.decision != "grant" || !r.pass_use || *r.pass_use <= 0 ||
                                    *r.pass_use > std::numeric_limits<std::uint32_t>::max() ||
-                                   !passes.contains(r.pass) || failed.contains(r.trace_id)) {
+                                   !passes.contains(r.pass) || failed.contains(decision_key(r))) {
                                  return;
                                }
                                auto& h = highest[r.pass];

@@ -5,10 +5,10 @@
 // (`pass_use`) journaled for it, so that a pass of N uses still grants at most N times.
 //
 // What is read: decision records from the store's saved-at time (minus a margin for a wall
-// clock that stepped back) to now. A grant the door never got (its trace_id journaled again as
-// a 50301/50401 deny) is left out, as its use was given back then. A count is only ever raised;
-// taking the highest use number (not a count of grants) makes a use that was both saved and
-// journaled count once. When the counts were never saved, nothing is read.
+// clock that stepped back) to now. A grant the door never got (its trace_id, door and card_hash
+// journaled again as a 50301/50401 deny) is left out, as its use was given back then. A count is
+// only ever raised; taking the highest use number (not a count of grants) makes a use that was both
+// saved and journaled count once. When the counts were never saved, nothing is read.
 #pragma once
 
 #include <chrono>

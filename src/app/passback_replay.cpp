@@ -18,7 +18,7 @@ struct Grant {
   std::string site;
   access::CardHash card{};
   access::Direction dir = access::Direction::in;
-  std::string trace_id;
+  std::string key;  // decision_key(): what its failure deny would carry
 };
 
 // A grant the engine made at a door that is an anti-passback door now; nullopt otherwise.
@@ -35,7 +35,7 @@ std::optional<Grant> apb_grant(const journal::JournalRecord& r, const access::Sn
                r.site,
                card,
                r.dir == "out" ? access::Direction::out : access::Direction::in,
-               r.trace_id};
+               decision_key(r)};
 }
 
 }  // namespace
@@ -56,7 +56,7 @@ Result<PassbackReplay> replay_passback(const journal::Journal& journal,
   auto read = scan_decisions(journal, now - std::chrono::hours(window_hours),
                              [&](const journal::JournalRecord& r) {
                                if (is_failure_deny(r)) {
-                                 failed.insert(r.trace_id);
+                                 failed.insert(decision_key(r));
                                } else if (auto g = apb_grant(r, snapshot)) {
                                  grants.push_back(std::move(*g));
                                }
@@ -68,7 +68,7 @@ Result<PassbackReplay> replay_passback(const journal::Journal& journal,
   std::sort(grants.begin(), grants.end(),
             [](const Grant& a, const Grant& b) { return a.seq < b.seq; });
   for (const Grant& g : grants) {
-    if (failed.contains(g.trace_id)) {
+    if (failed.contains(g.key)) {
       ++report.grants_skipped;
       continue;
     }

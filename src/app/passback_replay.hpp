@@ -5,7 +5,8 @@
 // What is replayed: the decision records of the last apb_reset_hours (the longest of any site)
 // that the engine granted (code 0) at a door that is an anti-passback door in the current data,
 // with their direction ("dir"), oldest first, each at its own time. A grant the door never got
-// (its trace_id journaled again as a 50301/50401 deny) is left out, as it was given back then.
+// (its trace_id, door and card_hash journaled again as a 50301/50401 deny) is left out, as it
+// was given back then.
 #pragma once
 
 #include <cstdint>

@@ -63,11 +63,15 @@ void DoorCommander::send(DoorCommand command, Done done) {
     auto exp = clock_.now() + std::chrono::duration_cast<std::chrono::microseconds>(signature_ttl_);
     CommandMessage m = make_command_message(door.site, door.id, door.key, id, cmd, unlock_ms, exp);
     // Authorise the opening before the door can act on the command, so a fast controller's
-    // "contact open" is never taken for a forced opening.
-    if (cmd == "unlock") door_states_.on_unlock_command(door, unlock_ms);
+    // "contact open" is never taken for a forced opening; withdrawn if the door never got it.
+    // A lock or lockdown ends any window an earlier grant or unlock opened.
+    DoorStateTracker::Authorisation opened;
+    if (cmd == "unlock") opened = door_states_.authorise(door, unlock_ms);
+    if (cmd == "lock" || cmd == "lockdown") door_states_.end_authorisation(door);
     bool published =
         static_cast<bool>(publisher_.publish(command_topic(door.site, door.id), serialize(m)));
-    done(CommandReceipt{id, trace_id, r->seq, published});
+    if (!published && cmd == "unlock") door_states_.withdraw(door, opened);
+    done(CommandReceipt{id, trace_id, r->seq, published, unlock_ms});
   });
 }
 

@@ -33,6 +33,7 @@ struct CommandReceipt {
   std::string trace_id;
   std::uint64_t seq = 0;   // journal seq of the command's record
   bool published = false;  // false: journaled, but the broker connection refused the message
+  int unlock_ms = 0;       // what the command carries (an unlock without one: the door's)
 };
 
 class DoorCommander {

@@ -75,8 +75,10 @@ void DoorStateTracker::on_state(const DoorInfo& door, const DoorStateUpdate& upd
   }
 }
 
-void DoorStateTracker::on_decision(const DoorInfo& door, bool granted, std::string_view user,
-                                   Direction dir, std::string_view trace_id, int unlock_ms) {
+DoorStateTracker::Authorisation DoorStateTracker::on_decision(const DoorInfo& door, bool granted,
+                                                              std::string_view user, Direction dir,
+                                                              std::string_view trace_id,
+                                                              int unlock_ms) {
   std::lock_guard lock(mu_);
   State& s = state_for(door);
   auto now = clock_.now();
@@ -85,19 +87,34 @@ void DoorStateTracker::on_decision(const DoorInfo& door, bool granted, std::stri
   ++bucket.total;
   if (!granted) {
     ++bucket.denied;
-    return;
+    return Authorisation{s.authorised_until, s.authorised_until};
   }
-  s.authorised_until =
-      std::max(s.authorised_until, clock_.monotonic() + std::chrono::milliseconds{unlock_ms});
   s.recent.push_front(Passage{now, std::string(user), dir, std::string(trace_id)});
   while (s.recent.size() > kRecentPassages) s.recent.pop_back();
+  return extend(s, unlock_ms);
 }
 
-void DoorStateTracker::on_unlock_command(const DoorInfo& door, int unlock_ms) {
+DoorStateTracker::Authorisation DoorStateTracker::authorise(const DoorInfo& door, int unlock_ms) {
+  std::lock_guard lock(mu_);
+  return extend(state_for(door), unlock_ms);
+}
+
+DoorStateTracker::Authorisation DoorStateTracker::extend(State& s, int unlock_ms) {
+  Authorisation a{s.authorised_until, s.authorised_until};
+  a.until = std::max(a.previous, clock_.monotonic() + std::chrono::milliseconds{unlock_ms});
+  s.authorised_until = a.until;
+  return a;
+}
+
+void DoorStateTracker::withdraw(const DoorInfo& door, const Authorisation& a) {
   std::lock_guard lock(mu_);
   State& s = state_for(door);
-  s.authorised_until =
-      std::max(s.authorised_until, clock_.monotonic() + std::chrono::milliseconds{unlock_ms});
+  if (s.authorised_until == a.until) s.authorised_until = a.previous;
+}
+
+void DoorStateTracker::end_authorisation(const DoorInfo& door) {
+  std::lock_guard lock(mu_);
+  state_for(door).authorised_until = Clock::Monotonic{};
 }
 
 void DoorStateTracker::tick() {

@@ -4,6 +4,7 @@
 // - A change of any of the three is journaled as a `door_state` record.
 // - forced_open: the contact opens while the lock reports `locked` and no grant or unlock
 //   command authorised the door within the last unlock_ms. Cleared when the contact closes.
+//   A window whose message the door never got is withdrawn; lock and lockdown end it.
 // - held_open: the contact stays open longer than the door's held_open_s (checked by tick()).
 //   Cleared when the contact closes.
 //   Alarms are `door_alarm` records with extra {"alarm":"forced_open"|"held_open",
@@ -56,13 +57,27 @@ class DoorStateTracker {
  public:
   DoorStateTracker(const Clock& clock, JournalSink& journal);
 
+  // The authorised window a grant or an unlock opened (or extended), so that it can be
+  // withdrawn when the door never got the message.
+  struct Authorisation {
+    Clock::Monotonic previous{};
+    Clock::Monotonic until{};
+  };
+
   void on_state(const DoorInfo& door, const DoorStateUpdate& update);
-  // Every published decision at a door (for the failure rate); grants open the door's
+  // Every decision published at a door (for the failure rate); grants open the door's
   // authorised window and are kept as passages.
-  void on_decision(const DoorInfo& door, bool granted, std::string_view user, Direction dir,
-                   std::string_view trace_id, int unlock_ms);
-  // A published unlock command authorises opening for `unlock_ms`.
-  void on_unlock_command(const DoorInfo& door, int unlock_ms);
+  Authorisation on_decision(const DoorInfo& door, bool granted, std::string_view user,
+                            Direction dir, std::string_view trace_id, int unlock_ms);
+  // Authorises opening for `unlock_ms` from now: an unlock command, or a grant sent again (a
+  // duplicate swipe answered from the de-duplication table with a fresh `exp`).
+  Authorisation authorise(const DoorInfo& door, int unlock_ms);
+  // The door never got the grant or unlock that opened `a`: back to the window before it,
+  // unless a later grant or unlock has moved the window since.
+  void withdraw(const DoorInfo& door, const Authorisation& a);
+  // A lock or lockdown command ends the window: an opening after it is forced, whatever an
+  // earlier grant or unlock allowed.
+  void end_authorisation(const DoorInfo& door);
   // Raises held_open alarms that came due.
   void tick();
 
@@ -92,6 +107,8 @@ class DoorStateTracker {
     std::array<HourBucket, 25> hours{};
   };
   State& state_for(const DoorInfo& door);
+  // Moves the window's end to at least now + unlock_ms. Caller holds mu_.
+  Authorisation extend(State& s, int unlock_ms);
   void journal_state(const State& s);
   void journal_alarm(const State& s, std::string_view alarm, bool raised);
   AssistView view(const State& s) const;

@@ -71,6 +71,13 @@ std::optional<PayloadError> read_enum(const json::object& o, std::string_view ke
   return err(RejectReason::kBadField, std::move(message));
 }
 
+// Characters (code points) of text that the JSON parser has already checked to be UTF-8.
+std::size_t utf8_length(std::string_view text) {
+  std::size_t n = 0;
+  for (char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // not a continuation
+  return n;
+}
+
 }  // namespace
 
 std::string_view reject_reason_name(RejectReason r) {
@@ -127,7 +134,7 @@ SwipeParse parse_swipe(std::string_view payload, std::size_t max_bytes) {
     return out;
   }
   auto* req = o.if_contains("req");
-  if (!req || !req->is_string() || req->as_string().empty() || req->as_string().size() > 64) {
+  if (!req || !req->is_string() || req->as_string().empty() || utf8_length(req->as_string()) > 64) {
     out.error = err(RejectReason::kNoReq, "req must be a string of 1-64 characters");
     return out;
   }

@@ -317,10 +317,14 @@ void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::
   if (p.door.key.empty()) m.sig.clear();  // unknown door: no key to sign with
   std::string topic = decision_topic(p.door.site, p.door.id);
   std::string payload = serialize(m);
+  // Before publishing: a fast controller's "contact open" must find the opening authorised.
+  // A grant sent again to a duplicate carries a fresh `exp`, so the door may open on it now.
+  DoorStateTracker::Authorisation opened;
   if (first && p.door_known) {
-    // Before publishing: a fast controller's "contact open" must find the opening authorised.
-    door_states.on_decision(p.door, outcome.grant, p.user, p.dir, p.trace_id,
-                            static_cast<int>(outcome.unlock_ms));
+    opened = door_states.on_decision(p.door, outcome.grant, p.user, p.dir, p.trace_id,
+                                     static_cast<int>(outcome.unlock_ms));
+  } else if (p.door_known && outcome.grant) {
+    opened = door_states.authorise(p.door, static_cast<int>(outcome.unlock_ms));
   }
   std::uint64_t sent = 0, failed = 0;
   for (std::uint32_t i = 0; i < copies; ++i) {
@@ -335,6 +339,7 @@ void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::
     double seconds = std::chrono::duration<double>(clock.monotonic() - p.received).count();
     metrics.decision(outcome.code, seconds);
   }
+  if (p.door_known && sent == 0 && failed > 0) door_states.withdraw(p.door, opened);  // got nothing
   if (first && sent == 0 && failed > 0 && outcome.grant && outcome.code == Code::OK) {
     // The door never got its grant (no broker connection at that moment) and denies on its
     // own timeout: as for a deadline, what the grant took is given back, the log says what

@@ -139,13 +139,14 @@ class FakeDevices final : public DevicesPort {
     }
     return make_error(Code::ERR_DOOR_UNKNOWN, "No door '" + std::string(door) + "'.");
   }
-  Result<void> unlock(std::string_view door, int, std::string_view, std::string_view actor,
-                      std::string_view) override {
+  // Every door's unlock_ms is 4000.
+  Result<int> unlock(std::string_view door, int duration_ms, std::string_view,
+                     std::string_view actor, std::string_view) override {
     std::this_thread::sleep_for(unlock_delay);  // e.g. waiting for a stalled journal
     std::lock_guard lock(mu);
     unlocked.emplace_back(door);
     actors.emplace_back(actor);
-    return {};
+    return duration_ms > 0 ? duration_ms : 4000;
   }
   Result<void> lockdown(std::string_view door, std::string_view actor, std::string_view) override {
     return remember(door, actor);
@@ -164,6 +165,10 @@ class FakeDevices final : public DevicesPort {
     if (auto k = known(door); !k) return k;
     std::lock_guard lock(mu);
     actors.emplace_back(actor);
+    if (broker_down) {
+      return make_error(Code::ERR_UNAVAILABLE,
+                        "the command was journaled but the broker connection is down; retry");
+    }
     return {};
   }
   Result<void> known(std::string_view door) {
@@ -171,6 +176,7 @@ class FakeDevices final : public DevicesPort {
     return make_error(Code::ERR_DOOR_UNKNOWN, "No door '" + std::string(door) + "'.");
   }
   std::chrono::milliseconds unlock_delay{0};
+  bool broker_down = false;  // lockdown and release fail with 50301
   std::mutex mu;
   std::vector<std::string> unlocked;
   std::vector<std::string> actors;  // who asked for each unlock, lockdown and release

@@ -224,6 +224,33 @@ TEST(HttpsServer, ForceUnlockIsRefusedWhenUnsafeUnlessAnAdminOverrides) {
                                                         "operator-user", "admin-user"}));
 }
 
+TEST(HttpsServer, ForceUnlockWithoutADurationUsesTheDoorsUnlockTime) {
+  ApiHarness h;
+  auto door_default = h.call("POST", "/v1/doors/d1/unlock", R"({"reason":"delivery"})");
+  ASSERT_EQ(door_default.status, 200) << door_default.body;
+  EXPECT_EQ(body_of(door_default).at("duration_ms").as_int64(), 4000) << "the fake door's";
+  auto asked = h.call("POST", "/v1/doors/d1/unlock", R"({"duration_ms":3000,"reason":"x"})");
+  EXPECT_EQ(body_of(asked).at("duration_ms").as_int64(), 3000);
+  ASSERT_EQ(h.events.admin.size(), 2u);
+  EXPECT_EQ(h.events.admin[0].at("what").at("duration_ms").as_int64(), 4000);
+}
+
+// A lockdown is in force once its flag is set, even when its command then fails: the failed
+// attempt is on record as an admin record with its error, and the client gets the 503.
+TEST(HttpsServer, ALockdownOrReleaseThatFailedIsOnRecord) {
+  ApiHarness h;
+  h.devices.broker_down = true;
+  expect_error(h.call("POST", "/v1/doors/d1/lockdown", "", Role::kOperator), 503, 50301);
+  expect_error(h.call("POST", "/v1/doors/d1/release", "", Role::kOperator), 503, 50301);
+  expect_error(h.call("POST", "/v1/doors/nope/lockdown", "", Role::kOperator), 404, 40401);
+  ASSERT_EQ(h.events.admin.size(), 2u) << "not the unknown door";
+  const auto& what = h.events.admin[0].at("what");
+  EXPECT_EQ(what.at("action").as_string(), "lockdown");
+  EXPECT_EQ(what.at("result").as_string(), "failed");
+  EXPECT_NE(what.at("error").as_string().find("broker connection is down"), std::string::npos);
+  EXPECT_EQ(h.events.admin[1].at("what").at("action").as_string(), "release");
+}
+
 TEST(HttpsServer, BodyOverTheLimitIs413ByContentLengthAndWhenChunked) {
   ApiHarness h;
   {

@@ -109,6 +109,31 @@ TEST_F(PassbackReplayTest, AGrantTheDoorNeverGotIsNotReplayed) {
   EXPECT_EQ(after.swipe("gate", "r-2"), 0) << "not 40307: the grant never reached the gate";
 }
 
+// An API client may send one traceparent with many verifies: a 50401 of one card does not
+// undo another card's grant that shares its trace_id.
+TEST_F(PassbackReplayTest, AFailureOfAnotherCardUnderTheSameTraceIdLeavesTheGrantInPlace) {
+  Installation before(clock_);
+  ASSERT_EQ(before.swipe("gate", "r-1"), 0);
+  auto records = before.journal.records();
+  ASSERT_EQ(records.size(), 1u);
+  journal::JournalRecord other = records[0];  // the same trace_id and door, another card
+  other.card_hash = std::string(64, 'c');
+  other.decision = "deny";
+  other.code = 50401;
+  other.extra = R"({"outcome":"timeout"})";
+  records.push_back(other);
+  for (auto& r : records) r.seq = 0;
+  auto j = open_journal(dir_.path(), clock_);
+  journal::testing::append_all(*j, records);
+
+  Installation after(clock_);
+  auto report =
+      replay_passback(*j, *after.world.holder.load(), after.world.engine.passback(), clock_.now());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->grants_applied, 1u);
+  EXPECT_EQ(after.swipe("gate", "r-2"), 40307) << "r-1's card is still inside";
+}
+
 TEST_F(PassbackReplayTest, EntriesOlderThanTheResetAreNotRead) {
   Installation before(clock_);
   ASSERT_EQ(before.swipe("gate", "r-1"), 0);

@@ -291,5 +291,33 @@ TEST_F(SwipePipelineTest, GrantIsAuthorisedBeforeTheDoorCanReact) {
   EXPECT_EQ(journal_.count(journal::RecordKind::door_alarm), 0u) << "not a forced opening";
 }
 
+// A re-sent swipe answered from the table gets a grant with a fresh `exp`: the door may open on
+// it after the first grant's window has passed, and that opening is not forced.
+TEST_F(SwipePipelineTest, AGrantSentAgainToADuplicateAuthorisesTheOpeningAgain) {
+  DoorInfo d1 = *world_.doors.find("hq", "d1");
+  door_states_.on_state(d1,
+                        {LockState::kLocked, ContactState::kClosed, std::nullopt, std::nullopt});
+  pipeline_.handle("hq", "d1", swipe_json("r-1", kUidOk));
+  clock_.advance(6s);  // past d1's unlock_ms of 5000: the first grant never reached the door
+  pipeline_.handle("hq", "d1", swipe_json("r-1", kUidOk));
+  ASSERT_EQ(publisher_.messages().size(), 2u);
+  clock_.advance(300ms);
+  door_states_.on_state(d1, {std::nullopt, ContactState::kOpen, std::nullopt, std::nullopt});
+  EXPECT_EQ(journal_.count(journal::RecordKind::door_alarm), 0u) << "opened on the second grant";
+  EXPECT_EQ(door_states_.assist("d1").recent.size(), 1u) << "still one passage";
+}
+
+TEST_F(SwipePipelineTest, AGrantWhosePublishFailedAuthorisesNoOpening) {
+  DoorInfo d1 = *world_.doors.find("hq", "d1");
+  door_states_.on_state(d1,
+                        {LockState::kLocked, ContactState::kClosed, std::nullopt, std::nullopt});
+  publisher_.set_down(true);
+  pipeline_.handle("hq", "d1", swipe_json("r-1", kUidOk));
+  publisher_.set_down(false);
+  clock_.advance(1s);  // within the grant's unlock_ms, but the door never got the grant
+  door_states_.on_state(d1, {std::nullopt, ContactState::kOpen, std::nullopt, std::nullopt});
+  EXPECT_EQ(journal_.count(journal::RecordKind::door_alarm), 1u) << "forced";
+}
+
 }  // namespace
 }  // namespace castellan::devices

@@ -134,5 +134,41 @@ TEST_F(CommandsTest, SendAndWaitTimesOutWhenTheJournalStalls) {
   EXPECT_EQ(publisher_.messages().size(), 1u);
 }
 
+// A lock or lockdown ends what an earlier unlock (or grant) allowed: an opening during the
+// lockdown is forced.
+TEST_F(CommandsTest, ALockdownEndsAnEarlierUnlocksWindow) {
+  DoorInfo d1{"hq", "d1", key_, 5000, 30, false};
+  door_states_.on_state(d1,
+                        {LockState::kLocked, ContactState::kClosed, std::nullopt, std::nullopt});
+  ASSERT_TRUE(send("d1", "unlock", 3'600'000).ok());
+  clock_.advance(60s);
+  ASSERT_TRUE(send("d1", "lockdown").ok());
+  clock_.advance(60s);
+  door_states_.on_state(d1, {std::nullopt, ContactState::kOpen, std::nullopt, std::nullopt});
+  EXPECT_EQ(journal_.count(RecordKind::door_alarm, "alarm", "forced_open"), 1u);
+  door_states_.on_state(d1, {std::nullopt, ContactState::kClosed, std::nullopt, std::nullopt});
+  // So does a plain lock.
+  ASSERT_TRUE(send("d1", "release").ok());
+  ASSERT_TRUE(send("d1", "unlock", 3'600'000).ok());
+  ASSERT_TRUE(send("d1", "lock").ok());
+  door_states_.on_state(d1, {std::nullopt, ContactState::kOpen, std::nullopt, std::nullopt});
+  EXPECT_EQ(journal_.count(RecordKind::door_alarm, "state", "raised"), 2u);
+}
+
+TEST_F(CommandsTest, AnUnlockWhosePublishFailedAuthorisesNoOpening) {
+  DoorInfo d1{"hq", "d1", key_, 5000, 30, false};
+  door_states_.on_state(d1,
+                        {LockState::kLocked, ContactState::kClosed, std::nullopt, std::nullopt});
+  publisher_.set_down(true);
+  auto r = send("d1", "unlock", 3'600'000);
+  ASSERT_TRUE(r.ok());
+  ASSERT_FALSE(r->published);
+  publisher_.set_down(false);
+  clock_.advance(120s);
+  door_states_.on_state(d1, {std::nullopt, ContactState::kOpen, std::nullopt, std::nullopt});
+  EXPECT_EQ(journal_.count(RecordKind::door_alarm, "alarm", "forced_open"), 1u)
+      << "the door never got the unlock";
+}
+
 }  // namespace
 }  // namespace castellan::devices

@@ -68,7 +68,7 @@ TEST_F(DoorStateTest, NoForcedOpenWithinUnlockWindowOfAGrantOrUnlockCommand) {
   state(std::nullopt, ContactState::kOpen);
   EXPECT_EQ(alarms("forced_open", "raised"), 1u);
   state(std::nullopt, ContactState::kClosed);
-  tracker_.on_unlock_command(door_, 3000);
+  tracker_.authorise(door_, 3000);
   clock_.advance(1s);
   state(std::nullopt, ContactState::kOpen);
   EXPECT_EQ(alarms("forced_open", "raised"), 1u) << "an unlock command authorises the opening";

@@ -34,6 +34,7 @@ TEST(SwipePayload, EveryKindOfBadPayloadHasAReasonAndReqIsKeptWhenUsable) {
       {R"({"card":"04a1b2c3"})", RejectReason::kNoReq, false},
       {R"({"req":42,"card":"04a1b2c3"})", RejectReason::kNoReq, false},
       {R"({"req":"","card":"04a1b2c3"})", RejectReason::kNoReq, false},
+      // 65 characters; 64 of two bytes each are fine (below).
       {R"({"req":")" + std::string(65, 'r') + R"(","card":"04a1b2c3"})", RejectReason::kNoReq,
        false},
       {R"({"req":"r-1"})", RejectReason::kBadField, true},
@@ -56,6 +57,20 @@ TEST(SwipePayload, EveryKindOfBadPayloadHasAReasonAndReqIsKeptWhenUsable) {
     EXPECT_EQ(!p.req.empty(), c.has_req) << c.payload.substr(0, 80);
     EXPECT_FALSE(p.error->message.empty());
   }
+}
+
+// Contract §3: req is 1-64 characters, not bytes.
+TEST(SwipePayload, ReqLengthCountsCharacters) {
+  std::string e_acute = "\xC3\xA9";  // é: two bytes, one character
+  std::string req64, req65;
+  for (int i = 0; i < 64; ++i) req64 += e_acute;
+  req65 = req64 + "r";
+  auto ok = parse_swipe(R"({"req":")" + req64 + R"(","card":"04a1b2c3"})");
+  ASSERT_TRUE(ok.swipe) << (ok.error ? ok.error->message : "");
+  EXPECT_EQ(ok.req, req64);
+  auto long_req = parse_swipe(R"({"req":")" + req65 + R"(","card":"04a1b2c3"})");
+  ASSERT_TRUE(long_req.error);
+  EXPECT_EQ(long_req.error->reason, RejectReason::kNoReq);
 }
 
 TEST(DoorStatePayload, PartialAndFullUpdates) {
