@@ -7,14 +7,14 @@
 
 namespace castellan::api {
 
-std::optional<Account> MemoryAccountRepository::find(const std::string& username) {
+Result<std::optional<Account>> MemoryAccountRepository::find(const std::string& username) {
   std::lock_guard lock(mu_);
   auto it = accounts_.find(username);
-  if (it == accounts_.end()) return std::nullopt;
-  return it->second;
+  if (it == accounts_.end()) return std::optional<Account>{};
+  return std::optional<Account>{it->second};
 }
 
-std::vector<Account> MemoryAccountRepository::list(const std::string& after, int limit) {
+Result<std::vector<Account>> MemoryAccountRepository::list(const std::string& after, int limit) {
   std::lock_guard lock(mu_);
   std::vector<Account> out;
   for (auto it = accounts_.upper_bound(after);
@@ -69,13 +69,16 @@ Result<AdminBootstrap> ensure_admin_account(AccountRepository& accounts,
   std::string after;
   for (;;) {
     const auto page = accounts.list(after, 500);
-    for (const auto& a : page) {
+    if (!page) return page.error();
+    for (const auto& a : *page) {
       if (a.role == Role::kAdmin) return out;
     }
-    if (page.size() < 500) break;
-    after = page.back().username;
+    if (page->size() < 500) break;
+    after = page->back().username;
   }
-  if (accounts.find("admin")) {
+  auto existing = accounts.find("admin");
+  if (!existing) return existing.error();
+  if (*existing) {
     spdlog::warn(
         "no account has the admin role and 'admin' exists with another role: "
         "not changing it (see docs/operations.md, 'First admin')");

@@ -23,9 +23,10 @@ struct Account {
 class AccountRepository {
  public:
   virtual ~AccountRepository() = default;
-  virtual std::optional<Account> find(const std::string& username) = 0;
+  // nullopt when there is no such account; an error (50301) when the store cannot say.
+  virtual Result<std::optional<Account>> find(const std::string& username) = 0;
   // Sorted by username; at most `limit` after `after` (exclusive, "" = from the start).
-  virtual std::vector<Account> list(const std::string& after, int limit) = 0;
+  virtual Result<std::vector<Account>> list(const std::string& after, int limit) = 0;
   // 40901 when the username exists.
   virtual Result<void> create(const Account& account) = 0;
   // 40402 when missing.
@@ -36,8 +37,8 @@ class AccountRepository {
 // Process-local accounts (benchmarks and tests; `castellan server` uses the store).
 class MemoryAccountRepository final : public AccountRepository {
  public:
-  std::optional<Account> find(const std::string& username) override;
-  std::vector<Account> list(const std::string& after, int limit) override;
+  Result<std::optional<Account>> find(const std::string& username) override;
+  Result<std::vector<Account>> list(const std::string& after, int limit) override;
   Result<void> create(const Account& account) override;
   Result<void> update(const Account& account) override;
   Result<void> remove(const std::string& username) override;

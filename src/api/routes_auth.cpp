@@ -1,6 +1,8 @@
 // POST /v1/auth/token and the accounts collection (admin only).
 #include <boost/json.hpp>
 
+#include <mutex>
+
 #include "api/api_service.hpp"
 #include "api/replies.hpp"
 #include "core/log.hpp"
@@ -55,7 +57,10 @@ void login(ApiContext& ctx, LoginLimiter& limiter, Request& req, const ReplyFn& 
                             "Too many failed log-ins for this user or address; wait a minute.",
                             req.trace_id));
   }
-  const auto account = ctx.accounts.find(*username);
+  const auto found = ctx.accounts.find(*username);
+  // The store could not say: 503, and not a failed log-in (it would count against the user).
+  if (!found) return done(error_reply(found.error(), req.trace_id));
+  const std::optional<Account>& account = *found;
   if (!account) {
     // Spend the same Argon2id time as for a real account so timing does not reveal names.
     static const std::string dummy = ctx.hasher.hash("castellan-dummy-password").value();
@@ -76,7 +81,9 @@ void login(ApiContext& ctx, LoginLimiter& limiter, Request& req, const ReplyFn& 
 void list_accounts(ApiContext& ctx, Request& req, const ReplyFn& done) {
   auto limit = parse_limit(req, 100);
   if (!limit) return done(error_reply(limit.error(), req.trace_id));
-  const auto accounts = ctx.accounts.list(query_param(req, "cursor"), *limit + 1);
+  const auto listed = ctx.accounts.list(query_param(req, "cursor"), *limit + 1);
+  if (!listed) return done(error_reply(listed.error(), req.trace_id));
+  const std::vector<Account>& accounts = *listed;
   json::array items;
   for (int i = 0; i < static_cast<int>(accounts.size()) && i < *limit; ++i) {
     items.push_back(account_json(accounts[i]));
@@ -111,34 +118,49 @@ void create_account(ApiContext& ctx, Request& req, const ReplyFn& done) {
 void patch_account(ApiContext& ctx, Request& req, const ReplyFn& done) {
   auto body = parse_object(req.body);
   if (!body) return done(error_reply(body.error(), req.trace_id));
-  auto account = ctx.accounts.find(req.params[0]);
-  if (!account) {
-    return done(error_reply(Code::ERR_NOT_FOUND, "No account named '" + req.params[0] + "'.",
-                            req.trace_id));
-  }
-  json::object changed;
+  // Validate and hash first (Argon2id is slow), then read, change and write under one lock, so
+  // that two patches of one account both take effect (a role and a password change at once).
+  std::optional<Role> role;
+  std::optional<std::string> hash;
   if (body->contains("role")) {
-    auto role = valid_role(*body);
-    if (!role) return done(error_reply(role.error(), req.trace_id));
-    account->role = *role;
-    changed["role"] = role_name(*role);
+    auto r = valid_role(*body);
+    if (!r) return done(error_reply(r.error(), req.trace_id));
+    role = *r;
   }
   if (body->contains("password")) {
     auto password = valid_password(*body);
     if (!password) return done(error_reply(password.error(), req.trace_id));
-    auto hash = ctx.hasher.hash(*password);
-    if (!hash) return done(error_reply(hash.error(), req.trace_id));
-    account->password_hash = *hash;
-    changed["password"] = "changed";
+    auto h = ctx.hasher.hash(*password);
+    if (!h) return done(error_reply(h.error(), req.trace_id));
+    hash = std::move(*h);
   }
-  if (changed.empty()) {
+  if (!role && !hash) {
     return done(error_reply(Code::ERR_BAD_REQUEST, "Give 'password' and/or 'role' to change.",
                             req.trace_id));
   }
-  if (auto r = ctx.accounts.update(*account); !r) return done(error_reply(r.error(), req.trace_id));
-  changed["username"] = account->username;
+  static std::mutex patch_mu;
+  std::unique_lock lock(patch_mu);
+  auto found = ctx.accounts.find(req.params[0]);
+  if (!found) return done(error_reply(found.error(), req.trace_id));
+  if (!*found) {
+    return done(error_reply(Code::ERR_NOT_FOUND, "No account named '" + req.params[0] + "'.",
+                            req.trace_id));
+  }
+  Account account = std::move(**found);
+  json::object changed;
+  if (role) {
+    account.role = *role;
+    changed["role"] = role_name(*role);
+  }
+  if (hash) {
+    account.password_hash = std::move(*hash);
+    changed["password"] = "changed";
+  }
+  if (auto r = ctx.accounts.update(account); !r) return done(error_reply(r.error(), req.trace_id));
+  lock.unlock();
+  changed["username"] = account.username;
   audit(ctx, req, "update_account", changed);
-  done(json_reply(200, account_json(*account)));
+  done(json_reply(200, account_json(account)));
 }
 
 void delete_account(ApiContext& ctx, Request& req, const ReplyFn& done) {

@@ -84,16 +84,17 @@ Result<json::object> StoreResources::issue_pass(const json::object& body, std::s
   return service_.issue_pass(body, actor);
 }
 
-std::optional<Account> StoreAccounts::find(const std::string& username) {
+Result<std::optional<Account>> StoreAccounts::find(const std::string& username) {
   auto doc = store_.get(Collection::accounts, username);
-  if (!doc) return std::nullopt;
+  if (!doc && doc.error().code == Code::ERR_NOT_FOUND) return std::optional<Account>{};
+  if (!doc) return doc.error();
   return account_of(*doc);
 }
 
-std::vector<Account> StoreAccounts::list(const std::string& after, int limit) {
+Result<std::vector<Account>> StoreAccounts::list(const std::string& after, int limit) {
   std::vector<Account> out;
   auto page = store_.list(Collection::accounts, after, static_cast<std::size_t>(limit));
-  if (!page) return out;
+  if (!page) return page.error();
   for (const auto& doc : page->items) {
     if (auto a = account_of(doc)) out.push_back(std::move(*a));
   }

@@ -34,8 +34,8 @@ class StoreResources final : public ResourcePort {
 class StoreAccounts final : public AccountRepository {
  public:
   explicit StoreAccounts(store::Store& store) : store_(store) {}
-  std::optional<Account> find(const std::string& username) override;
-  std::vector<Account> list(const std::string& after, int limit) override;
+  Result<std::optional<Account>> find(const std::string& username) override;
+  Result<std::vector<Account>> list(const std::string& after, int limit) override;
   Result<void> create(const Account& account) override;
   Result<void> update(const Account& account) override;
   Result<void> remove(const std::string& username) override;

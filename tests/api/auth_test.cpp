@@ -124,7 +124,7 @@ TEST(Accounts, FirstStartCreatesAdminWithA0600PasswordFileOnce) {
   std::string on_disk;
   std::getline(in, on_disk);
   EXPECT_EQ(on_disk, first->password);
-  const auto admin = accounts.find("admin");
+  const auto admin = accounts.find("admin").value();
   ASSERT_TRUE(admin.has_value());
   EXPECT_EQ(admin->role, Role::kAdmin);
   EXPECT_TRUE(hasher.verify(admin->password_hash, first->password));
@@ -145,13 +145,13 @@ TEST(Accounts, ADeletedAdminStaysDeletedWhileAnotherAdministratorExists) {
   auto restart = ensure_admin_account(accounts, hasher, dir);
   ASSERT_TRUE(restart.ok());
   EXPECT_FALSE(restart->created);
-  EXPECT_FALSE(accounts.find("admin").has_value());
+  EXPECT_FALSE(accounts.find("admin").value().has_value());
   // With no administrator left at all, the next start creates `admin` again (recovery).
   ASSERT_TRUE(accounts.update({"root", hasher.hash("another-pass").value(), Role::kOperator}).ok());
   auto recovery = ensure_admin_account(accounts, hasher, dir);
   ASSERT_TRUE(recovery.ok());
   EXPECT_TRUE(recovery->created);
-  EXPECT_EQ(accounts.find("admin")->role, Role::kAdmin);
+  EXPECT_EQ(accounts.find("admin").value()->role, Role::kAdmin);
   std::filesystem::remove_all(dir);
 }
 

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "api/server_impl.hpp"
 #include "harness.hpp"
@@ -124,6 +125,66 @@ TEST(HttpsServer, WrongPasswordsAreRateLimitedPerUser) {
   expect_error(
       c->request("POST", "/v1/auth/token", R"({"username":"ada","password":"s3cret-pass"})"), 429,
       42901);
+}
+
+// Accounts whose store can be taken down, and whose reads can be held up.
+class FlakyAccounts final : public AccountRepository {
+ public:
+  Result<std::optional<Account>> find(const std::string& username) override {
+    if (down) return make_error(Code::ERR_UNAVAILABLE, "database is locked");
+    auto found = inner.find(username);
+    if (slow_finds > 0) {
+      --slow_finds;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // read, then held up
+    }
+    return found;
+  }
+  Result<std::vector<Account>> list(const std::string& after, int limit) override {
+    if (down) return make_error(Code::ERR_UNAVAILABLE, "database is locked");
+    return inner.list(after, limit);
+  }
+  Result<void> create(const Account& a) override { return inner.create(a); }
+  Result<void> update(const Account& a) override { return inner.update(a); }
+  Result<void> remove(const std::string& u) override { return inner.remove(u); }
+
+  MemoryAccountRepository inner;
+  std::atomic<bool> down{false};
+  std::atomic<int> slow_finds{0};
+};
+
+// A store that cannot answer is a 503, never "wrong password": that would count against the
+// user and lock them out after the store is back.
+TEST(HttpsServer, AccountsWhoseStoreIsDownAre503AndNoFailedLogIn) {
+  FlakyAccounts accounts;
+  ApiHarness h([](Config& c) { c.api.login_attempts_per_minute = 3; }, {.accounts = &accounts});
+  ASSERT_TRUE(accounts.create({"ada", h.hasher.hash("s3cret-pass").value(), Role::kAdmin}).ok());
+  const std::string login = R"({"username":"ada","password":"s3cret-pass"})";
+  accounts.down = true;
+  for (int i = 0; i < 5; ++i) {
+    expect_error(h.client()->request("POST", "/v1/auth/token", login), 503, 50301);
+  }
+  expect_error(h.call("GET", "/v1/accounts"), 503, 50301);
+  expect_error(h.call("PATCH", "/v1/accounts/ada", R"({"role":"auditor"})"), 503, 50301);
+  accounts.down = false;
+  EXPECT_EQ(h.client()->request("POST", "/v1/auth/token", login).status, 200) << "not 429";
+  EXPECT_EQ(accounts.find("ada").value()->role, Role::kAdmin) << "unchanged";
+}
+
+// Two admins change one account at once, one its role and one its password: both changes stay.
+TEST(HttpsServer, ConcurrentPatchesOfOneAccountBothTakeEffect) {
+  FlakyAccounts accounts;
+  ApiHarness h({}, {.accounts = &accounts});
+  ASSERT_TRUE(accounts.create({"bob", h.hasher.hash("old-password").value(), Role::kAdmin}).ok());
+  accounts.slow_finds = 1;  // the first patch reads bob, then is held up before it writes
+  std::thread role_change(
+      [&] { EXPECT_EQ(h.call("PATCH", "/v1/accounts/bob", R"({"role":"auditor"})").status, 200); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(h.call("PATCH", "/v1/accounts/bob", R"({"password":"new-password"})").status, 200);
+  role_change.join();
+  const auto bob = accounts.find("bob").value();
+  ASSERT_TRUE(bob);
+  EXPECT_EQ(bob->role, Role::kAuditor);
+  EXPECT_TRUE(h.hasher.verify(bob->password_hash, "new-password")) << "the password change lost";
 }
 
 TEST(HttpsServer, ImpossibleUsernamesAreRefusedWithoutCountingAgainstTheAddress) {
@@ -451,7 +512,7 @@ TEST(HttpsServer, AccountsCrudNeverReturnsPasswords) {
   auto patched = h.call("PATCH", "/v1/accounts/ops1", R"({"role":"auditor"})");
   ASSERT_EQ(patched.status, 200);
   EXPECT_EQ(body_of(patched).at("role").as_string(), "auditor");
-  EXPECT_EQ(h.accounts.find("ops1")->role, Role::kAuditor);
+  EXPECT_EQ(h.accounts.find("ops1").value()->role, Role::kAuditor);
   EXPECT_EQ(h.call("DELETE", "/v1/accounts/ops1").status, 204);
   expect_error(h.call("DELETE", "/v1/accounts/ops1"), 404, 40402);
 }
