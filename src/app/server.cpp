@@ -21,6 +21,7 @@
 #include "app/pass_use_replay.hpp"
 #include "app/passback_replay.hpp"
 #include "app/stop_signals.hpp"
+#include "app/swipe_answer_replay.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
@@ -149,6 +150,16 @@ int run_server(const Config& config) {
   devices::SnapshotDoorDirectory doors(snapshots);
   devices::DeviceService device_service(clock, config, doors, engine, *card_secret, journal_sink,
                                         publisher, metrics);
+  // Before any swipe arrives: a swipe answered before a restart and sent again gets that answer.
+  if (auto remembered = replay_swipe_answers(**journal, device_service.swipes(), clock.now(),
+                                             std::chrono::seconds{config.decision.dedupe_window_s});
+      !remembered) {
+    spdlog::error("swipe answers of the last dedupe window not read back: {}",
+                  remembered.error().message);
+  } else if (*remembered > 0) {
+    spdlog::info("de-duplication: {} swipe answer(s) of the last {} s remembered", *remembered,
+                 config.decision.dedupe_window_s);
+  }
   if (auto attached = device_service.attach(mqtt); !attached) return fail(attached.error().message);
   if (auto started = mqtt.start(); !started) return fail(started.error().message);
   device_service.start(device_group, pool.executor());

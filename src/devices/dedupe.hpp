@@ -65,6 +65,17 @@ class DedupeTable {
     return &it->second;
   }
 
+  // Adds a finished entry first seen at `first_seen` (an answer given before a restart), unless
+  // the key is known. Seed oldest first, before any begin(): expiry takes keys in that order.
+  void seed(const std::string& key, Clock::Monotonic first_seen, Outcome outcome,
+            std::shared_ptr<Context> context) {
+    if (entries_.contains(key)) return;
+    if (entries_.size() >= max_entries_) evict_oldest_done();
+    entries_.emplace(key,
+                     Entry{State::kDone, first_seen, 0, std::move(outcome), std::move(context)});
+    order_.push_back(key);
+  }
+
   Entry* find(const std::string& key) {
     auto it = entries_.find(key);
     return it == entries_.end() ? nullptr : &it->second;

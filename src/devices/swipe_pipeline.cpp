@@ -82,6 +82,7 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
   void on_durable(const std::shared_ptr<Pending>& p, const Result<journal::JournalRecord>& r);
   void expire();
   void answer(const Pending& p, const Outcome& outcome, std::uint32_t copies, bool first);
+  void remember(const journal::JournalRecord& r);
   void give_back_if_denied(const Pending& p, const Outcome& outcome);
   void journal_outcome(const Pending& p, const Outcome& outcome, std::string_view why);
   // The `extra` of a record whose outcome the engine did not make: why, and the fail mode.
@@ -358,6 +359,34 @@ void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::
   stats.publish_failures += failed;
 }
 
+void SwipePipeline::Core::remember(const journal::JournalRecord& r) {
+  const auto age = std::max(clock.now() - r.ts, TimePoint::duration::zero());
+  if (r.req.empty() || age >= options.dedupe_window) return;
+  auto p = std::make_shared<Pending>();
+  p->key = r.site + '\x1f' + r.door + '\x1f' + r.req;
+  p->req = r.req;
+  p->trace_id = r.trace_id;
+  p->user = r.user;
+  p->card_hash_hex = r.card_hash;
+  p->gateway_ip = r.gateway_ip;
+  p->dir = r.dir == "out" ? Direction::kOut : Direction::kIn;
+  if (auto door = doors.find(r.site, r.door)) {
+    p->door = std::move(*door);
+    p->door_known = true;
+  } else {
+    p->door.site = r.site;
+    p->door.id = r.door;
+    p->door.unlock_ms = 0;
+  }
+  const bool grant = r.decision == "grant";
+  p->decided =
+      Outcome{grant, static_cast<Code>(r.code.value_or(static_cast<int>(Code::ERR_INTERNAL))),
+              grant ? p->door.unlock_ms : 0};
+  p->received = clock.monotonic() - std::chrono::duration_cast<Clock::Monotonic::duration>(age);
+  std::lock_guard lock(mu);
+  table.seed(p->key, p->received, p->decided, p);
+}
+
 SwipePipeline::SwipePipeline(const Clock& clock, SwipeOptions options, const DoorDirectory& doors,
                              access::DecisionEngine& engine, std::string card_secret,
                              JournalSink& journal, Publisher& publisher,
@@ -372,6 +401,10 @@ SwipePipeline::~SwipePipeline() {
 
 void SwipePipeline::handle(std::string_view site, std::string_view door, std::string_view payload) {
   core_->handle(site, door, payload);
+}
+
+void SwipePipeline::remember(const journal::JournalRecord& r) {
+  core_->remember(r);
 }
 
 void SwipePipeline::expire_overdue() {

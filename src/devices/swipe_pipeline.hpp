@@ -28,6 +28,7 @@
 #include "devices/device_metrics.hpp"
 #include "devices/door_state.hpp"
 #include "devices/ports.hpp"
+#include "journal/record.hpp"
 
 namespace castellan::devices {
 
@@ -66,6 +67,12 @@ class SwipePipeline {
 
   // Answers decisions past their deadline and forgets answers older than the window.
   void expire_overdue();
+
+  // Seeds the de-duplication table at start with an answer journaled before a restart (`r`:
+  // the newest `decision` record of an MQTT swipe), so that a copy of that swipe re-sent after
+  // the restart gets the same answer and is neither decided nor journaled again (contract §3).
+  // Ignored once the window has passed since the record's `ts`. Call before the first handle().
+  void remember(const journal::JournalRecord& r);
 
   SwipeStats stats() const;
 
