@@ -11,6 +11,7 @@
 #include "../journal/test_support.hpp"
 #include "app/pass_use_replay.hpp"
 #include "devices/swipe_pipeline.hpp"
+#include "installation.hpp"
 #include "store/resource_service.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -66,14 +67,7 @@ struct Installation {
     for (auto& r : fresh) r.seq = 0;  // the real writer numbers them
     journal::testing::append_all(disk, fresh);
   }
-  int code_for(const std::string& req) {
-    for (const auto& m : publisher.messages()) {
-      auto d = devices::parse_decision_message(m.payload);
-      if (d.ok() && d->req == req) return d->code;
-    }
-    ADD_FAILURE() << "no decision for " << req;
-    return -1;
-  }
+  int code_for(const std::string& req) { return testing::published_code(publisher, req); }
 
   FakeClock& clock;
   journal::Journal& disk;

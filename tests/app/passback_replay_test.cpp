@@ -4,11 +4,9 @@
 // from it and a second pipeline over that engine answers the next swipes.
 #include <gtest/gtest.h>
 
-#include "../devices/bridge_fakes.hpp"
-#include "../devices/bridge_world.hpp"
 #include "../journal/test_support.hpp"
 #include "app/passback_replay.hpp"
-#include "devices/swipe_pipeline.hpp"
+#include "installation.hpp"
 
 namespace castellan::app {
 namespace {
@@ -16,36 +14,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace devices::testing;
 using journal::testing::TempDir;
-
-// One running installation: engine, recording journal, publisher and pipeline.
-struct Installation {
-  explicit Installation(FakeClock& clock) : clock(clock), world(clock) {}
-
-  FakeClock& clock;
-  AccessWorld world;
-  RecordingJournal journal;
-  RecordingPublisher publisher;
-  devices::DoorStateTracker door_states{clock, journal};
-  devices::DeviceMetrics metrics{world.metrics};
-  devices::SwipePipeline pipeline{clock,       devices::SwipeOptions{},
-                                  world.doors, world.engine,
-                                  kCardSecret, journal,
-                                  publisher,   door_states,
-                                  metrics};
-
-  int swipe(const std::string& door, const std::string& req, const std::string& dir = "in") {
-    pipeline.handle("hq", door, swipe_json(req, kUidOk, dir));
-    return code_for(req);
-  }
-  int code_for(const std::string& req) {
-    for (const auto& m : publisher.messages()) {
-      auto d = devices::parse_decision_message(m.payload);
-      if (d.ok() && d->req == req) return d->code;
-    }
-    ADD_FAILURE() << "no decision for " << req;
-    return -1;
-  }
-};
+using testing::Installation;
 
 class PassbackReplayTest : public ::testing::Test {
  protected:

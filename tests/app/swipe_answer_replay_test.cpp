@@ -4,12 +4,10 @@
 // real journal on disk; a second pipeline over a fresh engine is seeded from it.
 #include <gtest/gtest.h>
 
-#include "../devices/bridge_fakes.hpp"
-#include "../devices/bridge_world.hpp"
 #include "../journal/test_support.hpp"
 #include "app/passback_replay.hpp"
 #include "app/swipe_answer_replay.hpp"
-#include "devices/swipe_pipeline.hpp"
+#include "installation.hpp"
 
 namespace castellan::app {
 namespace {
@@ -17,36 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace devices::testing;
 using journal::testing::TempDir;
-
-struct Installation {
-  explicit Installation(FakeClock& clock) : clock(clock), world(clock) {}
-
-  FakeClock& clock;
-  AccessWorld world;
-  RecordingJournal journal;
-  RecordingPublisher publisher;
-  devices::DoorStateTracker door_states{clock, journal};
-  devices::DeviceMetrics metrics{world.metrics};
-  devices::SwipePipeline pipeline{clock,       devices::SwipeOptions{},
-                                  world.doors, world.engine,
-                                  kCardSecret, journal,
-                                  publisher,   door_states,
-                                  metrics};
-
-  int swipe(const std::string& door, const std::string& req) {
-    pipeline.handle("hq", door, swipe_json(req, kUidOk));
-    return last_code_for(req);
-  }
-  int last_code_for(const std::string& req) {
-    int code = -1;
-    for (const auto& m : publisher.messages()) {
-      auto d = devices::parse_decision_message(m.payload);
-      if (d.ok() && d->req == req) code = d->code;
-    }
-    EXPECT_NE(code, -1) << "no decision for " << req;
-    return code;
-  }
-};
+using testing::Installation;
 
 class SwipeAnswerReplayTest : public ::testing::Test {
  protected:
@@ -92,7 +61,7 @@ TEST_F(SwipeAnswerReplayTest, TheAnswerTheDoorGotIsRememberedNotTheEnginesGrant)
   clock_.advance(301ms);
   before.pipeline.expire_overdue();  // the gate is told 50401
   before.journal.release();
-  ASSERT_EQ(before.last_code_for("r-1"), 50401);
+  ASSERT_EQ(before.code_for("r-1"), 50401);
   crash(before);
 
   Installation after(clock_);
