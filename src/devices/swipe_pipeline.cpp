@@ -83,6 +83,9 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
   void expire();
   void answer(const Pending& p, const Outcome& outcome, std::uint32_t copies, bool first);
   void remember(const journal::JournalRecord& r);
+  // A swipe of `req` at a door: its table key and the door (known or not).
+  std::shared_ptr<Pending> pending_for(std::string_view site, std::string_view door_id,
+                                       const std::string& req) const;
   void give_back_if_denied(const Pending& p, const Outcome& outcome);
   void journal_outcome(const Pending& p, const Outcome& outcome, std::string_view why);
   // The `extra` of a record whose outcome the engine did not make: why, and the fail mode.
@@ -134,20 +137,10 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
                   parsed.error ? parsed.error->message : std::string("no req"));
     return;
   }
-  auto p = std::make_shared<Pending>();
-  p->req = parsed.req;
-  p->key = std::string(site) + '\x1f' + std::string(door_id) + '\x1f' + parsed.req;
+  auto p = pending_for(site, door_id, parsed.req);
   p->received = received;
   p->deadline = received + options.decision_timeout;
   p->trace_id = new_trace_id();
-  if (auto door = doors.find(site, door_id)) {
-    p->door = std::move(*door);
-    p->door_known = true;
-  } else {
-    p->door.site = std::string(site);
-    p->door.id = std::string(door_id);
-    p->door.unlock_ms = 0;
-  }
   {
     std::unique_lock lock(mu);
     const DedupeTable<Outcome, Pending>::Entry* done = nullptr;
@@ -359,25 +352,31 @@ void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::
   stats.publish_failures += failed;
 }
 
+std::shared_ptr<SwipePipeline::Pending> SwipePipeline::Core::pending_for(
+    std::string_view site, std::string_view door_id, const std::string& req) const {
+  auto p = std::make_shared<Pending>();
+  p->req = req;
+  p->key = std::string(site) + '\x1f' + std::string(door_id) + '\x1f' + req;
+  if (auto door = doors.find(site, door_id)) {
+    p->door = std::move(*door);
+    p->door_known = true;
+  } else {
+    p->door.site = std::string(site);
+    p->door.id = std::string(door_id);
+    p->door.unlock_ms = 0;
+  }
+  return p;
+}
+
 void SwipePipeline::Core::remember(const journal::JournalRecord& r) {
   const auto age = std::max(clock.now() - r.ts, TimePoint::duration::zero());
   if (r.req.empty() || age >= options.dedupe_window) return;
-  auto p = std::make_shared<Pending>();
-  p->key = r.site + '\x1f' + r.door + '\x1f' + r.req;
-  p->req = r.req;
+  auto p = pending_for(r.site, r.door, r.req);
   p->trace_id = r.trace_id;
   p->user = r.user;
   p->card_hash_hex = r.card_hash;
   p->gateway_ip = r.gateway_ip;
   p->dir = r.dir == "out" ? Direction::kOut : Direction::kIn;
-  if (auto door = doors.find(r.site, r.door)) {
-    p->door = std::move(*door);
-    p->door_known = true;
-  } else {
-    p->door.site = r.site;
-    p->door.id = r.door;
-    p->door.unlock_ms = 0;
-  }
   const bool grant = r.decision == "grant";
   p->decided =
       Outcome{grant, static_cast<Code>(r.code.value_or(static_cast<int>(Code::ERR_INTERNAL))),
