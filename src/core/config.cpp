@@ -63,6 +63,7 @@ std::vector<Field> fields(Config& c) {
       {"decision", "dedupe_window_s", &c.decision.dedupe_window_s},
       {"decision", "signature_ttl_s", &c.decision.signature_ttl_s},
       {"decision", "max_swipe_age_ms", &c.decision.max_swipe_age_ms},
+      {"decision", "door_swipes_per_s", &c.decision.door_swipes_per_s},
       {"devices", "offline_after_ms", &c.devices.offline_after_ms},
       {"runtime", "leak_sample_ms", &c.runtime.leak_sample_ms},
       {"runtime", "leak_window_s", &c.runtime.leak_window_s},

@@ -67,6 +67,7 @@ struct Config {
     // A swipe whose `ts` is older than this when it arrives (queued by the broker while the
     // service was away) gets 50401 without being decided; 0 turns the check off.
     int max_swipe_age_ms = 10000;
+    int door_swipes_per_s = 20;  // new swipes per door per second (bursts of 2 s); 0: no limit
   } decision;
   struct Devices {
     int offline_after_ms = 8000;

@@ -40,6 +40,19 @@ journal::JournalRecord door_alarm_record(std::string_view site, std::string_view
   return r;
 }
 
+journal::JournalRecord swipes_rate_limited_record(std::string_view site, std::string_view door,
+                                                  std::uint64_t refused, int per_second) {
+  journal::JournalRecord r;
+  r.kind = journal::RecordKind::resilience;
+  r.trace_id = new_trace_id();
+  r.site = std::string(site);
+  r.door = std::string(door);
+  r.source = "mqtt";
+  r.extra = json::serialize(json::object{
+      {"event", "swipes_rate_limited"}, {"refused", refused}, {"limit_per_s", per_second}});
+  return r;
+}
+
 journal::JournalRecord device_transition_record(const DeviceTransition& t) {
   journal::JournalRecord r;
   r.kind = t.online ? journal::RecordKind::device_online : journal::RecordKind::device_offline;

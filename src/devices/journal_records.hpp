@@ -3,6 +3,7 @@
 // transitions).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,9 @@ journal::JournalRecord door_state_record(std::string_view site, std::string_view
 journal::JournalRecord door_alarm_record(std::string_view site, std::string_view door,
                                          std::string_view alarm, bool raised);
 journal::JournalRecord device_transition_record(const DeviceTransition& t);
+// `resilience` record: `refused` swipes at a door over its rate limit since the last report.
+journal::JournalRecord swipes_rate_limited_record(std::string_view site, std::string_view door,
+                                                  std::uint64_t refused, int per_second);
 
 // Appends and, if the write fails, logs it (with the record kind and the error).
 void append_logged(JournalSink& journal, journal::JournalRecord record);

@@ -100,15 +100,18 @@ std::string_view reject_reason_name(RejectReason r) {
       return "retained";
     case RejectReason::kTooOld:
       return "too_old";
+    case RejectReason::kRateLimited:
+      return "rate_limited";
   }
   return "unknown";
 }
 
 std::span<const RejectReason> all_reject_reasons() {
-  static constexpr std::array kAll = {
-      RejectReason::kBadTopic, RejectReason::kTooLarge, RejectReason::kNotJson,
-      RejectReason::kNoReq,    RejectReason::kBadField, RejectReason::kUnknownDoor,
-      RejectReason::kCapacity, RejectReason::kRetained, RejectReason::kTooOld};
+  static constexpr std::array kAll = {RejectReason::kBadTopic, RejectReason::kTooLarge,
+                                      RejectReason::kNotJson,  RejectReason::kNoReq,
+                                      RejectReason::kBadField, RejectReason::kUnknownDoor,
+                                      RejectReason::kCapacity, RejectReason::kRetained,
+                                      RejectReason::kTooOld,   RejectReason::kRateLimited};
   return kAll;
 }
 

@@ -29,6 +29,7 @@ enum class RejectReason {
   kCapacity,     // a bounded table (devices, metrics) is full
   kRetained,     // a retained message replayed by the broker (stale: never acted on)
   kTooOld,       // a swipe older than decision.max_swipe_age_ms (answered 50401, not decided)
+  kRateLimited,  // a new swipe over its door's decision.door_swipes_per_s (answered 42901)
 };
 
 std::string_view reject_reason_name(RejectReason r);

@@ -24,6 +24,7 @@ SwipeOptions swipe_options(const Config& config) {
   o.dedupe_window = std::chrono::seconds{config.decision.dedupe_window_s};
   o.signature_ttl = std::chrono::seconds{std::min(config.decision.signature_ttl_s, 10)};
   o.max_swipe_age = std::chrono::milliseconds{std::max(config.decision.max_swipe_age_ms, 0)};
+  o.door_swipes_per_s = std::max(config.decision.door_swipes_per_s, 0);
   return o;
 }
 

@@ -58,7 +58,8 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
         door_states(ds),
         metrics(m),
         table(std::chrono::duration_cast<std::chrono::milliseconds>(o.dedupe_window),
-              o.max_dedupe_entries) {}
+              o.max_dedupe_entries),
+        limiter(o.door_swipes_per_s) {}
 
   const Clock& clock;
   SwipeOptions options;
@@ -75,6 +76,7 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
 
   mutable std::mutex mu;
   DedupeTable<Outcome, Pending> table;
+  DoorRateLimiter limiter;
   std::deque<std::shared_ptr<Pending>> in_flight;  // decided order (≈ deadline order)
   SwipeStats stats;
 
@@ -143,6 +145,15 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
   p->trace_id = new_trace_id();
   {
     std::unique_lock lock(mu);
+    // Only new swipes count against the door's limit: a copy of one already taken is answered
+    // from the table whatever the rate.
+    if (table.find(p->key) == nullptr && !limiter.take(p->door.site, p->door.id, received)) {
+      ++stats.rate_limited;
+      lock.unlock();
+      metrics.rejected(RejectReason::kRateLimited);
+      answer(*p, Outcome{false, Code::ERR_RATE_LIMITED, 0}, 1, false);
+      return;
+    }
     const DedupeTable<Outcome, Pending>::Entry* done = nullptr;
     auto state = table.begin(p->key, received, p, &done);
     if (state != DedupeTable<Outcome, Pending>::State::kNew) {
@@ -254,6 +265,7 @@ void SwipePipeline::Core::expire() {
     std::uint32_t copies;
   };
   std::vector<Due> due;
+  std::vector<DoorRateLimiter::Report> floods;
   {
     std::lock_guard lock(mu);
     auto now = clock.monotonic();
@@ -272,6 +284,13 @@ void SwipePipeline::Core::expire() {
       in_flight.pop_front();
     }
     table.expire(now);
+    floods = limiter.due(now);
+  }
+  for (const auto& f : floods) {
+    spdlog::warn("{} swipe(s) at {}/{} refused 42901 over its limit of {} per second", f.refused,
+                 f.site, f.door, options.door_swipes_per_s);
+    append_logged(journal,
+                  swipes_rate_limited_record(f.site, f.door, f.refused, options.door_swipes_per_s));
   }
   for (const auto& d : due) {
     spdlog::warn("swipe {} at {}/{} missed its {} ms deadline", d.pending.trace_id,
@@ -333,7 +352,9 @@ void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::
     double seconds = std::chrono::duration<double>(clock.monotonic() - p.received).count();
     metrics.decision(outcome.code, seconds);
   }
-  if (p.door_known && sent == 0 && failed > 0) door_states.withdraw(p.door, opened);  // got nothing
+  if (opened.until != opened.previous && sent == 0 && failed > 0) {
+    door_states.withdraw(p.door, opened);  // the door got nothing
+  }
   if (first && sent == 0 && failed > 0 && outcome.grant && outcome.code == Code::OK) {
     // The door never got its grant (no broker connection at that moment) and denies on its
     // own timeout: as for a deadline, what the grant took is given back, the log says what

@@ -26,6 +26,7 @@
 #include "core/clock.hpp"
 #include "devices/dedupe.hpp"
 #include "devices/device_metrics.hpp"
+#include "devices/door_rate_limiter.hpp"
 #include "devices/door_state.hpp"
 #include "devices/ports.hpp"
 #include "journal/record.hpp"
@@ -40,6 +41,8 @@ struct SwipeOptions {
   std::size_t max_dedupe_entries = 1'000'000;
   // Swipes older than this by their `ts` are answered 50401 undecided; 0: no check.
   std::chrono::milliseconds max_swipe_age{10000};
+  // New swipes per door and second (bursts of two seconds' worth); over it: 42901. 0: no limit.
+  int door_swipes_per_s = 20;
 };
 
 struct SwipeStats {
@@ -49,6 +52,7 @@ struct SwipeStats {
   std::uint64_t timeouts = 0;    // answered 50401 by the deadline
   std::uint64_t journal_failures = 0;
   std::uint64_t publish_failures = 0;
+  std::uint64_t rate_limited = 0;  // new swipes over their door's limit (answered 42901)
   std::size_t dedupe_entries = 0;
 };
 

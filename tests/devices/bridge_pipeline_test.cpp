@@ -319,5 +319,42 @@ TEST_F(SwipePipelineTest, AGrantWhosePublishFailedAuthorisesNoOpening) {
   EXPECT_EQ(journal_.count(journal::RecordKind::door_alarm), 1u) << "forced";
 }
 
+// One controller flooding its door cannot take the table, the journal or the decision path
+// from the others: new swipes over the door's limit get 42901, unjournaled, and are reported
+// in one `resilience` record per minute.
+TEST_F(SwipePipelineTest, NewSwipesOverTheDoorsLimitGet42901AndAreReportedOnce) {
+  pipeline_.handle("hq", "d1", swipe_json("f-0", kUidOk));
+  for (int i = 1; i < 100; ++i) {
+    pipeline_.handle("hq", "d1", swipe_json("f-" + std::to_string(i), kUidUnknown));
+  }
+  EXPECT_EQ(decisions().size(), 40u) << "a burst of 2 s at the default 20 per second";
+  auto limited = decision_for("d1", "f-99");
+  EXPECT_EQ(limited.code, 42901);
+  EXPECT_EQ(limited.decision, "deny");
+  expect_signed("d1", limited);
+  EXPECT_EQ(pipeline_.stats().rate_limited, 60u);
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kRateLimited), 60.0);
+  EXPECT_EQ(pipeline_.stats().dedupe_entries, 40u) << "refused swipes take no table entry";
+
+  pipeline_.handle("hq", "d1", swipe_json("f-0", kUidOk));  // a re-send of a taken swipe
+  EXPECT_EQ(pipeline_.stats().duplicates, 1u) << "answered from the table, not refused";
+  pipeline_.handle("hq", "gate", swipe_json("g-1", kUidOk));
+  EXPECT_EQ(decision_for("gate", "g-1").code, 0) << "another door is not affected";
+
+  clock_.advance(60s);
+  pipeline_.expire_overdue();
+  std::size_t reports = 0;
+  for (const auto& r : journal_.records()) {
+    if (r.kind != journal::RecordKind::resilience) continue;
+    ++reports;
+    EXPECT_EQ(r.door, "d1");
+    EXPECT_NE(r.extra.find(R"("event":"swipes_rate_limited","refused":60)"), std::string::npos)
+        << r.extra;
+  }
+  EXPECT_EQ(reports, 1u);
+  pipeline_.handle("hq", "d1", swipe_json("f-100", kUidOk));
+  EXPECT_EQ(decision_for("d1", "f-100").code, 0) << "the bucket refilled";
+}
+
 }  // namespace
 }  // namespace castellan::devices

@@ -130,9 +130,9 @@ TEST(StatusPayload, LastWill) {
 TEST(RejectReasons, NamesAreStableLabels) {
   std::vector<std::string> names;
   for (auto r : all_reject_reasons()) names.emplace_back(reject_reason_name(r));
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"bad_topic", "too_large", "not_json", "no_req", "bad_field",
-                                      "unknown_door", "capacity", "retained", "too_old"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"bad_topic", "too_large", "not_json", "no_req",
+                                             "bad_field", "unknown_door", "capacity", "retained",
+                                             "too_old", "rate_limited"}));
 }
 
 }  // namespace
