@@ -39,9 +39,9 @@ struct NoDevices final : DevicesPort {
   Result<json::object> door_assist(std::string_view) override {
     return make_error(Code::ERR_DOOR_UNKNOWN, "none");
   }
-  Result<void> unlock(std::string_view, int, std::string_view, std::string_view,
-                      std::string_view) override {
-    return {};
+  Result<int> unlock(std::string_view, int duration_ms, std::string_view, std::string_view,
+                     std::string_view) override {
+    return duration_ms;
   }
   Result<void> lockdown(std::string_view, std::string_view, std::string_view) override {
     return {};
