@@ -8,15 +8,25 @@
 
 namespace castellan::devices {
 namespace json = boost::json;
+namespace {
 
-journal::JournalRecord door_state_record(std::string_view site, std::string_view door,
-                                         LockState lock, ContactState contact, BeamState beam) {
+// A record about a door, from the device side, with its own trace id.
+journal::JournalRecord door_record(journal::RecordKind kind, std::string_view site,
+                                   std::string_view door) {
   journal::JournalRecord r;
-  r.kind = journal::RecordKind::door_state;
+  r.kind = kind;
   r.trace_id = new_trace_id();
   r.site = std::string(site);
   r.door = std::string(door);
   r.source = "mqtt";
+  return r;
+}
+
+}  // namespace
+
+journal::JournalRecord door_state_record(std::string_view site, std::string_view door,
+                                         LockState lock, ContactState contact, BeamState beam) {
+  journal::JournalRecord r = door_record(journal::RecordKind::door_state, site, door);
   json::object extra;
   extra["lock"] = lock_name(lock);
   extra["contact"] = contact_name(contact);
@@ -27,12 +37,7 @@ journal::JournalRecord door_state_record(std::string_view site, std::string_view
 
 journal::JournalRecord door_alarm_record(std::string_view site, std::string_view door,
                                          std::string_view alarm, bool raised) {
-  journal::JournalRecord r;
-  r.kind = journal::RecordKind::door_alarm;
-  r.trace_id = new_trace_id();
-  r.site = std::string(site);
-  r.door = std::string(door);
-  r.source = "mqtt";
+  journal::JournalRecord r = door_record(journal::RecordKind::door_alarm, site, door);
   json::object extra;
   extra["alarm"] = alarm;
   extra["state"] = raised ? "raised" : "cleared";
@@ -42,12 +47,7 @@ journal::JournalRecord door_alarm_record(std::string_view site, std::string_view
 
 journal::JournalRecord swipes_rate_limited_record(std::string_view site, std::string_view door,
                                                   std::uint64_t refused, int per_second) {
-  journal::JournalRecord r;
-  r.kind = journal::RecordKind::resilience;
-  r.trace_id = new_trace_id();
-  r.site = std::string(site);
-  r.door = std::string(door);
-  r.source = "mqtt";
+  journal::JournalRecord r = door_record(journal::RecordKind::resilience, site, door);
   r.extra = json::serialize(json::object{
       {"event", "swipes_rate_limited"}, {"refused", refused}, {"limit_per_s", per_second}});
   return r;
