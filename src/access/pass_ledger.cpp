@@ -43,26 +43,28 @@ void PassUseLedger::load(const std::vector<PassUse>& uses) {
   for (const PassUse& u : uses) raise_locked(u);
 }
 
-std::vector<PassUse> PassUseLedger::recover(const std::vector<PassUse>& uses) {
+PassUseLedger::Recovered PassUseLedger::recover(const std::vector<PassUse>& uses) {
   std::lock_guard lock(mu_);
-  std::vector<PassUse> raised;
+  Recovered out;
   for (const PassUse& u : uses) {
-    if (!raise_locked(u)) continue;
+    const std::uint32_t added = raise_locked(u);
+    if (added == 0) continue;
     std::uint32_t& pending = dirty_[u.pass_id];
     pending = std::max(pending, u.used);
-    raised.push_back(u);
+    ++out.passes;
+    out.uses += added;
   }
-  return raised;
+  return out;
 }
 
-bool PassUseLedger::raise_locked(const PassUse& u) {
+std::uint32_t PassUseLedger::raise_locked(const PassUse& u) {
   auto& slot = counters_[u.pass_id];
   if (!slot) slot = std::make_shared<PassCounter>(*this, u.pass_id);
   std::uint32_t cur = slot->used_.load();
   while (cur < u.used) {
-    if (slot->used_.compare_exchange_weak(cur, u.used)) return true;
+    if (slot->used_.compare_exchange_weak(cur, u.used)) return u.used - cur;
   }
-  return false;
+  return 0;
 }
 
 void PassUseLedger::mark_dirty(const PassCounter& counter) {

@@ -54,8 +54,12 @@ class PassUseLedger {
   // Seeds counts read back from the store at start; never lowers a count.
   void load(const std::vector<PassUse>& uses);
   // Raises counts to uses found taken elsewhere (the journal) and marks the raised ones dirty,
-  // so that they are saved; never lowers a count. Returns the entries that raised a count.
-  std::vector<PassUse> recover(const std::vector<PassUse>& uses);
+  // so that they are saved; never lowers a count.
+  struct Recovered {
+    std::uint64_t passes = 0;  // counts raised
+    std::uint64_t uses = 0;    // uses added over all of them
+  };
+  Recovered recover(const std::vector<PassUse>& uses);
   // Counts changed since the last call (one entry per pass, latest value).
   std::vector<PassUse> take_dirty();
   // Puts entries back (after a failed flush) unless a newer count is already pending.
@@ -68,8 +72,9 @@ class PassUseLedger {
  private:
   friend class PassCounter;
   void mark_dirty(const PassCounter& counter);
-  // Raises the pass's counter (made if missing) to u.used; true when it was lower. Holds mu_.
-  bool raise_locked(const PassUse& u);
+  // Raises the pass's counter (made if missing) to u.used; returns by how much (0: it was not
+  // lower). Holds mu_.
+  std::uint32_t raise_locked(const PassUse& u);
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<PassCounter>> counters_;

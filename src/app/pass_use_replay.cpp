@@ -41,15 +41,10 @@ Result<PassUseReplay> replay_pass_uses(const journal::Journal& journal,
   report.decisions_read = *read;
 
   std::vector<access::PassUse> found;
-  std::unordered_map<std::string, std::uint32_t> before;
-  for (const auto& [id, used] : highest) {
-    found.push_back(access::PassUse{id, used});
-    before[id] = ledger.used(id);
-  }
-  for (const access::PassUse& u : ledger.recover(found)) {
-    ++report.passes_raised;
-    report.uses_recovered += u.used - before[u.pass_id];
-  }
+  for (const auto& [id, used] : highest) found.push_back(access::PassUse{id, used});
+  const auto recovered = ledger.recover(found);
+  report.passes_raised = recovered.passes;
+  report.uses_recovered = recovered.uses;
   return report;
 }
 

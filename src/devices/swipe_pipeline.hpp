@@ -56,6 +56,9 @@ struct SwipeStats {
   std::size_t dedupe_entries = 0;
 };
 
+// The de-duplication key of a swipe: (site, door, req).
+std::string swipe_key(std::string_view site, std::string_view door, std::string_view req);
+
 class SwipePipeline {
  public:
   SwipePipeline(const Clock& clock, SwipeOptions options, const DoorDirectory& doors,
