@@ -29,7 +29,8 @@ void audit(ApiContext& ctx, const Request& request, std::string_view action, jso
 
 ApiService::ApiService(ApiContext ctx)
     : ctx_(std::move(ctx)),
-      login_limiter_(ctx_.clock, ctx_.config.api.login_attempts_per_minute),
+      login_limiter_(ctx_.clock, ctx_.config.api.login_attempts_per_minute,
+                     ctx_.config.api.account_login_attempts_per_minute),
       pool_(std::make_unique<BlockingPool>()) {
   add_auth_routes(router_, ctx_, login_limiter_);
   add_resource_routes(router_, ctx_);

@@ -206,39 +206,53 @@ Result<TokenClaims> TokenSigner::check_signed(std::string_view token) const {
   return TokenClaims{std::string(sub->get_string()), *parsed_role, expires};
 }
 
-LoginLimiter::LoginLimiter(const Clock& clock, int failures_per_minute)
-    : clock_(clock), limit_(failures_per_minute) {}
+LoginLimiter::LoginLimiter(const Clock& clock, int per_address_per_minute,
+                           int per_account_per_minute)
+    : clock_(clock), per_address_(per_address_per_minute), per_account_(per_account_per_minute) {}
 
-void LoginLimiter::prune(std::deque<Clock::Monotonic>& q, Clock::Monotonic now) const {
+void LoginLimiter::prune(Failures& q, Clock::Monotonic now) const {
   while (!q.empty() && now - q.front() >= std::chrono::minutes(1)) q.pop_front();
 }
 
-bool LoginLimiter::blocked(std::string_view key) {
-  std::lock_guard lock(mu_);
+bool LoginLimiter::reached(std::string_view key, int limit, Clock::Monotonic now) {
   auto it = failures_.find(key);
   if (it == failures_.end()) return false;
-  prune(it->second, clock_.monotonic());
+  prune(it->second, now);
   if (it->second.empty()) {
     failures_.erase(it);
     return false;
   }
-  return static_cast<int>(it->second.size()) >= limit_;
+  return static_cast<int>(it->second.size()) >= limit;
 }
 
-void LoginLimiter::record_failure(std::string_view key) {
+bool LoginLimiter::refused(std::string_view username, std::string_view address) {
+  const auto now = clock_.monotonic();
+  std::lock_guard lock(mu_);
+  // Both are looked at (no short cut), so both forget their old failures.
+  const bool by_address = reached(std::string("addr:").append(address), per_address_, now);
+  const bool by_account = reached(std::string("user:").append(username), per_account_, now);
+  return by_address || by_account;
+}
+
+void LoginLimiter::add(std::string key, Clock::Monotonic now) {
+  auto it = failures_.find(key);
+  if (it == failures_.end()) it = failures_.emplace(std::move(key), Failures{}).first;
+  prune(it->second, now);
+  it->second.push_back(now);
+}
+
+void LoginLimiter::record_failure(std::string_view username, std::string_view address) {
+  const auto now = clock_.monotonic();
   std::lock_guard lock(mu_);
   if (failures_.size() >= kMaxKeys) {
     // Many distinct names or addresses: forget those whose failures are all over a minute old.
     for (auto i = failures_.begin(); i != failures_.end();) {
-      prune(i->second, clock_.monotonic());
+      prune(i->second, now);
       i = i->second.empty() ? failures_.erase(i) : std::next(i);
     }
   }
-  auto it = failures_.find(key);
-  if (it == failures_.end())
-    it = failures_.emplace(std::string(key), std::deque<Clock::Monotonic>{}).first;
-  prune(it->second, clock_.monotonic());
-  it->second.push_back(clock_.monotonic());
+  add(std::string("addr:").append(address), now);
+  add(std::string("user:").append(username), now);
 }
 
 }  // namespace castellan::api

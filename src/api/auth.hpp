@@ -83,21 +83,28 @@ class TokenSigner {
   mutable std::unordered_map<std::string, TokenClaims, TokenHash, std::equal_to<>> checked_;
 };
 
-// Counts failed logins in a sliding one-minute window per key ("user:NAME", "addr:IP").
-// blocked() is true once a key reached the limit within the window.
+// Failed log-ins in a sliding one-minute window, counted per client address (any username)
+// and per username (any address). The per-username limit is the higher one: wrong passwords
+// sent from one address block that address, not the account's owner elsewhere, so locking an
+// account out takes failures from several addresses; it still bounds guessing spread over many.
 class LoginLimiter {
  public:
-  LoginLimiter(const Clock& clock, int failures_per_minute);
-  bool blocked(std::string_view key);
-  void record_failure(std::string_view key);
+  LoginLimiter(const Clock& clock, int per_address_per_minute, int per_account_per_minute);
+  // True when either the address or the username reached its limit within the last minute.
+  bool refused(std::string_view username, std::string_view address);
+  void record_failure(std::string_view username, std::string_view address);
 
  private:
+  using Failures = std::deque<Clock::Monotonic>;
   static constexpr std::size_t kMaxKeys = 100000;
-  void prune(std::deque<Clock::Monotonic>& q, Clock::Monotonic now) const;
+  bool reached(std::string_view key, int limit, Clock::Monotonic now);
+  void add(std::string key, Clock::Monotonic now);
+  void prune(Failures& q, Clock::Monotonic now) const;
   const Clock& clock_;
-  int limit_;
+  int per_address_;
+  int per_account_;
   std::mutex mu_;
-  std::map<std::string, std::deque<Clock::Monotonic>, std::less<>> failures_;
+  std::map<std::string, Failures, std::less<>> failures_;  // "addr:IP" and "user:NAME"
 };
 
 }  // namespace castellan::api

@@ -49,9 +49,7 @@ void login(ApiContext& ctx, LoginLimiter& limiter, Request& req, const ReplyFn& 
     return done(
         error_reply(Code::ERR_UNAUTHENTICATED, "The username or password is wrong.", req.trace_id));
   }
-  const std::string user_key = "user:" + *username;
-  const std::string addr_key = "addr:" + req.client_address;
-  if (limiter.blocked(user_key) || limiter.blocked(addr_key)) {
+  if (limiter.refused(*username, req.client_address)) {
     spdlog::warn("login refused by rate limit for user {} from {}", *username, req.client_address);
     return done(error_reply(Code::ERR_RATE_LIMITED,
                             "Too many failed log-ins for this user or address; wait a minute.",
@@ -67,8 +65,7 @@ void login(ApiContext& ctx, LoginLimiter& limiter, Request& req, const ReplyFn& 
     (void)ctx.hasher.verify(dummy, *password);
   }
   if (!account || !ctx.hasher.verify(account->password_hash, *password)) {
-    limiter.record_failure(user_key);
-    limiter.record_failure(addr_key);
+    limiter.record_failure(*username, req.client_address);
     spdlog::info("failed login for user {} from {}", *username, req.client_address);
     return done(
         error_reply(Code::ERR_UNAUTHENTICATED, "The username or password is wrong.", req.trace_id));

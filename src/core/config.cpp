@@ -39,6 +39,7 @@ std::vector<Field> fields(Config& c) {
       {"api", "idle_timeout_ms", &c.api.idle_timeout_ms},
       {"api", "token_ttl_s", &c.api.token_ttl_s},
       {"api", "login_attempts_per_minute", &c.api.login_attempts_per_minute},
+      {"api", "account_login_attempts_per_minute", &c.api.account_login_attempts_per_minute},
       {"ops", "listen", &c.ops.listen},
       {"mqtt", "host", &c.mqtt.host},
       {"mqtt", "port", &c.mqtt.port},

@@ -30,7 +30,8 @@ struct Config {
     int request_timeout_ms = 10000;  // a request must arrive whole within this
     int idle_timeout_ms = 30000;     // keep-alive connection with no request
     int token_ttl_s = 3600;
-    int login_attempts_per_minute = 10;
+    int login_attempts_per_minute = 10;           // failed log-ins from one address
+    int account_login_attempts_per_minute = 100;  // failed log-ins as one user, any address
   } api;
   struct Ops {
     std::string listen = "127.0.0.1:9464";

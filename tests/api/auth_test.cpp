@@ -96,17 +96,37 @@ TEST(PasswordHasher, VerifiesOnlyTheRightPassword) {
   EXPECT_FALSE(hasher.verify(*hash, "correct horsE"));
 }
 
-TEST(LoginLimiter, BlocksAfterTheLimitWithinAMinuteThenForgets) {
+TEST(LoginLimiter, BlocksAnAddressAfterItsLimitWithinAMinuteThenForgets) {
   FakeClock clock;
-  LoginLimiter limiter(clock, 3);
+  LoginLimiter limiter(clock, 3, 10);
   for (int i = 0; i < 3; ++i) {
-    EXPECT_FALSE(limiter.blocked("user:ada"));
-    limiter.record_failure("user:ada");
+    EXPECT_FALSE(limiter.refused("ada", "10.0.0.1"));
+    limiter.record_failure("ada", "10.0.0.1");
   }
-  EXPECT_TRUE(limiter.blocked("user:ada"));
-  EXPECT_FALSE(limiter.blocked("user:bob"));
+  EXPECT_TRUE(limiter.refused("ada", "10.0.0.1"));
+  EXPECT_TRUE(limiter.refused("bob", "10.0.0.1")) << "the address, whatever the name";
   clock.advance(61s);
-  EXPECT_FALSE(limiter.blocked("user:ada"));
+  EXPECT_FALSE(limiter.refused("ada", "10.0.0.1"));
+}
+
+// Wrong passwords sent from one address do not lock the account's owner out elsewhere; an
+// account is refused everywhere only once failures from several addresses reach its own limit.
+TEST(LoginLimiter, AnAccountIsRefusedEverywhereOnlyAtItsOwnHigherLimit) {
+  FakeClock clock;
+  LoginLimiter limiter(clock, 3, 10);
+  for (int i = 0; i < 3; ++i) limiter.record_failure("ada", "10.0.0.1");
+  EXPECT_TRUE(limiter.refused("ada", "10.0.0.1"));
+  EXPECT_FALSE(limiter.refused("ada", "10.0.0.2")) << "the owner, from another address";
+  // Guessing spread over addresses, each under its own limit: 10 failures in all.
+  for (int i = 0; i < 7; ++i) {
+    const std::string address = "10.0.1." + std::to_string(i / 2);
+    EXPECT_FALSE(limiter.refused("ada", address));
+    limiter.record_failure("ada", address);
+  }
+  EXPECT_TRUE(limiter.refused("ada", "10.0.0.2"));
+  EXPECT_FALSE(limiter.refused("bob", "10.0.0.2"));
+  clock.advance(61s);
+  EXPECT_FALSE(limiter.refused("ada", "10.0.0.2"));
 }
 
 TEST(Accounts, FirstStartCreatesAdminWithA0600PasswordFileOnce) {

@@ -76,8 +76,8 @@ class ApiHarness {
     return "Bearer " +
            tokens.sign("old", role, SystemClock::instance().now() - std::chrono::seconds(5));
   }
-  std::unique_ptr<HttpsClient> client() {
-    return std::make_unique<HttpsClient>(server->api_port(), tls.ca);
+  std::unique_ptr<HttpsClient> client(const std::string& from = "") {
+    return std::make_unique<HttpsClient>(server->api_port(), tls.ca, false, from);
   }
   HttpResult call(const std::string& method, const std::string& target,
                   const std::string& body = "", std::optional<Role> role = Role::kAdmin) {

@@ -26,7 +26,8 @@ struct HttpsClient::Impl {
   bool ok = false;
 };
 
-HttpsClient::HttpsClient(unsigned short port, const std::string& ca_file, bool max_tls12)
+HttpsClient::HttpsClient(unsigned short port, const std::string& ca_file, bool max_tls12,
+                         const std::string& from)
     : impl_(std::make_unique<Impl>()) {
   impl_->ctx.load_verify_file(ca_file);
   impl_->ctx.set_verify_mode(asio::ssl::verify_peer);
@@ -35,7 +36,12 @@ HttpsClient::HttpsClient(unsigned short port, const std::string& ca_file, bool m
   SSL_set_tlsext_host_name(impl_->stream->native_handle(), "localhost");
   impl_->stream->set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
   boost::system::error_code ec;
-  impl_->stream->next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  if (!from.empty()) {
+    auto& socket = impl_->stream->next_layer();
+    socket.open(tcp::v4(), ec);
+    if (!ec) socket.bind(tcp::endpoint(asio::ip::make_address(from), 0), ec);
+  }
+  if (!ec) impl_->stream->next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
   if (!ec) {
     // Reads give up after 10 s so a test that waits for the server to act cannot hang.
     timeval tv{10, 0};

@@ -17,7 +17,9 @@ struct HttpResult {
 class HttpsClient {
  public:
   // Connects and completes a TLS handshake, trusting `ca_file`. max_tls12: offer TLS 1.2 only.
-  HttpsClient(unsigned short port, const std::string& ca_file, bool max_tls12 = false);
+  // from: the local address to connect from (another loopback address is another client).
+  HttpsClient(unsigned short port, const std::string& ca_file, bool max_tls12 = false,
+              const std::string& from = "");
   ~HttpsClient();
   bool connected() const;  // false when the handshake failed
   std::string handshake_error() const;
