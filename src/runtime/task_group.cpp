@@ -31,6 +31,9 @@ struct Child {
   asio::cancellation_signal signal;
   std::shared_ptr<TaskEntry> entry;
   std::atomic<bool> done{false};
+  // Set before a cancellation is posted: one that reaches the strand before the co_spawn (the
+  // group was closed just after it registered the child) is then emitted again after it.
+  std::atomic<bool> cancel_requested{false};
 };
 
 }  // namespace
@@ -66,6 +69,7 @@ struct TaskGroup::State {
       for (const auto& [id, c] : children) targets.push_back(c);
     }
     for (auto& c : targets) {
+      c->cancel_requested.store(true);
       asio::post(c->strand, [c] {
         if (!c->done.load()) c->signal.emit(asio::cancellation_type::terminal);
       });
@@ -161,6 +165,9 @@ TaskId spawn_child(const std::shared_ptr<TaskGroup::State>& state,
     auto on_done = [child](std::exception_ptr) { asio::post(child->strand, [child] {}); };
     asio::co_spawn(child->strand, std::move(frame),
                    asio::bind_cancellation_slot(child->signal.slot(), std::move(on_done)));
+    if (child->cancel_requested.load() && !child->done.load()) {
+      child->signal.emit(asio::cancellation_type::terminal);
+    }
   });
   return id;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -207,6 +208,26 @@ TEST_F(TaskGroupTest, ShutdownUnderLoadEndsWithZeroTasks) {
   EXPECT_TRUE(close_in_order(order, registry, 20s));
   EXPECT_EQ(registry.active_count(), 0u);
   EXPECT_EQ(cancelled.load(), 51);
+}
+
+// A group closed while a task is being spawned into it (the child registered, its start not yet
+// on the strand) still cancels that task: the close must not wait out its timeout.
+TEST_F(TaskGroupTest, ClosingWhileATaskIsBeingSpawnedStillCancelsIt) {
+  int left_running = 0;
+  for (int i = 0; i < 1000; ++i) {  // about 1 % of them lost the cancellation before the fix
+    TaskGroup group(registry, "api");
+    std::atomic<int> cancelled{0};
+    std::thread spawner([&] { group.spawn(pool.executor(), "conn", wait_forever(&cancelled)); });
+    while (group.size() == 0) {
+    }
+    if (!group.close_blocking(500ms)) {
+      ++left_running;
+      group.cancel_all();  // the start has run by now: this one reaches it
+      EXPECT_TRUE(group.close_blocking(10s));
+    }
+    spawner.join();
+  }
+  EXPECT_EQ(left_running, 0);
 }
 
 }  // namespace
