@@ -1,6 +1,8 @@
 // `castellan journal verify DIR` and `castellan journal export DIR [--from T] [--to T]`
 // (contract §1, §5). Both read the directory only; they are safe next to a running server.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -57,6 +59,11 @@ int run_export(const JournalArgs& args) {
   std::ios::sync_with_stdio(false);
   auto lines = journal::export_jsonl(args.dir, options, std::cout);
   std::cout.flush();
+  if (!std::cout) {
+    std::fprintf(stderr, "castellan journal export: writing the output failed (%s)\n",
+                 std::strerror(errno));
+    return 1;
+  }
   if (!lines) {
     std::fprintf(stderr, "castellan journal export: %s\n", lines.error().message.c_str());
     return 1;

@@ -1,35 +1,56 @@
 #include "journal/export.hpp"
 
+#include <fmt/format.h>
+
 #include "journal/file_io.hpp"
 #include "journal/record.hpp"
 #include "journal/segment.hpp"
 
 namespace castellan::journal {
 
+namespace {
+
+Error damaged(const SegmentFile& segment, std::uint64_t offset, std::uint64_t last_seq,
+              std::string_view what) {
+  return make_error(Code::ERR_UNAVAILABLE,
+                    fmt::format("{} in segment {} at offset {} (after seq {}); the export stops "
+                                "there: run `castellan journal verify`",
+                                what, segment.path, offset, last_seq));
+}
+
+}  // namespace
+
 Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& options,
                                    std::ostream& out) {
   auto segments = list_segments(dir);
   if (!segments) return segments.error();
   std::uint64_t lines = 0;
-  for (const auto& segment : *segments) {
+  std::uint64_t last_seq = 0;
+  for (std::size_t s = 0; s < segments->size(); ++s) {
+    const SegmentFile& segment = (*segments)[s];
     auto bytes = read_whole_file(segment.path);
     if (!bytes) return bytes.error();
-    if (!decode_segment_header(*bytes)) return lines;
+    if (!decode_segment_header(*bytes)) return damaged(segment, 0, last_seq, "a bad header");
     std::uint64_t offset = kSegmentHeaderBytes;
     FrameRead frame;
     for (;;) {
       frame = read_frame(*bytes, offset);
       if (frame.status != FrameStatus::ok) break;
-      offset = frame.next_offset;
       auto record = parse_json_line(frame.payload);
-      if (!record) return lines;
+      if (!record) return damaged(segment, offset, last_seq, "a record that cannot be read");
+      offset = frame.next_offset;
+      last_seq = record->seq;
       if (options.from && record->ts < *options.from) continue;
       if (options.to && record->ts > *options.to) continue;
       out << frame.payload << '\n';
       ++lines;
     }
-    // Damaged: nothing after it is trustworthy.
-    if (frame.status != FrameStatus::end) return lines;
+    if (frame.status == FrameStatus::end) continue;
+    // A torn tail of the last segment (nothing intact after it) holds records that were never
+    // acknowledged: a live journal's batch in flight, or what recovery cuts at the next start.
+    const bool torn_tail = s + 1 == segments->size() &&
+                           scan_intact_after(*bytes, offset, last_seq).last_seq == 0;
+    if (!torn_tail) return damaged(segment, offset, last_seq, "damage");
   }
   return lines;
 }

@@ -16,9 +16,12 @@ struct ExportOptions {
   std::optional<TimePoint> to;    // inclusive
 };
 
-// Writes one export line per intact record, in seq order, each followed by '\n'. Stops at the
-// first damaged frame (a torn tail of a live journal is not exported). Returns the number of
-// lines written; 50301 if the directory or a segment cannot be read.
+// Writes one export line per intact record, in seq order, each followed by '\n'. Returns the
+// number of lines written. A torn tail of the last segment (unacknowledged records of a live
+// journal, or of a crash not yet recovered) ends the export quietly; any other damage (a bad
+// header, a bad frame or record with intact records after it) is 50301 naming the segment,
+// offset and last seq exported, after the lines before it. 50301 too if the directory or a
+// segment cannot be read.
 Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& options,
                                    std::ostream& out);
 

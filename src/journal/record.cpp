@@ -1,5 +1,7 @@
 #include "journal/record.hpp"
 
+#include <limits>
+
 #include <array>
 #include <boost/json.hpp>
 
@@ -270,15 +272,21 @@ Result<JournalRecord> parse_json_line(std::string_view line) {
       r.kind = *kind;
       have_kind = true;
     } else if (key == "code" || key == "latency_us" || key == "pass_use") {
-      if (!value.is_int64() && !value.is_uint64()) {
-        return field_error(key, "is not an integer");
+      // Boost.JSON holds an integer above INT64_MAX as uint64: out of range here, like a
+      // code that does not fit an int (an edited record must be reported, not throw).
+      if (!value.is_int64()) {
+        return field_error(key, value.is_uint64() ? "is out of range" : "is not an integer");
       }
+      const std::int64_t n = value.get_int64();
       if (key == "code") {
-        r.code = static_cast<int>(value.to_number<std::int64_t>());
+        if (n < std::numeric_limits<int>::min() || n > std::numeric_limits<int>::max()) {
+          return field_error(key, "is out of range");
+        }
+        r.code = static_cast<int>(n);
       } else if (key == "latency_us") {
-        r.latency_us = value.to_number<std::int64_t>();
+        r.latency_us = n;
       } else {
-        r.pass_use = value.to_number<std::int64_t>();
+        r.pass_use = n;
       }
     } else if (key == "trace_id") {
       step = text(r.trace_id);

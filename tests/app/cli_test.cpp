@@ -8,7 +8,14 @@
 #include <fstream>
 #include <string>
 
+#include "../journal/segment_bytes.hpp"
+#include "../journal/test_support.hpp"
+#include "core/clock.hpp"
+#include "journal/journal.hpp"
+
 namespace {
+
+using namespace castellan;
 
 const std::string kBinary = std::string(CASTELLAN_BINARY_DIR) + "/src/app/castellan";
 
@@ -81,6 +88,52 @@ TEST(Cli, StrayEnvironmentVariableFailsNamingIt) {
             std::string::npos)
       << r.output;
   std::filesystem::remove(file);
+}
+
+// A journal of a few segments written by the real writer, for the journal sub-commands.
+struct SmallJournal {
+  SmallJournal() {
+    journal::JournalOptions o;
+    o.dir = dir.path();
+    o.segment_bytes = 2048;
+    o.batch_max = 2;  // rotation happens between batches
+    auto j = journal::Journal::open(o, clock);
+    EXPECT_TRUE(j.ok());
+    std::vector<journal::JournalRecord> records;
+    for (int i = 0; i < 20; ++i) {
+      records.push_back(journal::testing::decision_record("d1", "u" + std::to_string(i), "grant"));
+    }
+    journal::testing::append_all(**j, records);
+  }
+  journal::testing::TempDir dir;
+  FakeClock clock{*parse_utc("2026-11-22T03:00:00Z")};
+};
+
+TEST(Cli, JournalExportThatCannotWriteItsOutputFails) {
+  SmallJournal journal;
+  const std::string exporting = kBinary + " journal export " + journal.dir.path();
+  EXPECT_EQ(run("(" + exporting + " >/dev/null)").code, 0);
+  const auto r = run("(" + exporting + " >/dev/full)");  // stderr still comes back
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("castellan journal export: writing the output failed"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST(Cli, JournalExportOfADamagedJournalFailsAfterWhatItCouldExport) {
+  SmallJournal journal;
+  auto segments = *journal::list_segments(journal.dir.path());
+  ASSERT_GE(segments.size(), 2u);
+  std::string bytes = journal::testing::slurp(segments[0].path);
+  const auto frames = journal::testing::frames_of(bytes);
+  bytes[frames[0].offset + frames[0].size / 2] ^= 0x01;
+  journal::testing::spit(segments[0].path, bytes);
+  const auto r = run("(" + kBinary + " journal export " + journal.dir.path() + " >/dev/null)");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("castellan journal export: damage in segment " + segments[0].path),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(run(kBinary + " journal verify " + journal.dir.path()).code, 1);
 }
 
 }  // namespace

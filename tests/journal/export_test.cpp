@@ -83,6 +83,45 @@ TEST_F(ExportTest, StopsAtATornTail) {
   EXPECT_EQ(*n, 30u);
 }
 
+// Damage with intact records after it is not a torn tail: the export says where it stopped
+// and fails, after the lines before it, instead of ending quietly as if the journal ended there.
+TEST_F(ExportTest, DamageBeforeTheEndFailsNamingWhereItStopped) {
+  auto segments = *list_segments(dir_.path());
+  ASSERT_GE(segments.size(), 3u);
+  const auto& second = segments[1];
+  std::string bytes = slurp(second.path);
+  const auto frames = frames_of(bytes);
+  ASSERT_GE(frames.size(), 2u);
+  bytes[frames[1].offset + frames[1].size / 2] ^= 0x01;  // a bit flip in its second record
+  spit(second.path, bytes);
+
+  std::ostringstream out;
+  auto n = export_jsonl(dir_.path(), {}, out);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().code, Code::ERR_UNAVAILABLE);
+  EXPECT_NE(n.error().message.find(second.path), std::string::npos) << n.error().message;
+  EXPECT_NE(n.error().message.find("after seq " + std::to_string(frames[0].seq)),
+            std::string::npos)
+      << n.error().message;
+  const auto lines = lines_of(out.str());
+  ASSERT_EQ(lines.size(), frames[0].seq) << "every record before the damage was exported";
+  EXPECT_EQ(lines.back(), to_json_line(written_[frames[0].seq - 1]));
+}
+
+TEST_F(ExportTest, ASegmentWithABadHeaderFails) {
+  auto segments = *list_segments(dir_.path());
+  std::string bytes = slurp(segments[0].path);
+  bytes[0] ^= 0xff;
+  spit(segments[0].path, bytes);
+  std::ostringstream out;
+  auto n = export_jsonl(dir_.path(), {}, out);
+  ASSERT_FALSE(n);
+  EXPECT_NE(n.error().message.find("a bad header in segment " + segments[0].path),
+            std::string::npos)
+      << n.error().message;
+  EXPECT_TRUE(out.str().empty());
+}
+
 TEST_F(ExportTest, MissingDirectoryIsAnError) {
   std::ostringstream out;
   auto n = export_jsonl(dir_.file("nope"), {}, out);

@@ -163,6 +163,22 @@ TEST(JournalRecord, ParseRejectsMalformedLines) {
       parse_json_line(R"({"seq":1,"ts":"2026-01-01T00:00:00Z","kind":"admin","code":"x"})"));
 }
 
+// An edited record (its CRC recomputed) with numbers out of range is a bad line, reported by
+// verify with its seq; it must not throw out of recovery, the index rebuild or verify.
+TEST(JournalRecord, ParseRejectsIntegersOutOfRange) {
+  const std::string head = R"({"seq":1,"ts":"2026-01-01T00:00:00Z","kind":"decision",)";
+  for (const std::string member :
+       {R"("latency_us":18446744073709551615)", R"("pass_use":9223372036854775808)",
+        R"("code":4294967296)", R"("code":-2147483649)"}) {
+    Result<JournalRecord> parsed = make_error(Code::ERR_INTERNAL, "not run");
+    ASSERT_NO_THROW(parsed = parse_json_line(head + member + "}")) << member;
+    ASSERT_FALSE(parsed) << member;
+    EXPECT_NE(parsed.error().message.find("is out of range"), std::string::npos)
+        << parsed.error().message;
+  }
+  EXPECT_TRUE(parse_json_line(head + R"("code":2147483647,"latency_us":9223372036854775807})"));
+}
+
 TEST(JournalRecord, KindNamesRoundTrip) {
   for (auto name : {"decision", "door_state", "device_online", "device_offline", "force_unlock",
                     "lockdown", "door_alarm", "admin", "resilience", "task_leak"}) {

@@ -134,6 +134,28 @@ TEST_F(TamperTest, NonCanonicalEditIsDetected) {
   expect_bad(3, "canonical");
 }
 
+// A number edited out of range (CRC recomputed) is reported with its seq; nothing throws, and
+// the journal still opens (recovery and the index rebuild read every record too).
+TEST_F(TamperTest, AnIntegerEditedOutOfRangeIsReportedWithItsSeq) {
+  auto bytes = data_of(segment_path());
+  const auto f = frames_of(bytes);
+  std::string payload = f[3].payload;
+  const std::string was = "\"latency_us\":180";
+  const auto at = payload.find(was);
+  ASSERT_NE(at, std::string::npos) << payload;
+  payload.replace(at, was.size(), "\"latency_us\":18446744073709551615");
+  bytes.replace(f[3].offset, f[3].size, frame_bytes(4, payload));
+  spit(segment_path(), bytes);
+  ASSERT_NO_THROW(expect_bad(4, "out of range"));
+  std::filesystem::remove(dir_.file("index.dat"));  // the next open rebuilds it
+  JournalOptions o;
+  o.dir = dir_.path();
+  ASSERT_NO_THROW({
+    auto reopened = Journal::open(o, clock_);
+    EXPECT_TRUE(reopened.ok()) << "recovery checks frames; the chain is verify's job";
+  });
+}
+
 class SegmentTamperTest : public TamperTest {
  protected:
   void SetUp() override { write_records(120, 4096); }
