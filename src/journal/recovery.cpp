@@ -23,6 +23,13 @@ std::int64_t read_created_ms(const SegmentFile& segment) {
   return header ? header->created_unix_ms : 0;
 }
 
+// Where the data of a segment ends: after its last non-zero byte (the writer grows a segment
+// with zeros ahead of its data; those are not reported as cut), and never before `from`.
+std::uint64_t data_end(std::string_view bytes, std::uint64_t from) {
+  const auto last = bytes.find_last_not_of('\0');
+  return last == std::string_view::npos ? from : std::max<std::uint64_t>(from, last + 1);
+}
+
 Result<void> cut_file(const std::string& path, std::uint64_t size) {
   auto fd = open_file(path, O_WRONLY);
   if (!fd) return fd.error();
@@ -120,6 +127,12 @@ Result<RecoveredState> recover_journal(const std::string& dir) {
   state.active_version = header->version;
   std::string_view last_payload;
   std::uint64_t offset = kSegmentHeaderBytes;
+  // Version 2 marks the last frame of every write batch, and a batch is acknowledged only once
+  // all of it is synced: where the last whole batch ends is as far as acknowledged records go.
+  const bool marks_batches = header->version >= 2;
+  std::uint64_t batch_end = offset;
+  std::uint64_t batch_end_seq = state.last_seq;
+  std::string_view batch_end_payload;
   FrameRead frame;
   for (;;) {
     frame = read_frame(bytes, offset);
@@ -127,34 +140,52 @@ Result<RecoveredState> recover_journal(const std::string& dir) {
     state.last_seq = frame.seq;
     last_payload = frame.payload;
     offset = frame.next_offset;
+    if (frame.batch_end) {
+      batch_end = offset;
+      batch_end_seq = frame.seq;
+      batch_end_payload = frame.payload;
+    }
   }
-  if (frame.status != FrameStatus::end) {
-    // Version 2 marks batch ends: only damage followed by a complete later batch can be in
-    // synced (acknowledged) records. Version 1 cannot tell, so any intact record after it counts.
-    const IntactAfter after = scan_intact_after(bytes, offset, state.last_seq);
-    const bool synced_after = header->version >= 2 ? after.later_batch : after.last_seq != 0;
-    if (synced_after) {
-      return make_error(Code::ERR_UNAVAILABLE,
-                        "journal segment " + last.path + " is damaged at offset " +
-                            std::to_string(offset) + " (" +
-                            std::string(frame_status_name(frame.status)) + ", after seq " +
-                            std::to_string(state.last_seq) +
-                            ") with intact records after it; refusing to cut acknowledged "
-                            "records: run `castellan journal verify`");
+  const bool damaged = frame.status != FrameStatus::end;
+  // Frames after the last batch end with a clean end after them: the rest of their batch
+  // never reached the disk (a power cut that lost whole pages reads as zeros or a short file).
+  const bool partial_batch = marks_batches && offset != batch_end;
+  if (damaged || partial_batch) {
+    std::uint64_t last_cut_seq = state.last_seq;  // the last intact frame read
+    if (damaged) {
+      // Version 2: only damage followed by a complete later batch can be in synced
+      // (acknowledged) records. Version 1 cannot tell, so any intact record after it counts.
+      const IntactAfter after = scan_intact_after(bytes, offset, state.last_seq);
+      const bool synced_after = marks_batches ? after.later_batch : after.last_seq != 0;
+      if (synced_after) {
+        return make_error(Code::ERR_UNAVAILABLE,
+                          "journal segment " + last.path + " is damaged at offset " +
+                              std::to_string(offset) + " (" +
+                              std::string(frame_status_name(frame.status)) + ", after seq " +
+                              std::to_string(state.last_seq) +
+                              ") with intact records after it; refusing to cut acknowledged "
+                              "records: run `castellan journal verify`");
+      }
+      // The framed seq of the torn frame, when it is plausible (it is not CRC-checked), and
+      // intact records of the torn batch after the damage are cut with it.
+      if (frame.seq > state.last_seq && frame.seq < state.last_seq + 1'000'000) {
+        last_cut_seq = frame.seq;
+      }
+      last_cut_seq = std::max(last_cut_seq, after.last_seq);
+    }
+    if (marks_batches) {
+      // The whole torn batch goes, including its intact frames before the damage.
+      offset = batch_end;
+      state.last_seq = batch_end_seq;
+      last_payload = batch_end_payload;
     }
     RecoveryReport& r = state.report;
     r.tail_cut = true;
     r.segment = last.name;
     r.cut_offset = offset;
-    r.bytes_cut = bytes.size() - offset;
+    r.bytes_cut = data_end(bytes, offset) - offset;
     r.first_cut_seq = state.last_seq + 1;
-    r.last_cut_seq = r.first_cut_seq;
-    // The framed seq of the torn frame, when it is plausible (it is not CRC-checked).
-    if (frame.seq > r.first_cut_seq && frame.seq < r.first_cut_seq + 1'000'000) {
-      r.last_cut_seq = frame.seq;
-    }
-    // Intact records of the torn batch after the damage are cut with it (never acknowledged).
-    r.last_cut_seq = std::max(r.last_cut_seq, after.last_seq);
+    r.last_cut_seq = std::max(r.first_cut_seq, last_cut_seq);
     // If even the note cannot be written (disk still full), cut anyway: the cut frees space
     // and the journal must open; the report is then appended directly (and logged).
     auto noted = note_pending_cut(dir, r);

@@ -75,7 +75,7 @@ std::string read_all(int fd) {
   return out;
 }
 
-// Simulates a power cut: the unacknowledged frames after the last acknowledged record are
+// Simulates a power cut: the unacknowledged frames after the last acknowledged batch are
 // lost from a random point on, either cut off (file shorter) or zeroed (pages of a file that
 // was grown ahead of its data never reached the disk), or a hole is zeroed inside the last
 // write batch with its later frames intact (its pages reached the disk out of order).
@@ -92,10 +92,17 @@ void tear_unacknowledged_tail(const std::string& dir,
   std::size_t data_end = kSegmentHeaderBytes;
   // Ends of the last two frames that ended a write batch.
   std::size_t end_before = kSegmentHeaderBytes, last_end = kSegmentHeaderBytes;
+  bool in_acked_batch = false;
   for (const auto& f : testing::frames_of(bytes)) {
-    if (f.seq <= max_acked) keep = f.offset + f.size;
+    const bool batch_end = read_frame(bytes, f.offset).batch_end;
+    // The whole batch of an acknowledged record was synced before it was acknowledged (the
+    // child may have died before it reported the rest of the batch): none of it can be lost.
+    if (f.seq <= max_acked || in_acked_batch) {
+      keep = f.offset + f.size;
+      in_acked_batch = !batch_end;
+    }
     data_end = f.offset + f.size;
-    if (read_frame(bytes, f.offset).batch_end) {
+    if (batch_end) {
       end_before = last_end;
       last_end = data_end;
     }
