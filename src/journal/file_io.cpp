@@ -68,7 +68,22 @@ Result<std::string> read_whole_file(const std::string& path) {
   if (!fd) return fd.error();
   struct stat st {};
   if (::fstat(fd->get(), &st) != 0) return io_error("cannot stat", path, errno);
-  return pread_exact(fd->get(), 0, static_cast<std::size_t>(st.st_size), path);
+  // Up to the end of the file, not exactly its size at fstat: a running writer may shorten a
+  // segment it retires (dropping the zeros grown ahead of its data) while it is read.
+  std::string out(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::pread(fd->get(), out.data() + done, out.size() - done,
+                              static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io_error("cannot read", path, errno);
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  out.resize(done);
+  return out;
 }
 
 Result<void> fsync_dir(const std::string& dir) {
