@@ -182,22 +182,26 @@ Result<std::vector<Write>> ResourceService::membership_writes(std::string_view u
 
 Result<void> ResourceService::commit(const std::vector<Write>& writes) {
   if (auto r = store_.apply(writes); !r) return r;
+  // One critical section for the whole batch, its pass counters and the version: a snapshot
+  // built meanwhile (publish_through of another writer) sees all of it or none of it. A user
+  // made active and taken out of a group in one PATCH must never be active and still a member.
+  std::lock_guard data(data_mu_);
   bool touches_access = false;
   for (const Write& w : writes) {
     if (w.collection == Collection::accounts) continue;
     touches_access = true;
     apply_to_dataset(w.collection, w.kind == Write::Kind::remove ? nullptr : &w.doc, w.key);
+    // A pass created or deleted starts from no uses: a counter left by a deleted pass of the
+    // same id (a swipe on an older snapshot can mark it again after the delete) must not
+    // count against a new one.
+    if (w.collection == Collection::passes && w.kind != Write::Kind::replace) ledger_.erase(w.key);
   }
-  if (touches_access) {
-    std::lock_guard data(data_mu_);
-    ++version_;
-  }
+  if (touches_access) ++version_;
   return {};
 }
 
 void ResourceService::apply_to_dataset(Collection c, const json::object* doc,
                                        const std::string& key) {
-  std::lock_guard data(data_mu_);
   auto put = [&](auto& map, auto decoded) {
     if (doc == nullptr) {
       map.erase(key);

@@ -39,6 +39,7 @@ Result<void> ResourceService::start() {
                           "stored " + std::string(access::collection_name(c)) + " '" +
                               access::document_key(c, doc) + "' is invalid: " + v.error().message);
       }
+      std::lock_guard data(data_mu_);
       apply_to_dataset(c, &doc, access::document_key(c, doc));
     }
   }
@@ -79,9 +80,6 @@ Result<json::object> ResourceService::create(Collection c, const json::value& bo
       for (Write& w : *more) writes.push_back(std::move(w));
     }
     if (auto r = commit(writes); !r) return r.error();
-    // A counter left by a deleted pass of the same id (a swipe on an older snapshot can mark
-    // it again after the delete) must not count against the new pass.
-    if (c == Collection::passes) ledger_.erase(key);
     version = current_version();
   }
   spdlog::debug("{} created {} '{}'", actor, access::collection_name(c), key);
@@ -153,7 +151,6 @@ Result<void> ResourceService::remove(Collection c, std::string_view key, std::st
       for (Write& w : *more) writes.push_back(std::move(w));
     }
     if (auto r = commit(writes); !r) return r;
-    if (c == Collection::passes) ledger_.erase(std::string(key));
     version = current_version();
   }
   spdlog::debug("{} deleted {} '{}'", actor, access::collection_name(c), key);

@@ -78,6 +78,7 @@ class ResourceService {
   // Group document rewrites that make `user` a member of exactly `groups`.
   Result<std::vector<Write>> membership_writes(std::string_view user, const json::value& groups,
                                                bool user_is_new);
+  // Caller holds data_mu_.
   void apply_to_dataset(Collection c, const json::object* doc, const std::string& key);
   void publish_through(std::uint64_t version);
   std::uint64_t current_version();
