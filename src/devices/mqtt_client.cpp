@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/crypto.hpp"
+#include "core/thread_name.hpp"
 
 namespace castellan::devices {
 namespace {
@@ -219,7 +220,10 @@ Result<void> MqttClient::start() {
                                            static_cast<std::size_t>(std::max(m->payloadlen, 0))),
                           m->retain);
   });
-  s.thread = std::thread([&s] { s.run(); });
+  s.thread = std::thread([&s] {
+    name_this_thread("mqtt");
+    s.run();
+  });
   return {};
 }
 

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "journal/file_io.hpp"
 #include "journal/index.hpp"
 #include "journal/journal.hpp"
@@ -62,7 +63,10 @@ class Journal::Impl {
   Impl(JournalOptions options, Clock& clock) : options_(std::move(options)), clock_(clock) {}
 
   void start() {
-    flusher_ = std::thread([this] { run(); });
+    flusher_ = std::thread([this] {
+      name_this_thread("journal");
+      run();
+    });
   }
 
   void stop() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 
 namespace castellan::runtime {
 
@@ -12,7 +13,8 @@ IoPool::IoPool(int threads)
       work_(boost::asio::make_work_guard(context_)) {
   workers_.reserve(static_cast<std::size_t>(thread_count_));
   for (int i = 0; i < thread_count_; ++i) {
-    workers_.emplace_back([this] {
+    workers_.emplace_back([this, i] {
+      name_this_thread("io-" + std::to_string(i));
       for (;;) {
         try {
           context_.run();

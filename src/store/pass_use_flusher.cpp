@@ -1,4 +1,5 @@
 #include "store/pass_use_flusher.hpp"
+#include "core/thread_name.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -15,7 +16,10 @@ PassUseFlusher::PassUseFlusher(ResourceService& service, access::PassUseLedger& 
     }
     cv_.notify_one();
   });
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("pass-uses");
+    run();
+  });
 }
 
 PassUseFlusher::~PassUseFlusher() {

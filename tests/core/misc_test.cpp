@@ -9,6 +9,7 @@
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/result.hpp"
+#include "core/thread_name.hpp"
 
 namespace castellan {
 namespace {
@@ -85,6 +86,18 @@ TEST(Ids, NoIdRepeatsAcrossRefillsThreadsOrAFork) {
   waitpid(child, &status, 0);
   EXPECT_NE(child_id, parent_id);
   EXPECT_FALSE(seen.count(child_id));
+}
+
+TEST(ThreadName, NamesTheCallingThreadCutTo15Characters) {
+  std::string short_name, long_name;
+  std::thread([&] {
+    name_this_thread("io-1");
+    short_name = this_thread_name();
+    name_this_thread("a-name-longer-than-fifteen");
+    long_name = this_thread_name();
+  }).join();
+  EXPECT_EQ(short_name, "io-1");
+  EXPECT_EQ(long_name, "a-name-longer-t");
 }
 
 TEST(Log, JsonLineShape) {

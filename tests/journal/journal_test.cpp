@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "core/thread_name.hpp"
 #include "journal/index.hpp"
 #include "journal/segment.hpp"
 #include "journal/verify.hpp"
@@ -167,6 +168,16 @@ TEST_F(JournalTest, AsyncCallbacksRunOnceEach) {
   j.reset();  // destruction flushes what is queued
   EXPECT_EQ(done.load(), 500);
   EXPECT_TRUE(verify(dir_.path()).ok);
+}
+
+// Durability callbacks run on the flusher thread, which is named for `top -H` and perf.
+TEST_F(JournalTest, CallbacksRunOnTheThreadNamedJournal) {
+  auto j = open(options());
+  std::string name;
+  j->append(decision_record("d1", "u", "grant"),
+            [&](Result<JournalRecord>) { name = this_thread_name(); });
+  j.reset();
+  EXPECT_EQ(name, "journal");
 }
 
 TEST_F(JournalTest, SubscribersSeeDurableRecordsInOrder) {
