@@ -2,7 +2,9 @@
 // 1, 8 and 64 concurrent appenders, against two baselines measured in the same run on the
 // same disk:
 //   raw:    a loop writing the same frames in batches of the journal's mean batch size, one
-//           fdatasync per batch (the device limit for that batch size);
+//           fdatasync per batch, into a zero-filled file as the journal's segments are
+//           ("rawpre": the device limit for that batch size, baseline a of the goal) and,
+//           for reference, into a growing file ("raw");
 //   sqlite: SQLite in WAL mode, synchronous=FULL, inserting the same records in transactions
 //           of the same batch size.
 // Each case runs for CASTELLAN_BENCH_SECONDS (default 3) seconds in a temp dir under TMPDIR,
@@ -251,9 +253,12 @@ void BM_RawWriteFdatasync(benchmark::State& state) {
     const std::string dir = make_temp_dir();
     const std::string path = dir + "/raw.dat";
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // The writes wrap around inside the zero-filled part, so that the whole run measures
+    // writes that change no file size (a fast run writes more than it holds).
+    constexpr std::uint64_t kPreallocBytes = 256ULL << 20;
     if (prealloc) {
       const std::string zeros(1 << 20, '\0');
-      for (int mb = 0; mb < 256; ++mb) {
+      for (std::uint64_t mb = 0; mb < (kPreallocBytes >> 20); ++mb) {
         if (::write(fd, zeros.data(), zeros.size()) != static_cast<ssize_t>(zeros.size())) {
           std::abort();
         }
@@ -266,6 +271,7 @@ void BM_RawWriteFdatasync(benchmark::State& state) {
     const auto until = started + std::chrono::duration<double>(run_seconds());
     for (std::size_t b = 0; Steady::now() < until; ++b) {
       const std::string& bytes = batches[b % batches.size()];
+      if (prealloc && offset + bytes.size() > kPreallocBytes) offset = 0;
       if (::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)) !=
               static_cast<ssize_t>(bytes.size()) ||
           ::fdatasync(fd) != 0) {
@@ -398,6 +404,12 @@ void print_summary() {
         j.raw_prealloc, j.sqlite, 100 * ratio(j.appends_per_s, j.raw),
         100 * ratio(j.appends_per_s, j.raw_prealloc), ratio(j.appends_per_s, j.sqlite));
   }
+  // The journal writes into segments it grew with zeros ahead of the data, so its device limit
+  // is the loop over a zero-filled file; the growing file pays for a size change per
+  // fdatasync and is shown for reference only.
+  std::printf(
+      "goals: >= 90%% of rawpre (the device limit, baseline a) at 64 appenders; "
+      ">= 5x sqlite (baseline b)\n");
 }
 
 }  // namespace

@@ -11,6 +11,11 @@ build=${1:-build/release}
 bin="$build/src/app/castellan"
 [[ -x "$bin" ]] || { echo "mqtt_load: $bin not built" >&2; exit 1; }
 duration=${MQTT_LOAD_DURATION:-10}
+# The same load for the server and the echo baseline (mqtt_roundtrip_bench reads these).
+ramp=${MQTT_LOAD_RAMP:-"2500 5000 7500 10000 12500 15000 17500 20000 25000 30000 40000 50000"}
+ramp_seconds=${MQTT_LOAD_RAMP_SECONDS:-5}
+export CASTELLAN_MQTT_RUN_SECONDS=$duration CASTELLAN_MQTT_RAMP=$ramp
+export CASTELLAN_MQTT_RAMP_SECONDS=$ramp_seconds
 
 dir=$(mktemp -d /tmp/castellan-mqtt-load.XXXXXX)
 demo_pid=
@@ -36,6 +41,7 @@ done
 [[ -f "$dir/demo.json" ]] || { echo "mqtt_load: demo did not become ready" >&2; exit 1; }
 
 doors=$(python3 -c 'import json,sys; print(",".join(sorted(json.load(open(sys.argv[1])))))' "$dir/door-keys.json")
+export CASTELLAN_MQTT_DOORS=$(tr ',' '\n' <<<"$doors" | wc -l)
 common=(sim --demo-json "$dir/demo.json" --keys "$dir/door-keys.json" --door-ids "$doors" --sensors 0
         --forced-open-per-min 0 --held-open-ratio 0 --answer-timeout-ms 2000
         --mix valid=80,unknown=10,expired=10
@@ -45,7 +51,9 @@ run() {  # rate seconds -> prints the summary, returns 0 when nothing was lost
   "$bin" "${common[@]}" --rate "$1" --duration "$2" --fail-on-loss
 }
 
-summary() { sed -n '/swipes sent/p;/^ *answered/p;/^ *unanswered/p;/rejected/p;/round trip/p'; }
+summary() {
+  sed -n '/swipes sent/p;/^ *answered/p;/^ *unanswered/p;/rejected/p;/decision codes/p;/refused by/p;/round trip/p'
+}
 
 # Where the server's time goes: its CPU seconds (user + system, from /proc) and, from its
 # /metrics, the decision latency (receipt -> decision published), fdatasync and batch size
@@ -82,10 +90,10 @@ done
 echo "server histograms after the 1k and 5k runs:"
 server_histograms
 
-echo "--- castellan server: highest sustained rate (no unanswered swipe, sender within 95 %)"
+echo "--- castellan server: highest sustained rate (no unanswered or refused swipe, sender within 95 %)"
 best=0
-for rate in 2000 5000 7500 10000 12500 15000 20000 25000 30000; do
-  out=$(run "$rate" 5) || break
+for rate in $ramp; do
+  out=$(run "$rate" "$ramp_seconds") || break
   sent=$(sed -n 's/.*swipes sent *[0-9]* (\([0-9]*\)\/s).*/\1/p' <<<"$out")
   (( sent * 100 >= rate * 95 )) || break
   best=$rate

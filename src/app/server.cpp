@@ -43,13 +43,13 @@ int fail(const std::string& message) {
   return 1;
 }
 
+// The first line of mqtt.password_file, a secret like the others: mode 0600 or refused.
 Result<std::string> read_password_file(const std::string& path) {
   if (path.empty()) return std::string();
-  std::ifstream in(path);
-  if (!in) return make_error(Code::ERR_UNAVAILABLE, "cannot read mqtt.password_file " + path);
-  std::string password;
-  std::getline(in, password);
-  return password;
+  auto content = read_secret_file(path);
+  if (!content)
+    return make_error(Code::ERR_UNAVAILABLE, "mqtt.password_file: " + content.error().message);
+  return content->substr(0, content->find_first_of("\r\n"));
 }
 
 void journal_leak(journal::Journal& journal, const runtime::LeakReport& report) {

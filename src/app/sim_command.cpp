@@ -1,7 +1,8 @@
 // `castellan sim`: the device simulator of contract §1 (src/devices/sim/), driven from the CLI.
 // Runs until --duration passes or SIGINT/SIGTERM, then waits for outstanding decisions and
-// prints the summary. Exit code: 0; 1 with --fail-on-loss when any swipe went unanswered or a
-// decision was rejected; 2 when it could not start (bad option, file, or broker).
+// prints the summary. Exit code: 0; 1 with --fail-on-loss when any swipe went unanswered, was
+// answered with the server's failure (5xxxx, 42901) or a decision was rejected; 2 when it could not
+// start (bad option, file, or broker).
 #include <pthread.h>
 
 #include <csignal>
@@ -196,7 +197,8 @@ int run_sim(SimCliArgs& a) {
   const auto report = sim.report();
   std::printf("%s", devices::sim::format_summary(report).c_str());
   std::fflush(stdout);
-  const bool lost = report.unanswered > 0 || report.rejected_signature + report.rejected_stale > 0;
+  const bool lost = report.unanswered > 0 || report.refused() > 0 ||
+                    report.rejected_signature + report.rejected_stale > 0;
   return a.fail_on_loss && lost ? 1 : 0;
 }
 
@@ -245,7 +247,8 @@ void register_sim_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--max-clients", o.max_clients, "More devices than this share connections")
       ->capture_default_str();
   cmd->add_flag("--fail-on-loss", a->fail_on_loss,
-                "Exit 1 if any swipe went unanswered or was rejected");
+                "Exit 1 if any swipe went unanswered, was refused by the server (5xxxx, 42901) "
+                "or its decision was rejected");
   cmd->callback([&action, a] { action = [a] { return run_sim(*a); }; });
 }
 

@@ -61,6 +61,12 @@ Result<std::string> load_or_create_secret_file(const std::string& path,
     if (auto w = write_secret_file(path, new_content); !w) return w.error();
     return new_content;
   }
+  return read_secret_file(path);
+}
+
+Result<std::string> read_secret_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return io_error("cannot stat", path);
   if ((st.st_mode & 077) != 0) {
     return make_error(Code::ERR_UNAVAILABLE,
                       "secret file " + path + " is readable by group or others; chmod 600 it");

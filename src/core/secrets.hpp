@@ -14,6 +14,10 @@ namespace castellan {
 Result<std::string> load_or_create_secret_file(const std::string& path,
                                                const std::string& new_content);
 
+// Returns the content of an existing secret file (one the operator provides, e.g. the MQTT
+// password). Fails if it cannot be read or group/other may read it.
+Result<std::string> read_secret_file(const std::string& path);
+
 // Writes `content` to `path` atomically (temp file + rename + fsync) with mode 0600.
 Result<void> write_secret_file(const std::string& path, const std::string& content);
 

@@ -58,6 +58,7 @@ std::vector<IndexEntry> read_index_file(const std::string& path) {
     return entries;
   }
   const std::size_t n = (bytes->size() - kIndexHeaderBytes) / sizeof(IndexEntry);
+  if (n == 0) return entries;  // memcpy must not get the null data() of an empty vector
   entries.resize(n);
   std::memcpy(entries.data(), bytes->data() + kIndexHeaderBytes, n * sizeof(IndexEntry));
   return entries;

@@ -115,8 +115,7 @@ TEST(Cli, JournalExportThatCannotWriteItsOutputFails) {
   EXPECT_EQ(run("(" + exporting + " >/dev/null)").code, 0);
   const auto r = run("(" + exporting + " >/dev/full)");  // stderr still comes back
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.output.find("castellan journal export: writing the output failed"),
-            std::string::npos)
+  EXPECT_NE(r.output.find("castellan journal export: writing the output failed"), std::string::npos)
       << r.output;
 }
 
@@ -134,6 +133,25 @@ TEST(Cli, JournalExportOfADamagedJournalFailsAfterWhatItCouldExport) {
             std::string::npos)
       << r.output;
   EXPECT_EQ(run(kBinary + " journal verify " + journal.dir.path()).code, 1);
+}
+
+TEST(Cli, ServerRefusesAnMqttPasswordFileOthersCanRead) {
+  journal::testing::TempDir dir;
+  const std::string password = dir.file("mqtt-password");
+  std::ofstream(password) << "s3cret\n";
+  std::filesystem::permissions(password, std::filesystem::perms(0644));
+  const auto config =
+      temp_file("mqtt-password.toml", "[server]\ndata_dir = \"" + dir.file("data") +
+                                          "\"\n[api]\nlisten = \"127.0.0.1:0\"\n[ops]\nlisten = "
+                                          "\"127.0.0.1:0\"\n[mqtt]\npassword_file = \"" +
+                                          password + "\"\n");
+  const auto r = run(kBinary + " server --config " + config);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("mqtt.password_file: secret file " + password +
+                          " is readable by group or others; chmod 600 it"),
+            std::string::npos)
+      << r.output;
+  std::filesystem::remove(config);
 }
 
 }  // namespace

@@ -156,6 +156,17 @@ TEST_F(SimulatorTest, WithoutAResponderEverySwipeIsUnanswered) {
             std::string::npos);
 }
 
+// A server that cannot keep up answers 50401 (its decision deadline) or 50301: answered, but
+// not a decision; the load benchmark counts these as lost (--fail-on-loss).
+TEST(SimReport, RefusedCountsTheServersFailureAnswersOnly) {
+  SimReport r;
+  r.codes = {{0, 10}, {40301, 4}, {40307, 2}, {42901, 3}, {50301, 1}, {50401, 5}};
+  EXPECT_EQ(r.refused(), 9u);
+  EXPECT_NE(format_summary(r).find("refused by server  9"), std::string::npos);
+  r.codes = {{0, 10}, {40301, 4}};
+  EXPECT_EQ(r.refused(), 0u);
+}
+
 TEST_F(SimulatorTest, DevicesWithTheirOwnCredentialsStayWithinTheirAcl) {
   SimOptions o = sim_options(2, 1);
   o.username.clear();

@@ -39,6 +39,14 @@ std::string format_progress(const SimReport& r) {
       r.pending, r.rtt.p50_us / 1000, r.rtt.p99_us / 1000, r.rtt.max_us / 1000);
 }
 
+std::uint64_t SimReport::refused() const {
+  std::uint64_t n = 0;
+  for (const auto& [code, count] : codes) {
+    if (code >= 50000 || code == 42901) n += count;
+  }
+  return n;
+}
+
 std::string format_summary(const SimReport& r) {
   std::string out = fmt::format("castellan sim summary ({:.1f} s)\n", r.elapsed_s);
   out += fmt::format(
@@ -57,6 +65,7 @@ std::string format_summary(const SimReport& r) {
   std::string codes;
   for (const auto& [code, n] : r.codes) codes += fmt::format(" {}:{}", code, n);
   out += fmt::format("  decision codes    {}\n", codes.empty() ? " -" : codes);
+  out += fmt::format("  refused by server  {}  (5xxxx or 42901 answers)\n", r.refused());
   out += fmt::format("  round trip         p50 {:.3f} ms  p99 {:.3f} ms  max {:.3f} ms  (n={})\n",
                      r.rtt.p50_us / 1000, r.rtt.p99_us / 1000, r.rtt.max_us / 1000, r.rtt.count);
   out += fmt::format(

@@ -50,6 +50,11 @@ struct SimReport {
   std::array<std::uint64_t, kSwipeKinds> sent_by_kind{};
   std::map<std::int32_t, std::uint64_t> codes;  // answered decisions by code
   LatencyRecorder::Summary rtt;
+
+  // Answered, but with the server's failure instead of a decision: 5xxxx (unavailable, the
+  // decision deadline passed) or 42901 (the door's swipe limit). A load the server cannot
+  // keep up with shows as these before it shows as unanswered swipes.
+  std::uint64_t refused() const;
 };
 
 // One progress line: "t=12.0s sent=… answered=… unanswered=… p50=… p99=… max=…".
