@@ -161,9 +161,10 @@ int run_server(const Config& config) {
                  config.decision.dedupe_window_s);
   }
   if (auto attached = device_service.attach(mqtt); !attached) return fail(attached.error().message);
-  if (auto started = mqtt.start(); !started) return fail(started.error().message);
-  device_service.start(device_group, pool.executor());
 
+  // Everything that can still fail comes before the MQTT client starts: a return after it would
+  // destroy the device service under the client's network thread, with swipes already answered
+  // by a server that never becomes ready.
   std::optional<devices::BrokerAccounts> broker_accounts;
   if (!config.mqtt.passwd_file.empty() && !config.mqtt.acl_file.empty()) {
     auto opened = devices::BrokerAccounts::open(config.mqtt.passwd_file, config.mqtt.acl_file);
@@ -206,6 +207,9 @@ int run_server(const Config& config) {
   if (!tls) return fail(tls.error().message);
   api::HttpsServer https(api, config, *tls, registry, pool.executor());
   if (auto started = https.start(); !started) return fail(started.error().message);
+  spdlog::info("connecting to the MQTT broker {}:{}", config.mqtt.host, config.mqtt.port);
+  if (auto started = mqtt.start(); !started) return fail(started.error().message);
+  device_service.start(device_group, pool.executor());
 
   if (admin->created) {
     std::fprintf(stderr, "castellan: created API account 'admin' with password %s (also in %s)\n",

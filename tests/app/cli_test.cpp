@@ -1,6 +1,10 @@
 // Runs the real `castellan` binary as a user would.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -150,6 +154,34 @@ TEST(Cli, ServerRefusesAnMqttPasswordFileOthersCanRead) {
   EXPECT_NE(r.output.find("mqtt.password_file: secret file " + password +
                           " is readable by group or others; chmod 600 it"),
             std::string::npos)
+      << r.output;
+  std::filesystem::remove(config);
+}
+
+// A server that cannot open its API port exits 1 with the reason before it starts its MQTT
+// client (nothing is decided or answered by a server that will not become ready).
+TEST(Cli, ServerWhoseApiPortIsTakenExitsNamingIt) {
+  journal::testing::TempDir dir;
+  const int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(taken, 1), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(taken, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string listen = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const auto config =
+      temp_file("port-taken.toml", "[server]\ndata_dir = \"" + dir.file("data") +
+                                       "\"\n[api]\nlisten = \"" + listen +
+                                       "\"\n[ops]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = "
+                                       "\"debug\"\n");
+  const auto r = run(kBinary + " server --config " + config);
+  ::close(taken);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("Cannot listen on " + listen), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("connecting to the MQTT broker"), std::string::npos)
+      << "the MQTT client was started:\n"
       << r.output;
   std::filesystem::remove(config);
 }
