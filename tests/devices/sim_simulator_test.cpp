@@ -41,8 +41,10 @@ class SimulatorTest : public BrokerFixture {
     for (int i = 1; i <= doors; ++i) o.door_keys["d" + std::to_string(i)] = random_bytes(32);
     return o;
   }
-  std::unique_ptr<EchoDecider> echo(const SimOptions& sim, EchoSigning signing) {
+  std::unique_ptr<EchoDecider> echo(const SimOptions& sim, EchoSigning signing,
+                                    std::chrono::milliseconds delay = 0ms) {
     EchoOptions e;
+    e.delay = delay;
     e.mqtt = options_for(admin_);
     e.door_keys = sim.door_keys;
     e.signing = signing;
@@ -165,6 +167,33 @@ TEST(SimReport, RefusedCountsTheServersFailureAnswersOnly) {
   EXPECT_NE(format_summary(r).find("refused by server  9"), std::string::npos);
   r.codes = {{0, 10}, {40301, 4}};
   EXPECT_EQ(r.refused(), 0u);
+}
+
+// An answer after answer_timeout is unanswered (and late), even when it arrives before the
+// once-a-second sweep has marked its swipe: it is no round-trip sample either.
+TEST_F(SimulatorTest, AnswersAfterTheTimeoutAreUnansweredEvenBeforeTheSweep) {
+  SimOptions o = sim_options(1, 0);
+  o.mix = SwipeMix{1, 0, 0, 0};
+  o.rate = 4;
+  o.duration = 600ms;
+  o.answer_timeout = 150ms;
+  auto responder = echo(o, EchoSigning::kCorrect, 300ms);
+  Simulator sim(o);
+  SimReport r = run(sim);
+  ASSERT_GT(r.expecting_reply, 0u);
+  EXPECT_EQ(r.answered, 0u);
+  EXPECT_EQ(r.unanswered, r.expecting_reply);
+  EXPECT_EQ(r.rtt.count, 0u);
+}
+
+TEST(LatencyRecorder, PercentilesAreNearestRank) {
+  LatencyRecorder hundred;
+  for (std::uint32_t us = 100; us >= 1; --us) hundred.add(us);
+  EXPECT_EQ(hundred.summary().p50_us, 50);
+  EXPECT_EQ(hundred.summary().p99_us, 99);
+  LatencyRecorder few;
+  for (std::uint32_t us = 1; us <= 97; ++us) few.add(us);
+  EXPECT_EQ(few.summary().p99_us, 97) << "the 97th of 97 samples, not the 96th";
 }
 
 TEST_F(SimulatorTest, DevicesWithTheirOwnCredentialsStayWithinTheirAcl) {

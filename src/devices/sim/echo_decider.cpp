@@ -1,5 +1,7 @@
 #include "devices/sim/echo_decider.hpp"
 
+#include <thread>
+
 #include "devices/outgoing.hpp"
 #include "devices/payloads.hpp"
 #include "devices/topics.hpp"
@@ -26,6 +28,7 @@ void EchoDecider::on_swipe(std::string_view topic, std::string_view payload) {
   if (key == options_.door_keys.end()) return;
   SwipeParse swipe = parse_swipe(payload);
   if (swipe.req.empty()) return;  // no usable req: no reply (contract §3)
+  if (options_.delay.count() > 0) std::this_thread::sleep_for(options_.delay);
   const bool ok = swipe.swipe.has_value();
   TimePoint exp = clock_.now() + options_.ttl;
   std::string signing_key = key->second;

@@ -27,6 +27,7 @@ struct EchoOptions {
   EchoSigning signing = EchoSigning::kCorrect;
   std::int64_t unlock_ms = 5000;
   std::chrono::seconds ttl{5};
+  std::chrono::milliseconds delay{0};  // held before each answer (tests of late answers)
 };
 
 class EchoDecider {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace castellan::devices::sim {
 
@@ -20,8 +21,9 @@ LatencyRecorder::Summary LatencyRecorder::summary() const {
   Summary out;
   out.count = s.size();
   if (s.empty()) return out;
-  auto at = [&](double q) {
-    auto idx = static_cast<std::size_t>(q * static_cast<double>(s.size() - 1));
+  auto at = [&](double q) {  // nearest rank: the smallest sample with q of them at or below it
+    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(s.size())));
+    const std::size_t idx = std::max<std::size_t>(rank, 1) - 1;
     std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(idx), s.end());
     return static_cast<double>(s[idx]);
   };

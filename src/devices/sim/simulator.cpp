@@ -234,6 +234,12 @@ void Simulator::on_decision(const std::string& door, std::string_view payload) {
       counters_.duplicate.fetch_add(1);
       return;
     }
+    // Late whether or not the sweep (once a second) has marked it yet: an answer after
+    // answer_timeout is unanswered, and its round trip is not a sample.
+    if (!it->second.timed_out && received - it->second.sent > options_.answer_timeout) {
+      it->second.timed_out = true;
+      counters_.unanswered.fetch_add(1);
+    }
     if (it->second.timed_out) {
       it->second.answered = true;
       counters_.late.fetch_add(1);
