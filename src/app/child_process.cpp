@@ -1,8 +1,6 @@
 #include "app/child_process.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,7 +9,7 @@
 #include <filesystem>
 #include <thread>
 
-extern char** environ;
+#include "core/subprocess.hpp"
 
 namespace castellan::app {
 
@@ -22,23 +20,9 @@ ChildProcess::~ChildProcess() {
 Result<void> ChildProcess::start(const std::vector<std::string>& argv,
                                  const std::string& log_path) {
   if (running()) return make_error(Code::ERR_CONFLICT, "process already running");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (!log_path.empty()) {
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    return make_error(Code::ERR_UNAVAILABLE, "cannot start " + argv[0] + ": " + std::strerror(rc));
-  }
-  pid_ = pid;
+  auto pid = spawn_supervised(argv, log_path);
+  if (!pid) return pid.error();
+  pid_ = *pid;
   exit_code_ = -1;
   return {};
 }

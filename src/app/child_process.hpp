@@ -1,6 +1,7 @@
-// A child process owned by RAII: started with posix_spawn, stopped with SIGTERM and, after a
-// grace period, SIGKILL; always reaped. `castellan demo` supervises the server and the
-// simulator with it, so Ctrl-C leaves no process behind.
+// A child process owned by RAII: started with spawn_supervised (core/subprocess.hpp: its own
+// process group, SIGTERM when this thread dies), stopped with SIGTERM and, after a grace
+// period, SIGKILL; always reaped. `castellan demo` supervises the server and the simulator
+// with it, so neither Ctrl-C nor a killed demo leaves a process behind.
 #pragma once
 
 #include <sys/types.h>

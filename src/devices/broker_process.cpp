@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,6 +19,7 @@
 #include <thread>
 
 #include "core/secrets.hpp"
+#include "core/subprocess.hpp"
 
 namespace castellan::devices {
 namespace {
@@ -147,35 +147,11 @@ Result<void> BrokerProcess::spawn() {
                         " (is the mosquitto package installed?)");
   }
   const std::string log = log_file();
-  std::string conf = config_file();
-  std::string exe_arg = exe;
-  std::string c_flag = "-c";
-  char* argv[] = {exe_arg.data(), c_flag.data(), conf.data(), nullptr};
-  const pid_t parent = ::getpid();
-  // fork + exec rather than posix_spawn for PR_SET_PDEATHSIG: if this process dies without
-  // running destructors (a crashed test, kill -9 of `castellan demo`), the broker gets SIGTERM
-  // instead of living on. Only async-signal-safe calls between fork and exec.
-  pid_t pid = ::fork();
-  if (pid < 0) return broker_error(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
-    // The caller may block SIGTERM/SIGHUP (to sigwait for them) and the mask survives exec:
-    // the broker must get an empty mask and default handlers, or stop() and reload() fail.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGPIPE}) ::signal(sig, SIG_DFL);
-    int in = ::open("/dev/null", O_RDONLY);
-    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (in < 0 || out < 0) ::_exit(126);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    ::execv(argv[0], argv);
-    ::_exit(127);
-  }
-  pid_ = pid;
+  // Its own process group and SIGTERM if this process dies (a crashed test, kill -9 of
+  // `castellan demo`): see spawn_supervised.
+  auto pid = spawn_supervised({exe, "-c", config_file()}, log);
+  if (!pid) return broker_error(pid.error().message);
+  pid_ = *pid;
   return {};
 }
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "app/child_process.hpp"
@@ -31,8 +32,24 @@ json::object read_json(const std::string& path) {
   return json::parse(std::string(std::istreambuf_iterator<char>(in), {})).as_object();
 }
 
+std::string read_file(const std::string& path);
+
+// Alive and not a zombie (an orphan's zombie waits for a reaper that may be slow in a container).
 bool process_alive(pid_t pid) {
-  return pid > 0 && ::kill(pid, 0) == 0;
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto state = stat.rfind(") ");
+  return state != std::string::npos && stat.substr(state + 2, 1) != "Z";
+}
+
+// Field 5 of /proc/PID/stat: the process group.
+pid_t process_group(pid_t pid) {
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  std::istringstream in(stat.substr(stat.rfind(") ") + 2));
+  std::string state;
+  pid_t ppid = 0, pgrp = 0;
+  in >> state >> ppid >> pgrp;
+  return pgrp;
 }
 
 std::string read_file(const std::string& path) {
@@ -241,6 +258,27 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   const auto verify = kBinary + " journal verify " +
                       std::string(info.at("journal_dir").as_string()) + " >/dev/null 2>&1";
   EXPECT_EQ(WEXITSTATUS(::system(verify.c_str())), 0);
+}
+
+// A demo killed outright (kill -9, a crash) takes its children with it, and a terminal's
+// Ctrl-C reaches only the demo: each child has a process group of its own.
+TEST_F(DemoTest, AKilledDemoLeavesNoChildBehind) {
+  const auto info = start_demo();
+  ASSERT_FALSE(info.empty());
+  const auto server_pid = static_cast<pid_t>(info.at("pid").as_int64());
+  pid_t broker_pid = 0;
+  std::ifstream((dir_ / "broker" / "mosquitto.pid").string()) >> broker_pid;
+  ASSERT_TRUE(process_alive(server_pid));
+  ASSERT_TRUE(process_alive(broker_pid));
+  EXPECT_NE(process_group(server_pid), process_group(demo_.pid()));
+  EXPECT_NE(process_group(broker_pid), process_group(demo_.pid()));
+
+  ::kill(demo_.pid(), SIGKILL);
+  for (int i = 0; i < 300 && (process_alive(server_pid) || process_alive(broker_pid)); ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_FALSE(process_alive(server_pid)) << "server left behind";
+  EXPECT_FALSE(process_alive(broker_pid)) << "mosquitto left behind";
 }
 
 }  // namespace
