@@ -225,6 +225,11 @@ int run_server(const Config& config) {
   spdlog::info("signal {}: shutting down", sig);
 
   https.stop();
+  // Swipes already taken are answered before the broker connection goes (else their grants
+  // would turn into 50301 for want of a connection); new ones stay with the broker, in the
+  // service's persistent session, for the next start. The deadline bounds the wait.
+  device_service.drain(
+      mqtt, std::chrono::milliseconds(config.decision.timeout_ms) + std::chrono::seconds(1));
   mqtt.stop();
   faults.clear();
   runtime::TaskGroup* order[] = {&device_group, &health_group};

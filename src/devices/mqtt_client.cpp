@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <mosquitto.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -64,7 +65,9 @@ struct MqttClient::Impl {
   mutable std::condition_variable cv;
   bool stopping = false;
   bool abrupt = false;
-  std::string broker_ip;  // of the current or last connection
+  bool paused = false;      // pause_receiving(): write only, read nothing more
+  bool paused_ack = false;  // the network thread has seen `paused`
+  std::string broker_ip;    // of the current or last connection
   std::atomic<bool> is_connected{false};
   bool connected_this_attempt = false;  // network thread only
 
@@ -78,6 +81,32 @@ struct MqttClient::Impl {
   bool stop_requested() const {
     std::lock_guard lock(mu);
     return stopping;
+  }
+
+  // Network thread: whether receiving is paused; the first time, tells pause_receiving().
+  bool receiving_paused() {
+    std::lock_guard lock(mu);
+    if (paused && !paused_ack) {
+      paused_ack = true;
+      cv.notify_all();
+    }
+    return paused;
+  }
+
+  // While paused: send what is queued (decisions, the DISCONNECT), read nothing. What the
+  // broker sends meanwhile stays unacknowledged, so the broker delivers it again to the
+  // session's next connection.
+  int write_only_step() {
+    const int fd = mosquitto_socket(mosq);
+    if (fd < 0) return MOSQ_ERR_NO_CONN;
+    if (!mosquitto_want_write(mosq)) {
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, std::chrono::milliseconds(2), [this] { return stopping; });
+      return MOSQ_ERR_SUCCESS;
+    }
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, 10) <= 0) return MOSQ_ERR_SUCCESS;
+    return mosquitto_loop_write(mosq, 1);
   }
 
   void notify_state(bool up, std::string_view reason) {
@@ -132,7 +161,7 @@ struct MqttClient::Impl {
       first = false;
       if (rc == MOSQ_ERR_SUCCESS) {
         while (!stop_requested()) {
-          rc = mosquitto_loop(mosq, kLoopTimeoutMs, 1);
+          rc = receiving_paused() ? write_only_step() : mosquitto_loop(mosq, kLoopTimeoutMs, 1);
           if (rc != MOSQ_ERR_SUCCESS) break;
         }
       }
@@ -140,7 +169,14 @@ struct MqttClient::Impl {
       handle_disconnect(rc);
       if (connected_this_attempt) delay = opts.reconnect_min;
       std::unique_lock lock(mu);
-      cv.wait_for(lock, jittered(delay), [this] { return stopping; });
+      // Paused (shutting down): no reconnect, whose CONNACK would have to be read.
+      cv.wait_for(lock, jittered(delay), [this] { return stopping || paused; });
+      if (paused) {
+        paused_ack = true;
+        cv.notify_all();
+        cv.wait(lock, [this] { return stopping; });
+        break;
+      }
       delay = std::min(delay * 2, opts.reconnect_max);
     }
     bool abruptly;
@@ -150,7 +186,14 @@ struct MqttClient::Impl {
     }
     if (!abruptly && is_connected.load()) {
       // Flush the DISCONNECT queued by stop(); the library closes the socket after sending it.
-      for (int i = 0; i < 20 && mosquitto_loop(mosq, kLoopTimeoutMs, 1) == MOSQ_ERR_SUCCESS; ++i) {
+      if (receiving_paused()) {
+        for (int i = 0; i < 200 && is_connected.load() && write_only_step() == MOSQ_ERR_SUCCESS;
+             ++i) {
+        }
+      } else {
+        for (int i = 0; i < 20 && mosquitto_loop(mosq, kLoopTimeoutMs, 1) == MOSQ_ERR_SUCCESS;
+             ++i) {
+        }
       }
     }
     handle_disconnect(0);
@@ -237,6 +280,15 @@ void MqttClient::stop() {
   s.cv.notify_all();
   if (s.mosq && s.is_connected.load()) mosquitto_disconnect(s.mosq);  // also wakes the loop
   if (s.thread.joinable()) s.thread.join();
+}
+
+bool MqttClient::pause_receiving(std::chrono::milliseconds timeout) {
+  Impl& s = *impl_;
+  std::unique_lock lock(s.mu);
+  s.paused = true;
+  s.cv.notify_all();
+  if (!s.thread.joinable()) return true;  // never started: nothing is received
+  return s.cv.wait_for(lock, timeout, [&s] { return s.paused_ack || s.stopping; });
 }
 
 void MqttClient::stop_abruptly() {

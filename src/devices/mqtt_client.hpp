@@ -81,6 +81,12 @@ class MqttClient {
   // on options libmosquitto rejects (bad TLS file, bad will topic, ...); an unreachable broker
   // is not an error here: the client keeps trying (see wait_connected()).
   Result<void> start();
+  // The first step of a graceful stop: from now on nothing more is read (no message handler
+  // call after this returns true), while publishes still go out. Messages the broker sends
+  // meanwhile stay unacknowledged, so it delivers them again to the session's next connection
+  // (a persistent session: clean_session false). No reconnect while paused. False when the
+  // network thread did not confirm within `timeout` (it is then at most in one last read).
+  bool pause_receiving(std::chrono::milliseconds timeout);
   // Sends DISCONNECT when connected and joins the network thread. Idempotent.
   void stop();
   // Drops the TCP connection without DISCONNECT, as a crashed device would: the broker then

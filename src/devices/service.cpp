@@ -1,9 +1,12 @@
 #include "devices/service.hpp"
 
+#include <thread>
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/log.hpp"
 #include "devices/journal_records.hpp"
 #include "devices/topics.hpp"
 
@@ -59,6 +62,21 @@ Result<void> DeviceService::attach(MqttClient& client) {
     if (auto r = client.subscribe(filter, 1); !r) return r;
   }
   return {};
+}
+
+bool DeviceService::drain(MqttClient& client, std::chrono::milliseconds timeout) {
+  // Real time, not the injected clock: this waits for the journal and the ticker, and a test's
+  // FakeClock would never let it end.
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  if (!client.pause_receiving(timeout)) {
+    spdlog::warn("MQTT client did not stop reading within {} ms", timeout.count());
+  }
+  while (swipes_.unanswered() > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const std::size_t left = swipes_.unanswered();
+  if (left > 0) spdlog::warn("{} swipe(s) still unanswered at shutdown", left);
+  return left == 0;
 }
 
 void DeviceService::tick() {

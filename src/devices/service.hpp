@@ -48,6 +48,12 @@ class DeviceService {
   // Spawns the ticker (a daemon task) in `group`.
   void start(runtime::TaskGroup& group, const boost::asio::any_io_executor& executor);
 
+  // The first step of a graceful shutdown, before `client` stops (the ticker still runs):
+  // `client` stops reading (what arrives now stays with the broker for the next start), then
+  // this waits until every swipe already taken is answered: journaled and published, or
+  // answered at its deadline. False if some were still unanswered after `timeout`.
+  bool drain(MqttClient& client, std::chrono::milliseconds timeout);
+
   // One step of everything time-driven (the ticker calls it; tests with a FakeClock too).
   void tick();
 

@@ -41,8 +41,9 @@ struct SwipePipeline::Pending {
   Direction dir = Direction::kIn;
   Clock::Monotonic received{};
   Clock::Monotonic deadline{};
-  Outcome decided;      // the engine's (or the validator's) answer
-  access::Taken taken;  // what the engine's grant took; given back if the door gets a deny
+  Outcome decided;       // the engine's (or the validator's) answer
+  access::Taken taken;   // what the engine's grant took; given back if the door gets a deny
+  bool settled = false;  // answered, or no longer this pipeline's to answer (under Core::mu)
 };
 
 struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
@@ -78,7 +79,16 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
   DedupeTable<Outcome, Pending> table;
   DoorRateLimiter limiter;
   std::deque<std::shared_ptr<Pending>> in_flight;  // decided order (≈ deadline order)
+  std::atomic<std::size_t> unsettled{0};           // decided swipes whose answer is not out yet
   SwipeStats stats;
+
+  // Once per swipe: its answer is out (or someone else's answer was, or it was forgotten).
+  // Called with `mu` held.
+  void settle(Pending& p) {
+    if (p.settled) return;
+    p.settled = true;
+    unsettled.fetch_sub(1);
+  }
 
   void handle(std::string_view site, std::string_view door_id, std::string_view payload);
   void on_durable(const std::shared_ptr<Pending>& p, const Result<journal::JournalRecord>& r);
@@ -222,6 +232,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     p->dir = dir;
     p->decided = outcome;
     in_flight.push_back(p);
+    unsettled.fetch_add(1);
     record = record_of(*p, outcome, std::move(extra));
   }
   if (pass_use != 0) {
@@ -244,7 +255,10 @@ void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
     std::lock_guard lock(mu);
     if (!r) ++stats.journal_failures;
     auto* entry = table.finish(p->key, outcome);
-    if (!entry) return;  // the deadline answered first
+    if (!entry) {
+      settle(*p);
+      return;  // the deadline answered first
+    }
     copies = 1 + entry->waiting_duplicates;
   }
   if (!r) {
@@ -254,13 +268,16 @@ void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
     journal_outcome(*p, outcome, "journal_unavailable");
   }
   answer(*p, outcome, copies, true);
+  std::lock_guard lock(mu);
+  settle(*p);
 }
 
 void SwipePipeline::Core::expire() {
   std::shared_lock life(lifetime);
   if (closed) return;
   struct Due {
-    Pending pending;  // a copy taken under the lock
+    std::shared_ptr<Pending> swipe;  // settled once answered
+    Pending pending;                 // a copy taken under the lock
     Outcome outcome;
     std::uint32_t copies;
   };
@@ -278,8 +295,10 @@ void SwipePipeline::Core::expire() {
         if (p->deadline > now) break;
         Outcome outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
         table.finish(p->key, outcome);
-        due.push_back(Due{*p, outcome, 1 + entry->waiting_duplicates});
+        due.push_back(Due{p, *p, outcome, 1 + entry->waiting_duplicates});
         ++stats.timeouts;
+      } else {
+        settle(*p);  // answered already, or its entry was evicted
       }
       in_flight.pop_front();
     }
@@ -298,6 +317,8 @@ void SwipePipeline::Core::expire() {
     give_back_if_denied(d.pending, d.outcome);
     journal_outcome(d.pending, d.outcome, "timeout");
     answer(d.pending, d.outcome, d.copies, true);
+    std::lock_guard lock(mu);
+    settle(*d.swipe);
   }
 }
 
@@ -436,6 +457,10 @@ void SwipePipeline::remember(const journal::JournalRecord& r) {
 
 void SwipePipeline::expire_overdue() {
   core_->expire();
+}
+
+std::size_t SwipePipeline::unanswered() const {
+  return core_->unsettled.load();
 }
 
 SwipeStats SwipePipeline::stats() const {

@@ -83,6 +83,10 @@ class SwipePipeline {
 
   SwipeStats stats() const;
 
+  // Swipes decided whose answer is not published yet (waiting for the journal or their
+  // deadline). Shutdown waits for it to reach 0 before it leaves the broker.
+  std::size_t unanswered() const;
+
   struct Pending;  // one swipe in flight (defined in the .cpp)
   struct Outcome {
     bool grant = false;

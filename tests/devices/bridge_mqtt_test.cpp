@@ -3,6 +3,7 @@
 // ticker task. Controllers are played by plain MQTT clients.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <thread>
 
@@ -58,8 +59,9 @@ class BridgeMqttTest : public BrokerFixture {
 
   // And stopped as its shutdown does; the journal stays open.
   void stop_service() {
-    group_->close_blocking(5s);
+    service_->drain(*bridge_client_, 5s);
     bridge_client_->stop();
+    group_->close_blocking(5s);
     service_.reset();
     publisher_.reset();
     bridge_client_.reset();
@@ -306,6 +308,43 @@ TEST_F(BridgeMqttTest, ASwipeSentWhileTheServiceWasAwayIsAnsweredWhenItIsBack) {
   std::size_t journaled = 0;
   for (const auto& r : records(journal::RecordKind::decision)) journaled += r.req == "while-away";
   EXPECT_EQ(journaled, 1u);
+}
+
+// A graceful stop answers the swipes it has taken (their journal write still under way) before
+// it leaves the broker, instead of turning their grants into 50301; a swipe that arrives while
+// it stops is not read, stays with the broker and is answered, once, by the next start.
+TEST_F(BridgeMqttTest, AStopAnswersSwipesTakenAndLeavesNewOnesForTheNextStart) {
+  stop_service();
+  config_.decision.timeout_ms = 5000;  // the stalled write below must not hit the deadline
+  start_service();
+  ASSERT_FALSE(HasFatalFailure());
+  journal_->stall_for(800ms);
+  swipe("d1", swipe_json("in-flight", kUidOk));
+  for (int i = 0; i < 500 && service_->swipes().unanswered() == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(service_->swipes().unanswered(), 1u);
+  std::thread stopper([&] { stop_service(); });
+  std::this_thread::sleep_for(300ms);  // the stop has begun: nothing more is read
+  swipe("d1", swipe_json("during-stop", kUidOk));
+  stopper.join();
+
+  auto answered = decision("d1", "in-flight");
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->code, 0) << "a grant taken before the stop is not turned into a 50301";
+  for (const auto& m : decisions_.messages()) {
+    EXPECT_EQ(m.payload.find("during-stop"), std::string::npos) << "read while stopping";
+  }
+
+  start_service();
+  ASSERT_FALSE(HasFatalFailure());
+  auto later = decision("d1", "during-stop");
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->code, 0);
+  std::map<std::string, int> journaled;
+  for (const auto& r : records(journal::RecordKind::decision)) ++journaled[r.req];
+  EXPECT_EQ(journaled["in-flight"], 1) << "no 50301 record after the grant";
+  EXPECT_EQ(journaled["during-stop"], 1);
 }
 
 TEST_F(BridgeMqttTest, HeartbeatsOnlineThenOfflineAfterTimeoutAndOnLastWill) {
