@@ -130,6 +130,10 @@ Result<TlsFiles> ensure_tls_files(const Config& config) {
       return make_error(Code::ERR_BAD_REQUEST,
                         "Set both api.tls_cert and api.tls_key, or neither.");
     }
+    // A private key is a secret like the others: mode 0600, or the server does not start.
+    if (auto key = read_secret_file(config.api.tls_key); !key) {
+      return make_error(Code::ERR_UNAVAILABLE, "api.tls_key: " + key.error().message);
+    }
     return TlsFiles{config.api.tls_cert, config.api.tls_key, ""};
   }
   const std::string dir = config.server.data_dir + "/tls";
@@ -137,6 +141,7 @@ Result<TlsFiles> ensure_tls_files(const Config& config) {
   std::error_code ec;
   if (std::filesystem::exists(files.cert_chain, ec) && std::filesystem::exists(files.key, ec) &&
       std::filesystem::exists(files.ca, ec)) {
+    if (auto key = read_secret_file(files.key); !key) return key.error();
     return files;
   }
   return generate_local_tls(dir);

@@ -8,6 +8,7 @@
 #include "api/auth.hpp"
 #include "api/replies.hpp"
 #include "api/router.hpp"
+#include "api/tls_files.hpp"
 #include "harness.hpp"
 
 namespace castellan::api {
@@ -127,6 +128,28 @@ TEST(LoginLimiter, AnAccountIsRefusedEverywhereOnlyAtItsOwnHigherLimit) {
   EXPECT_FALSE(limiter.refused("bob", "10.0.0.2"));
   clock.advance(61s);
   EXPECT_FALSE(limiter.refused("ada", "10.0.0.2"));
+}
+
+// The TLS private key, generated or configured, is a secret: one others can read is refused.
+TEST(TlsFiles, APrivateKeyOthersCanReadIsRefused) {
+  Config config;
+  config.server.data_dir = testing::make_temp_dir();
+  auto generated = ensure_tls_files(config);
+  ASSERT_TRUE(generated.ok()) << generated.error().message;
+  ASSERT_TRUE(ensure_tls_files(config).ok()) << "the generated set is reused";
+  ASSERT_EQ(::chmod(generated->key.c_str(), 0644), 0);
+  auto reused = ensure_tls_files(config);
+  ASSERT_FALSE(reused.ok());
+  EXPECT_NE(reused.error().message.find("is readable by group or others"), std::string::npos);
+
+  config.api.tls_cert = generated->cert_chain;
+  config.api.tls_key = generated->key;
+  auto configured = ensure_tls_files(config);
+  ASSERT_FALSE(configured.ok());
+  EXPECT_EQ(configured.error().message.rfind("api.tls_key: secret file ", 0), 0u)
+      << configured.error().message;
+  ASSERT_EQ(::chmod(generated->key.c_str(), 0600), 0);
+  EXPECT_TRUE(ensure_tls_files(config).ok());
 }
 
 TEST(Accounts, FirstStartCreatesAdminWithA0600PasswordFileOnce) {
