@@ -11,11 +11,12 @@ build=${1:-build/release}
 bin="$build/src/app/castellan"
 [[ -x "$bin" ]] || { echo "mqtt_load: $bin not built" >&2; exit 1; }
 duration=${MQTT_LOAD_DURATION:-10}
-# The same load for the server and the echo baseline (mqtt_roundtrip_bench reads these).
+# The same load for the server and the echo baseline (mqtt_roundtrip_bench reads these; not
+# CASTELLAN_*: the server refuses environment variables that are not configuration keys).
 ramp=${MQTT_LOAD_RAMP:-"2500 5000 7500 10000 12500 15000 17500 20000 25000 30000 40000 50000"}
 ramp_seconds=${MQTT_LOAD_RAMP_SECONDS:-5}
-export CASTELLAN_MQTT_RUN_SECONDS=$duration CASTELLAN_MQTT_RAMP=$ramp
-export CASTELLAN_MQTT_RAMP_SECONDS=$ramp_seconds
+export MQTT_BENCH_RUN_SECONDS=$duration MQTT_BENCH_RAMP=$ramp
+export MQTT_BENCH_RAMP_SECONDS=$ramp_seconds
 
 dir=$(mktemp -d /tmp/castellan-mqtt-load.XXXXXX)
 demo_pid=
@@ -41,7 +42,7 @@ done
 [[ -f "$dir/demo.json" ]] || { echo "mqtt_load: demo did not become ready" >&2; exit 1; }
 
 doors=$(python3 -c 'import json,sys; print(",".join(sorted(json.load(open(sys.argv[1])))))' "$dir/door-keys.json")
-export CASTELLAN_MQTT_DOORS=$(tr ',' '\n' <<<"$doors" | wc -l)
+export MQTT_BENCH_DOORS=$(tr ',' '\n' <<<"$doors" | wc -l)
 common=(sim --demo-json "$dir/demo.json" --keys "$dir/door-keys.json" --door-ids "$doors" --sensors 0
         --forced-open-per-min 0 --held-open-ratio 0 --answer-timeout-ms 2000
         --mix valid=80,unknown=10,expired=10

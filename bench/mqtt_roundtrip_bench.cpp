@@ -4,12 +4,12 @@
 // Baseline: the simulator (16 door controllers, one MQTT client each) sends swipes at a fixed
 // rate; an EchoDecider answers each one with a signed grant (parse + HMAC, no decision, no
 // journal). The simulator verifies every signature and records round-trip times.
-//   BM_EchoRoundTrip/R   : R swipes/s for CASTELLAN_MQTT_RUN_SECONDS (10) -> p50/p99/max (µs),
+//   BM_EchoRoundTrip/R   : R swipes/s for MQTT_BENCH_RUN_SECONDS (10) -> p50/p99/max (µs),
 //                          unanswered
-//   BM_EchoMaxSustained  : ramps the rate (CASTELLAN_MQTT_RAMP, steps of
-//                          CASTELLAN_MQTT_RAMP_SECONDS, 5); highest rate whose every swipe was
+//   BM_EchoMaxSustained  : ramps the rate (MQTT_BENCH_RAMP, steps of
+//                          MQTT_BENCH_RAMP_SECONDS, 5); highest rate whose every swipe was
 //                          answered and whose sender kept up (>= 95 % of the target rate)
-// bench/mqtt_load.sh sets these (and CASTELLAN_MQTT_DOORS) to what it runs the server with.
+// bench/mqtt_load.sh sets these (and MQTT_BENCH_DOORS) to what it runs the server with.
 // The same figures against `castellan server` come from bench/mqtt_load.sh.
 #include <benchmark/benchmark.h>
 
@@ -40,15 +40,15 @@ double env_number(const char* name, double fallback) {
 }
 std::chrono::milliseconds run_time() {
   return std::chrono::milliseconds(
-      static_cast<long>(1000 * env_number("CASTELLAN_MQTT_RUN_SECONDS", 10)));
+      static_cast<long>(1000 * env_number("MQTT_BENCH_RUN_SECONDS", 10)));
 }
 std::chrono::milliseconds ramp_step_time() {
   return std::chrono::milliseconds(
-      static_cast<long>(1000 * env_number("CASTELLAN_MQTT_RAMP_SECONDS", 5)));
+      static_cast<long>(1000 * env_number("MQTT_BENCH_RAMP_SECONDS", 5)));
 }
 std::vector<double> ramp_rates() {
   std::string list = "2500 5000 7500 10000 12500 15000 17500 20000 25000 30000 40000 50000";
-  if (const char* v = std::getenv("CASTELLAN_MQTT_RAMP"); v != nullptr && *v != '\0') list = v;
+  if (const char* v = std::getenv("MQTT_BENCH_RAMP"); v != nullptr && *v != '\0') list = v;
   std::vector<double> rates;
   std::istringstream in(list);
   for (double r; in >> r;) rates.push_back(r);
@@ -71,7 +71,7 @@ struct Rig {
     auto accounts = BrokerAccounts::open(broker->password_file(), broker->acl_file());
     admin = *accounts->set_service_account("bench");
     if (auto r = broker->start(); !r) throw std::runtime_error(r.error().message);
-    const int doors = static_cast<int>(env_number("CASTELLAN_MQTT_DOORS", 16));
+    const int doors = static_cast<int>(env_number("MQTT_BENCH_DOORS", 16));
     for (int i = 1; i <= doors; ++i) keys["d" + std::to_string(i)] = random_bytes(32);
   }
   ~Rig() {
