@@ -16,6 +16,7 @@ Result<pid_t> spawn_supervised(const std::vector<std::string>& argv,
   // Everything the child needs is built before fork: only async-signal-safe calls after it.
   std::vector<std::string> copies = argv;
   std::vector<char*> args;
+  args.reserve(copies.size() + 1);
   for (auto& a : copies) args.push_back(a.data());
   args.push_back(nullptr);
   const char* output = output_path.empty() ? nullptr : output_path.c_str();

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 
+#include "../devices/held_port.hpp"
 #include "../journal/segment_bytes.hpp"
 #include "../journal/test_support.hpp"
 #include "core/clock.hpp"
@@ -162,22 +163,16 @@ TEST(Cli, ServerRefusesAnMqttPasswordFileOthersCanRead) {
 // client (nothing is decided or answered by a server that will not become ready).
 TEST(Cli, ServerWhoseApiPortIsTakenExitsNamingIt) {
   journal::testing::TempDir dir;
-  const int taken = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(taken, 1), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(taken, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string listen = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  devices::testing::HeldPort taken;
+  ASSERT_NE(taken.port(), 0);
+  const std::string listen = "127.0.0.1:" + std::to_string(taken.port());
   const auto config =
       temp_file("port-taken.toml", "[server]\ndata_dir = \"" + dir.file("data") +
                                        "\"\n[api]\nlisten = \"" + listen +
                                        "\"\n[ops]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = "
                                        "\"debug\"\n");
   const auto r = run(kBinary + " server --config " + config);
-  ::close(taken);
+  taken.release();
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("Cannot listen on " + listen), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("connecting to the MQTT broker"), std::string::npos)

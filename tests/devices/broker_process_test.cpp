@@ -17,10 +17,12 @@
 #include <thread>
 
 #include "broker_fixture.hpp"
+#include "held_port.hpp"
 
 namespace castellan::devices {
 namespace {
 
+using testing::HeldPort;
 using testing::unique_temp_dir;
 
 bool process_exists(pid_t pid) {
@@ -86,21 +88,14 @@ TEST_F(BrokerProcessTest, MissingExecutableIsAClearError) {
 
 TEST_F(BrokerProcessTest, PortTakenByAnotherProcessFailsWithTheLogTail) {
   // Hold a listening socket on a port, then ask for exactly that port.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
+  HeldPort taken;
+  ASSERT_NE(taken.port(), 0);
+  const int port = taken.port();
 
   BrokerProcess broker(
       BrokerOptions{.dir = dir_, .port = port, .start_timeout = std::chrono::milliseconds(1500)});
   auto r = broker.start();
-  ::close(fd);
+  taken.release();
   ASSERT_FALSE(r.ok());
   EXPECT_FALSE(broker.running());
   EXPECT_NE(r.error().message.find("Address already in use"), std::string::npos)
