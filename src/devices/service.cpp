@@ -65,14 +65,15 @@ Result<void> DeviceService::attach(MqttClient& client) {
 }
 
 bool DeviceService::drain(MqttClient& client, std::chrono::milliseconds timeout) {
-  // Real time, not the injected clock: this waits for the journal and the ticker, and a test's
-  // FakeClock would never let it end.
-  const auto until = std::chrono::steady_clock::now() + timeout;
   if (!client.pause_receiving(timeout)) {
     spdlog::warn("MQTT client did not stop reading within {} ms", timeout.count());
   }
-  while (swipes_.unanswered() > 0 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Counted in sleeps, not read from a clock: this waits for the journal and the ticker in
+  // real time, whatever clock the service was given.
+  constexpr auto kStep = std::chrono::milliseconds(5);
+  for (auto waited = std::chrono::milliseconds(0); swipes_.unanswered() > 0 && waited < timeout;
+       waited += kStep) {
+    std::this_thread::sleep_for(kStep);
   }
   const std::size_t left = swipes_.unanswered();
   if (left > 0) spdlog::warn("{} swipe(s) still unanswered at shutdown", left);

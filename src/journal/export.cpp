@@ -48,8 +48,8 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
     if (frame.status == FrameStatus::end) continue;
     // A torn tail of the last segment (nothing intact after it) holds records that were never
     // acknowledged: a live journal's batch in flight, or what recovery cuts at the next start.
-    const bool torn_tail = s + 1 == segments->size() &&
-                           scan_intact_after(*bytes, offset, last_seq).last_seq == 0;
+    const bool torn_tail =
+        s + 1 == segments->size() && scan_intact_after(*bytes, offset, last_seq).last_seq == 0;
     if (!torn_tail) return damaged(segment, offset, last_seq, "damage");
   }
   return lines;

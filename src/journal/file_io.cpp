@@ -73,8 +73,8 @@ Result<std::string> read_whole_file(const std::string& path) {
   std::string out(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t done = 0;
   while (done < out.size()) {
-    const ssize_t n = ::pread(fd->get(), out.data() + done, out.size() - done,
-                              static_cast<off_t>(done));
+    const ssize_t n =
+        ::pread(fd->get(), out.data() + done, out.size() - done, static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return io_error("cannot read", path, errno);

@@ -41,7 +41,9 @@ HttpsClient::HttpsClient(unsigned short port, const std::string& ca_file, bool m
     socket.open(tcp::v4(), ec);
     if (!ec) socket.bind(tcp::endpoint(asio::ip::make_address(from), 0), ec);
   }
-  if (!ec) impl_->stream->next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  if (!ec)
+    impl_->stream->next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                                        ec);
   if (!ec) {
     // Reads give up after 10 s so a test that waits for the server to act cannot hang.
     timeval tv{10, 0};

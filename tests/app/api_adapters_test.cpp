@@ -55,7 +55,7 @@ class DevicesAdapterTest : public ::testing::Test {
   RecordingJournal journal_;
   RecordingPublisher publisher_;
   Config config_;
-  devices::DeviceService devices_{clock_,   config_,    doors_,     engine_,
+  devices::DeviceService devices_{clock_,      config_,  doors_,     engine_,
                                   kCardSecret, journal_, publisher_, metrics_};
   DevicesAdapter adapter_{devices_, *resources_, nullptr, ""};
 };

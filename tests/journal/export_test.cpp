@@ -100,8 +100,7 @@ TEST_F(ExportTest, DamageBeforeTheEndFailsNamingWhereItStopped) {
   ASSERT_FALSE(n);
   EXPECT_EQ(n.error().code, Code::ERR_UNAVAILABLE);
   EXPECT_NE(n.error().message.find(second.path), std::string::npos) << n.error().message;
-  EXPECT_NE(n.error().message.find("after seq " + std::to_string(frames[0].seq)),
-            std::string::npos)
+  EXPECT_NE(n.error().message.find("after seq " + std::to_string(frames[0].seq)), std::string::npos)
       << n.error().message;
   const auto lines = lines_of(out.str());
   ASSERT_EQ(lines.size(), frames[0].seq) << "every record before the damage was exported";

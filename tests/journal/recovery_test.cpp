@@ -260,8 +260,8 @@ TEST_F(TornBatchTest, ReportsTheHighestRecordCut) {
 // The lost part of a batch began exactly at a frame boundary, so what is left reads as a
 // clean end; but its last frame does not end a batch, so the batch was never synced whole.
 TEST_F(TornBatchTest, ABatchWhoseEndNeverReachedTheDiskIsCut) {
-  const std::string first_two = frame_bytes(11, frames_[10].payload) +
-                                frame_bytes(12, frames_[11].payload);
+  const std::string first_two =
+      frame_bytes(11, frames_[10].payload) + frame_bytes(12, frames_[11].payload);
   for (const std::string& after : {std::string(4096, '\0'), std::string()}) {
     spit(segment_path(), synced_ + first_two + after);
     auto j = open();
