@@ -53,15 +53,21 @@ std::string server_config(const std::string& dir, const DemoPorts& ports,
   return toml;
 }
 
-bool wait_ready(const Clock& clock, ChildProcess& server, int ops_port,
-                std::chrono::seconds limit) {
+enum class Readiness { ready, failed, stop_requested };
+
+// Polls the server's /readyz; a SIGINT/SIGTERM meanwhile (Ctrl-C reaches only the demo, whose
+// children have process groups of their own) ends the wait at once.
+Readiness wait_ready(const Clock& clock, ChildProcess& server, int ops_port,
+                     std::chrono::seconds limit, const sigset_t& stop_signals) {
   const auto until = clock.monotonic() + limit;
   while (clock.monotonic() < until) {
-    if (!server.running()) return false;
-    if (http_get_status("127.0.0.1", ops_port, "/readyz", 1000ms) == 200) return true;
-    std::this_thread::sleep_for(200ms);
+    if (!server.running()) return Readiness::failed;
+    if (http_get_status("127.0.0.1", ops_port, "/readyz", 1000ms) == 200) return Readiness::ready;
+    timespec pause{0, 200'000'000};
+    const int sig = sigtimedwait(&stop_signals, nullptr, &pause);
+    if (sig == SIGINT || sig == SIGTERM) return Readiness::stop_requested;
   }
-  return false;
+  return Readiness::failed;
 }
 
 std::string read_file(const std::string& path) {
@@ -193,9 +199,19 @@ int run_demo(const std::string& data_dir_arg, bool no_sim) {
       !s) {
     return fail(s.error().message);
   }
-  if (!wait_ready(SystemClock::instance(), server, ports.ops, std::chrono::seconds(60))) {
-    server.stop();
-    return fail("the server did not become ready; its log:\n" + log_tail(server_log));
+  switch (wait_ready(SystemClock::instance(), server, ports.ops, std::chrono::seconds(60),
+                     stop_signals)) {
+    case Readiness::ready:
+      break;
+    case Readiness::stop_requested:
+      std::printf("Stopping the demo before it was ready...\n");
+      server.stop(std::chrono::milliseconds(10000));
+      broker.stop();
+      std::printf("Stopped.\n");
+      return 0;
+    case Readiness::failed:
+      server.stop();
+      return fail("the server did not become ready; its log:\n" + log_tail(server_log));
   }
 
   ChildProcess sim;

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../devices/held_port.hpp"
 #include "app/child_process.hpp"
 #include "app/http_probe.hpp"
 #include "devices/mqtt_client.hpp"
@@ -279,6 +280,29 @@ TEST_F(DemoTest, AKilledDemoLeavesNoChildBehind) {
   }
   EXPECT_FALSE(process_alive(server_pid)) << "server left behind";
   EXPECT_FALSE(process_alive(broker_pid)) << "mosquitto left behind";
+}
+
+// Ctrl-C or SIGTERM while the demo waits for its server to become ready stops it at once,
+// not after the 60 s wait: the server here never becomes ready (the environment points it at a
+// port where no broker listens).
+TEST_F(DemoTest, AStopWhileWaitingForTheServerEndsTheDemoAtOnce) {
+  devices::testing::HeldPort no_broker;  // accepts no MQTT: CONNECT is never answered
+  const std::string port = std::to_string(no_broker.port());
+  auto started = demo_.start({"/usr/bin/env", "CASTELLAN_MQTT_PORT=" + port, kBinary, "demo",
+                              "--data-dir", dir_.string(), "--no-sim"},
+                             log_);
+  ASSERT_TRUE(started.ok());
+  const std::string server_log = (dir_ / "server.log").string();
+  wait_for_file(server_log, 30s, [](const std::string& text) {
+    return text.find("connecting to the MQTT broker") != std::string::npos;
+  });
+  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(demo_.running());
+  EXPECT_FALSE(fs::exists(dir_ / "demo.json")) << "the server became ready after all";
+  ::kill(demo_.pid(), SIGTERM);
+  for (int i = 0; i < 100 && demo_.running(); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(demo_.running()) << "still waiting for the server 10 s after SIGTERM";
+  EXPECT_EQ(demo_.exit_code(), 0);
 }
 
 }  // namespace
