@@ -256,9 +256,22 @@ int run_demo(const std::string& data_dir_arg, bool no_sim) {
     timespec tick{0, 500'000'000};
     const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
     if (sig == SIGINT || sig == SIGTERM) break;
+    // A child that died ends the demo with its log: the demo without it would only pretend.
     if (!server.running()) {
       std::fprintf(stderr, "castellan demo: the server exited (code %d); its log:\n%s\n",
                    server.exit_code(), log_tail(server_log).c_str());
+      exit_code = 1;
+      break;
+    }
+    if (broker.exited()) {
+      std::fprintf(stderr, "castellan demo: the MQTT broker exited; its log:\n%s\n",
+                   broker.log_tail().c_str());
+      exit_code = 1;
+      break;
+    }
+    if (!no_sim && !sim.running()) {
+      std::fprintf(stderr, "castellan demo: the simulator exited (code %d); its log:\n%s\n",
+                   sim.exit_code(), log_tail(sim_log).c_str());
       exit_code = 1;
       break;
     }

@@ -234,6 +234,14 @@ void BrokerProcess::reap(milliseconds timeout) {
   pid_ = -1;
 }
 
+bool BrokerProcess::exited() {
+  if (pid_ <= 0) return true;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  pid_ = -1;
+  return true;
+}
+
 void BrokerProcess::stop() {
   if (!running()) return;
   ::kill(pid_, SIGTERM);

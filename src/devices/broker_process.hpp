@@ -59,6 +59,8 @@ class BrokerProcess {
   void kill();
 
   bool running() const { return pid_ > 0; }
+  // True once the broker process is gone (reaps it): it exited, crashed or was never started.
+  bool exited();
   pid_t pid() const { return pid_; }
   const std::string& host() const { return host_; }
   int port() const { return port_; }

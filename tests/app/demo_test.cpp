@@ -305,5 +305,23 @@ TEST_F(DemoTest, AStopWhileWaitingForTheServerEndsTheDemoAtOnce) {
   EXPECT_EQ(demo_.exit_code(), 0);
 }
 
+// A child that dies ends the demo with its log and exit 1, instead of a demo that only pretends
+// to run (here the broker; the server and the simulator are watched the same way).
+TEST_F(DemoTest, ABrokerThatDiesEndsTheDemoWithItsLog) {
+  const auto info = start_demo();
+  ASSERT_FALSE(info.empty());
+  const auto server_pid = static_cast<pid_t>(info.at("pid").as_int64());
+  pid_t broker_pid = 0;
+  std::ifstream((dir_ / "broker" / "mosquitto.pid").string()) >> broker_pid;
+  ASSERT_TRUE(process_alive(broker_pid));
+  ::kill(broker_pid, SIGKILL);
+  for (int i = 0; i < 150 && demo_.running(); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_FALSE(demo_.running()) << "the demo ran on without its broker";
+  EXPECT_EQ(demo_.exit_code(), 1);
+  EXPECT_NE(read_file(log_).find("castellan demo: the MQTT broker exited"), std::string::npos)
+      << read_file(log_);
+  EXPECT_FALSE(process_alive(server_pid)) << "server left behind";
+}
+
 }  // namespace
 }  // namespace castellan::app
