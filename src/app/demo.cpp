@@ -55,6 +55,16 @@ std::string server_config(const std::string& dir, const DemoPorts& ports,
 
 enum class Readiness { ready, failed, stop_requested };
 
+// The simulator first (it stops sending), then the server (it answers what it took), then the
+// broker. A child that was never started is skipped.
+void stop_in_order(ChildProcess& sim, ChildProcess& server, devices::BrokerProcess& broker) {
+  std::printf("Stopping the demo...\n");
+  sim.stop();
+  server.stop(std::chrono::milliseconds(10000));
+  broker.stop();
+  std::printf("Stopped.\n");
+}
+
 // Polls the server's /readyz; a SIGINT/SIGTERM meanwhile (Ctrl-C reaches only the demo, whose
 // children have process groups of their own) ends the wait at once.
 Readiness wait_ready(const Clock& clock, ChildProcess& server, int ops_port,
@@ -194,6 +204,7 @@ int run_demo(const std::string& data_dir_arg, bool no_sim) {
   }
 
   ChildProcess server;
+  ChildProcess sim;
   const std::string server_log = dir + "/server.log";
   if (auto s = server.start({self_executable(), "server", "--config", config_file}, server_log);
       !s) {
@@ -204,17 +215,13 @@ int run_demo(const std::string& data_dir_arg, bool no_sim) {
     case Readiness::ready:
       break;
     case Readiness::stop_requested:
-      std::printf("Stopping the demo before it was ready...\n");
-      server.stop(std::chrono::milliseconds(10000));
-      broker.stop();
-      std::printf("Stopped.\n");
+      stop_in_order(sim, server, broker);
       return 0;
     case Readiness::failed:
       server.stop();
       return fail("the server did not become ready; its log:\n" + log_tail(server_log));
   }
 
-  ChildProcess sim;
   const std::string sim_log = dir + "/sim.log";
   if (!no_sim) {
     auto args = sim_arguments(broker.address(), seed, credentials_file, keys_file, dir);
@@ -276,11 +283,7 @@ int run_demo(const std::string& data_dir_arg, bool no_sim) {
       break;
     }
   }
-  std::printf("Stopping the demo...\n");
-  sim.stop();
-  server.stop(std::chrono::milliseconds(10000));
-  broker.stop();
-  std::printf("Stopped.\n");
+  stop_in_order(sim, server, broker);
   return exit_code;
 }
 

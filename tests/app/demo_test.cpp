@@ -112,6 +112,20 @@ class DemoTest : public ::testing::Test {
     return read_json(info_file);
   }
 
+  // The demo's mosquitto, from the pid file it writes.
+  pid_t demo_broker_pid() const {
+    pid_t pid = 0;
+    std::ifstream((dir_ / "broker" / "mosquitto.pid").string()) >> pid;
+    return pid;
+  }
+  // Polls until the demo has exited or `limit` passed; true if it exited.
+  bool demo_exits_within(std::chrono::milliseconds limit) {
+    for (auto waited = 0ms; demo_.running() && waited < limit; waited += 100ms) {
+      std::this_thread::sleep_for(100ms);
+    }
+    return !demo_.running();
+  }
+
   fs::path dir_;
   std::string log_;  // the demo's console output (removed with dir_)
   ChildProcess demo_;
@@ -244,14 +258,12 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   EXPECT_EQ(items.front().at("reason").as_string(), "demo test") << events;
   client.stop();
 
-  pid_t broker_pid = 0;
-  std::ifstream((dir_ / "broker" / "mosquitto.pid").string()) >> broker_pid;
+  const pid_t broker_pid = demo_broker_pid();
   EXPECT_TRUE(process_alive(broker_pid));
 
   // SIGTERM: every child stops, the demo exits 0, and the journal verifies.
   ::kill(demo_.pid(), SIGTERM);
-  for (int i = 0; i < 300 && demo_.running(); ++i) std::this_thread::sleep_for(100ms);
-  EXPECT_FALSE(demo_.running()) << "demo did not stop within 30 s";
+  EXPECT_TRUE(demo_exits_within(30s)) << "demo did not stop within 30 s";
   EXPECT_EQ(demo_.exit_code(), 0);
   EXPECT_FALSE(process_alive(server_pid)) << "server left behind";
   EXPECT_FALSE(process_alive(broker_pid)) << "mosquitto left behind";
@@ -267,8 +279,7 @@ TEST_F(DemoTest, AKilledDemoLeavesNoChildBehind) {
   const auto info = start_demo();
   ASSERT_FALSE(info.empty());
   const auto server_pid = static_cast<pid_t>(info.at("pid").as_int64());
-  pid_t broker_pid = 0;
-  std::ifstream((dir_ / "broker" / "mosquitto.pid").string()) >> broker_pid;
+  const pid_t broker_pid = demo_broker_pid();
   ASSERT_TRUE(process_alive(server_pid));
   ASSERT_TRUE(process_alive(broker_pid));
   EXPECT_NE(process_group(server_pid), process_group(demo_.pid()));
@@ -300,8 +311,7 @@ TEST_F(DemoTest, AStopWhileWaitingForTheServerEndsTheDemoAtOnce) {
   ASSERT_TRUE(demo_.running());
   EXPECT_FALSE(fs::exists(dir_ / "demo.json")) << "the server became ready after all";
   ::kill(demo_.pid(), SIGTERM);
-  for (int i = 0; i < 100 && demo_.running(); ++i) std::this_thread::sleep_for(100ms);
-  EXPECT_FALSE(demo_.running()) << "still waiting for the server 10 s after SIGTERM";
+  EXPECT_TRUE(demo_exits_within(10s)) << "still waiting for the server 10 s after SIGTERM";
   EXPECT_EQ(demo_.exit_code(), 0);
 }
 
@@ -311,12 +321,10 @@ TEST_F(DemoTest, ABrokerThatDiesEndsTheDemoWithItsLog) {
   const auto info = start_demo();
   ASSERT_FALSE(info.empty());
   const auto server_pid = static_cast<pid_t>(info.at("pid").as_int64());
-  pid_t broker_pid = 0;
-  std::ifstream((dir_ / "broker" / "mosquitto.pid").string()) >> broker_pid;
+  const pid_t broker_pid = demo_broker_pid();
   ASSERT_TRUE(process_alive(broker_pid));
   ::kill(broker_pid, SIGKILL);
-  for (int i = 0; i < 150 && demo_.running(); ++i) std::this_thread::sleep_for(100ms);
-  ASSERT_FALSE(demo_.running()) << "the demo ran on without its broker";
+  ASSERT_TRUE(demo_exits_within(15s)) << "the demo ran on without its broker";
   EXPECT_EQ(demo_.exit_code(), 1);
   EXPECT_NE(read_file(log_).find("castellan demo: the MQTT broker exited"), std::string::npos)
       << read_file(log_);
