@@ -1,14 +1,17 @@
 // Journal: the append-only, tamper-evident, durable access log (contract §5).
 //
-// Appenders on any thread call append() (which validates the record and encodes its members
-// on the caller's thread); a single flusher thread takes whatever is queued (up to `batch_max`
-// records; with a non-zero `linger` and concurrent appends it waits at most that long for as
-// many records as the previous batch had), assigns seq/prev/hash, writes the batch with one write
-// and one fdatasync, and only then runs each appender's callback: a record is acknowledged only
-// once it is on disk. Subscribers see every durable record in seq order (used by the SSE stream).
+// Appenders on any thread call append(), which validates the record, encodes its members and
+// seals it onto the chain (seq, ts, prev, hash, frame) at once, on the caller's thread. A
+// syncer thread writes what is sealed, oldest first, up to `batch_max` records per write with
+// one fdatasync each (with a non-zero `linger` and concurrent appends it first waits at most
+// that long for as many records as the previous batch had); records sealed meanwhile form the
+// next batch. A flusher thread then indexes the batch, shows it to subscribers (the SSE stream)
+// in seq order and runs each appender's callback: a record is acknowledged only once it is on
+// disk, while the next batch is already on its way (journal_impl.hpp).
 //
-// A failed write or fdatasync (disk full, I/O error) fails the whole batch with 50301, cuts the
-// segment back to its last durable size, and marks the journal unhealthy; every later batch
+// A failed write or fdatasync (disk full, I/O error) fails the whole batch with 50301, and every
+// record sealed after it (they chain onto it); cuts the segment back to its last durable size,
+// rewinds the chain to it, and marks the journal unhealthy; every later batch
 // tries again and the journal is healthy again as soon as one succeeds. Acknowledged records
 // are never touched.
 //
@@ -36,8 +39,8 @@ struct JournalOptions {
   std::string dir;                            // created if missing
   std::uint64_t segment_bytes = 64ULL << 20;  // rotate once a segment reaches this size
   std::size_t batch_max = 256;                // records per fdatasync at most
-  // How long a batch may wait to fill up. 0 (default): write as soon as the flusher is free;
-  // the records queued during one fdatasync form the next batch (docs/benchmarks.md).
+  // How long a batch may wait to fill up. 0 (default): write as soon as the syncer is free;
+  // the records sealed during one fdatasync form the next batch (docs/benchmarks.md).
   std::chrono::microseconds linger{0};
   std::chrono::seconds retention_age{0};  // 0: keep forever; else drop older whole segments
   std::uint64_t retention_bytes = 0;      // 0: unlimited; else drop oldest segments above it
@@ -112,11 +115,11 @@ class Journal {
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
-  // Writes what is queued (running its callbacks), then stops the flusher: later appends fail
+  // Writes what is sealed (running its callbacks), then stops both threads: later appends fail
   // with 50301. Queries and unsubscribing keep working until the object is destroyed.
   void close();
 
-  // Queues a record. `on_durable` runs on the flusher thread once the record is fsynced, with
+  // Seals a record. `on_durable` runs on the flusher thread once the record is fsynced, with
   // seq/ts/prev/hash filled, or with 50301 when it could not be written (disk full, I/O
   // error). An invalid record (bad UTF-8, bad extra, over 1 MiB: 40001) or an append to a
   // closing journal (50301) fails at once, on the calling thread.
@@ -155,7 +158,7 @@ class Journal {
   const RecoveryReport& last_recovery() const;
   const JournalOptions& options() const;
 
-  // Fault injection: the flusher pauses `ms` before its next write (appends queue up).
+  // Fault injection: the syncer pauses `ms` before its next write (appends queue up).
   void stall_for(std::chrono::milliseconds ms);
 
   class Impl;

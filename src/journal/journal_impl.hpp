@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <thread>
 
@@ -47,6 +48,11 @@ inline void observe(std::array<std::uint64_t, N + 1>& buckets, const std::array<
   ++buckets[i];
 }
 
+// What appenders hear when their records could not be written.
+inline Error write_failed(const Error& cause) {
+  return make_error(Code::ERR_UNAVAILABLE, "journal write failed: " + cause.message);
+}
+
 inline Error closing_error() {
   return make_error(Code::ERR_UNAVAILABLE, "journal is closing; record not written");
 }
@@ -57,137 +63,263 @@ using detail::closing_error;
 using detail::observe;
 using detail::Pending;
 using detail::SegmentInfo;
+using detail::write_failed;
 
+// Appenders, a syncer thread and a flusher thread form a pipeline that keeps the disk busy
+// with fdatasyncs back to back:
+//  - an appender seals its record (seq, ts, prev, hash, frame) onto the chain at once, under
+//    mu_, into the chunk that the next fdatasync will take;
+//  - the syncer ("journal-sync") takes the oldest sealed chunk, writes it with one pwrite and
+//    makes it durable with one fdatasync (a "batch"), starting a new segment first when the
+//    chunk begins one, and hands it to the flusher;
+//  - the flusher ("journal") indexes, publishes and acknowledges durable chunks, and applies
+//    retention, while the syncer writes the next one.
+// Sealing runs ahead of the disk. If a write fails, every chunk sealed after the last durable
+// one chains onto records that were lost: all of them fail, and the chain (seq, hash, offset)
+// is rewound to the durable end, in one step under mu_.
 class Journal::Impl {
  public:
+  // Sealed records that one fdatasync makes durable.
+  struct Chunk {
+    std::vector<Pending> batch;
+    std::string bytes;           // their frames
+    std::size_t last_frame = 0;  // offset in `bytes` of the last frame
+    std::vector<IndexEntry> entries;
+    std::uint64_t end = 0;  // where the segment's data ends once the chunk is written
+    std::optional<SegmentHeader> new_segment;  // the chunk begins this segment
+    std::optional<SegmentInfo> opened;         // set by the syncer once it created new_segment
+    Result<void> result;                       // set by the syncer
+  };
+
   Impl(JournalOptions options, Clock& clock) : options_(std::move(options)), clock_(clock) {}
 
   void start() {
+    durable_next_seq_ = next_seq_;
+    durable_hash_ = last_hash_;
+    tail_ = writer_.size();
+    segment_first_seq_ = writer_.first_seq();
+    syncer_ = std::thread([this] {
+      name_this_thread("journal-sync");
+      sync_loop();
+    });
     flusher_ = std::thread([this] {
       name_this_thread("journal");
       run();
     });
   }
 
+  // Writes and acknowledges everything sealed, then ends both threads.
   void stop() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
     }
+    sync_cv_.notify_all();
+    if (syncer_.joinable()) syncer_.join();
+    {
+      std::lock_guard lock(mu_);
+      syncer_done_ = true;
+    }
     cv_.notify_all();
     if (flusher_.joinable()) flusher_.join();
   }
 
+  // Appender's thread: seals the record onto the chain for the next fdatasync.
   void enqueue(Pending pending) {
-    {
-      std::unique_lock lock(mu_);
-      if (!stopping_) {
-        queue_.push_back(std::move(pending));
-        // While the flusher lingers for a batch, waking it for every record would cost a
-        // context switch per record: wake it when the batch it waits for is complete.
-        const bool wake = queue_.size() >= wake_at_;
-        lock.unlock();
-        if (wake) cv_.notify_one();
-        return;
+    std::unique_lock lock(mu_);
+    if (stopping_) {
+      lock.unlock();
+      return pending.done(closing_error());
+    }
+    if (sealed_.empty() || sealed_.back().batch.size() >= options_.batch_max || rotation_due()) {
+      sealed_.emplace_back();
+      if (rotation_due()) {
+        sealed_.back().new_segment = SegmentHeader{next_seq_, last_hash_, to_unix_ms(clock_.now())};
+        segment_first_seq_ = next_seq_;
+        tail_ = kSegmentHeaderBytes;
       }
     }
-    pending.done(closing_error());
+    Chunk& chunk = sealed_.back();
+    JournalRecord& r = pending.record;
+    r.seq = next_seq_++;
+    if (r.ts == TimePoint{}) r.ts = clock_.now();
+    r.ts = std::chrono::floor<std::chrono::milliseconds>(r.ts);
+    r.prev = std::move(last_hash_);
+    const std::string line = seal(r, pending.members);
+    last_hash_ = r.hash;
+    chunk.entries.push_back(make_index_entry(r, segment_first_seq_, tail_));
+    chunk.last_frame = chunk.bytes.size();
+    append_frame(chunk.bytes, r.seq, line);
+    tail_ += chunk.bytes.size() - chunk.last_frame;
+    chunk.end = tail_;
+    chunk.batch.push_back(std::move(pending));
+    // A syncer that lingers for a fuller batch is woken once it is full; an idle one at once.
+    const bool wake = syncer_waiting_ && sealed_.front().batch.size() >= sync_wake_at_;
+    lock.unlock();
+    if (wake) sync_cv_.notify_one();
   }
 
-  // Flusher thread: take a batch, write it, acknowledge it; drain the queue before stopping.
-  void run() {
-    std::vector<Pending> batch;
+  // Under mu_. A full segment's successor begins with the next sealed record.
+  bool rotation_due() const {
+    return tail_ > kSegmentHeaderBytes && tail_ >= options_.segment_bytes;
+  }
+
+  // Syncer thread: writes the sealed chunks, oldest first, one batch each; once stopping,
+  // returns when none is left.
+  void sync_loop() {
     for (;;) {
-      batch.clear();
+      Chunk chunk;
       {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-        if (queue_.empty()) return;
+        syncer_waiting_ = true;
+        sync_cv_.wait(lock, [&] { return !sealed_.empty() || stopping_; });
         // Linger only when appends are concurrent (the last batch had company), and only
         // until as many records wait as the last batch held: appenders that were just
         // acknowledged come back within microseconds, and a lone appender never waits for
         // records that are not coming.
         const std::size_t want = std::min(last_batch_size_, options_.batch_max);
-        if (options_.linger.count() > 0 && want > 1 && queue_.size() < want && !stopping_) {
-          wake_at_ = want;
-          cv_.wait_for(lock, options_.linger, [&] { return queue_.size() >= want || stopping_; });
-          wake_at_ = 1;
+        if (options_.linger.count() > 0 && want > 1 && !stopping_ &&
+            sealed_.front().batch.size() < want) {
+          sync_wake_at_ = want;
+          sync_cv_.wait_for(lock, options_.linger,
+                            [&] { return sealed_.front().batch.size() >= want || stopping_; });
+          sync_wake_at_ = 1;
         }
-        const std::size_t n = std::min(queue_.size(), options_.batch_max);
-        for (std::size_t i = 0; i < n; ++i) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
+        syncer_waiting_ = false;
+        if (sealed_.empty()) return;  // stopping, and everything is written
         const auto stall = std::chrono::milliseconds(stall_ms_.exchange(0));
-        if (stall.count() > 0) cv_.wait_for(lock, stall, [&] { return stopping_; });
+        if (stall.count() > 0) sync_cv_.wait_for(lock, stall, [&] { return stopping_; });
+        chunk = std::move(sealed_.front());
+        sealed_.pop_front();
       }
-      last_batch_size_ = batch.size();
-      write_batch(batch);
+      last_batch_size_ = chunk.batch.size();
+      chunk.result = write(chunk);
+      {
+        std::lock_guard lock(mu_);
+        if (chunk.result) {
+          durable_next_seq_ = chunk.batch.back().record.seq + 1;
+          durable_hash_ = chunk.batch.back().record.hash;
+          synced_.push_back(std::move(chunk));
+        } else {
+          rewind_after(std::move(chunk));
+        }
+      }
+      cv_.notify_one();
     }
   }
 
-  void write_batch(std::vector<Pending>& batch) {
+  // Syncer thread: starts the chunk's segment if it begins one, writes and syncs it.
+  Result<void> write(Chunk& chunk) {
     // A segment that could not be cut back after a failed write may hold a partial batch
     // past its durable end: never rotate away from it (it would stop being the last segment,
     // where recovery looks for torn tails). A restart repairs it.
     if (writer_.broken()) {
-      return fail_batch(batch, make_error(Code::ERR_UNAVAILABLE,
-                                          "segment " + writer_.path() +
-                                              " could not be restored after a write error; "
-                                              "restart to recover it"));
+      return fail(chunk, make_error(Code::ERR_UNAVAILABLE,
+                                    "segment " + writer_.path() +
+                                        " could not be restored after a write error; "
+                                        "restart to recover it"));
     }
-    if (!writer_.is_open() || (writer_.has_records() && writer_.size() >= options_.segment_bytes)) {
-      auto rotated = rotate();
-      if (!rotated) return fail_batch(batch, rotated.error());
+    if (chunk.new_segment) {
+      auto opened = open_segment(*chunk.new_segment);
+      if (!opened) return fail(chunk, opened.error());
+      chunk.opened = std::move(*opened);
     }
-    std::string bytes;
-    bytes.reserve(batch.size() * 400);
-    std::vector<IndexEntry> entries;
-    entries.reserve(batch.size());
-    std::string prev = last_hash_;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      JournalRecord& r = batch[i].record;
-      r.seq = next_seq_ + i;
-      if (r.ts == TimePoint{}) r.ts = clock_.now();
-      r.ts = std::chrono::floor<std::chrono::milliseconds>(r.ts);
-      r.prev = std::move(prev);
-      const std::string line = seal(r, batch[i].members);
-      prev = r.hash;
-      entries.push_back(make_index_entry(r, writer_.first_seq(), writer_.size() + bytes.size()));
-      append_frame(bytes, r.seq, line, i + 1 == batch.size());
-    }
+    // Only the last frame of a write carries the batch-end mark (see segment.hpp).
+    mark_batch_end(chunk.bytes, chunk.last_frame);
     const auto started = clock_.monotonic();
-    auto written = writer_.write_and_sync(bytes);
+    auto written = writer_.write_and_sync(chunk.bytes);
     const double seconds = std::chrono::duration<double>(clock_.monotonic() - started).count();
-    if (!written) return fail_batch(batch, written.error());
-
-    next_seq_ += batch.size();
-    last_hash_ = std::move(prev);
-    segments_.back().size = writer_.size();
-    {
-      std::unique_lock lock(index_mu_);
-      index_.append(entries);
-    }
+    if (!written) return fail(chunk, written.error());
     {
       std::lock_guard lock(stats_mu_);
-      stats_.records += batch.size();
+      stats_.records += chunk.batch.size();
       stats_.batches += 1;
-      stats_.bytes += bytes.size();
-      stats_.last_seq = next_seq_ - 1;
-      observe(stats_.batch_size_buckets, kBatchSizeBounds, static_cast<double>(batch.size()));
+      stats_.bytes += chunk.bytes.size();
+      stats_.last_seq = chunk.batch.back().record.seq;
+      observe(stats_.batch_size_buckets, kBatchSizeBounds, static_cast<double>(chunk.batch.size()));
       observe(stats_.fsync_seconds_buckets, kFsyncSecondsBounds, seconds);
       stats_.fsync_seconds_sum += seconds;
       stats_.healthy = true;
     }
     if (!healthy_.exchange(true)) spdlog::info("journal writes succeed again");
+    return {};
+  }
+
+  // Syncer thread, under mu_: `failed` was not written. It and every chunk sealed after it
+  // fail; the next record is sealed onto the durable end.
+  void rewind_after(Chunk failed) {
+    const Error error = failed.result.error();
+    synced_.push_back(std::move(failed));
+    for (Chunk& later : sealed_) {
+      note_failure(later.batch.size(), error);
+      later.result = error;
+      synced_.push_back(std::move(later));
+    }
+    sealed_.clear();
+    next_seq_ = durable_next_seq_;
+    last_hash_ = durable_hash_;
+    tail_ = writer_.size();  // the writer cut the file back to its durable data
+    segment_first_seq_ = writer_.first_seq();
+  }
+
+  // Syncer thread: counts a failed batch and returns what its appenders hear.
+  Error fail(const Chunk& chunk, const Error& cause) {
+    const Error error = write_failed(cause);
+    note_failure(chunk.batch.size(), error);
+    return error;
+  }
+
+  // Counts a failed batch and marks the journal unhealthy.
+  void note_failure(std::size_t records, const Error& error) {
+    {
+      std::lock_guard lock(stats_mu_);
+      stats_.failed_batches += 1;
+      stats_.failed_records += records;
+      stats_.healthy = false;
+      stats_.last_error = error.message;
+    }
+    if (healthy_.exchange(false)) spdlog::error("{}", error.message);
+  }
+
+  // Flusher thread: acknowledges what the syncer wrote; returns once the syncer has ended and
+  // everything is acknowledged.
+  void run() {
+    std::deque<Chunk> done;
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !synced_.empty() || syncer_done_; });
+        if (synced_.empty()) return;
+        done.swap(synced_);
+      }
+      for (Chunk& chunk : done) acknowledge(chunk);
+      done.clear();
+    }
+  }
+
+  // Flusher thread: indexes, publishes and acknowledges a durable chunk; fails a failed one.
+  void acknowledge(Chunk& chunk) {
+    if (chunk.opened) {  // even if the write that followed failed: the file exists
+      segments_.push_back(*chunk.opened);
+      retention_due_ = true;
+    }
+    if (!chunk.result) {
+      for (auto& p : chunk.batch) p.done(chunk.result.error());
+      return;
+    }
+    {
+      std::unique_lock lock(index_mu_);
+      index_.append(chunk.entries);
+    }
+    segments_.back().size = chunk.end;
     {
       // Subscribers first: by the time an appender hears "durable", the stream has it too.
       std::lock_guard lock(subs_mu_);
-      for (const auto& p : batch) {
+      for (const auto& p : chunk.batch) {
         for (auto& [id, callback] : subscribers_) callback(p.record);
       }
     }
-    for (auto& p : batch) p.done(p.record);
+    for (auto& p : chunk.batch) p.done(p.record);
     // After the acknowledgements: dropping old segments must not delay the batch that rotated.
     if (retention_due_) {
       retention_due_ = false;
@@ -195,31 +327,25 @@ class Journal::Impl {
     }
   }
 
-  void fail_batch(std::vector<Pending>& batch, const Error& error) {
-    const Error e = make_error(Code::ERR_UNAVAILABLE, "journal write failed: " + error.message);
-    {
-      std::lock_guard lock(stats_mu_);
-      stats_.failed_batches += 1;
-      stats_.failed_records += batch.size();
-      stats_.healthy = false;
-      stats_.last_error = e.message;
-    }
-    if (healthy_.exchange(false)) spdlog::error("{}", e.message);
-    for (auto& p : batch) p.done(e);
-  }
-
-  Result<void> rotate() {
-    SegmentHeader header{next_seq_, last_hash_, to_unix_ms(clock_.now())};
+  // Creates the segment `header` begins and makes it the one written; the one before is
+  // trimmed. Before start() or on the syncer thread.
+  Result<SegmentInfo> open_segment(const SegmentHeader& header) {
     auto created = SegmentWriter::create(options_.dir, header);
     if (!created) return created.error();
     writer_.trim();
     writer_ = std::move(*created);
-    segments_.push_back({header.first_seq, header.created_unix_ms, writer_.size(), writer_.path()});
     {
       std::lock_guard lock(stats_mu_);
       stats_.bytes += kSegmentHeaderBytes;
     }
-    retention_due_ = true;
+    return SegmentInfo{header.first_seq, header.created_unix_ms, writer_.size(), writer_.path()};
+  }
+
+  // Before start(): begins a new segment after the last record.
+  Result<void> rotate() {
+    auto opened = open_segment(SegmentHeader{next_seq_, last_hash_, to_unix_ms(clock_.now())});
+    if (!opened) return opened.error();
+    segments_.push_back(*opened);
     return {};
   }
 
@@ -262,21 +388,34 @@ class Journal::Impl {
   Fd lock_file_;
   RecoveryReport recovery_;
 
+  // Under mu_: the chain as sealed (ahead of the disk) and the pipeline.
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Pending> queue_;
-  std::size_t wake_at_ = 1;  // enqueue wakes the flusher once the queue holds this many
+  std::condition_variable sync_cv_;  // wakes the syncer
+  std::condition_variable cv_;       // wakes the flusher
   bool stopping_ = false;
-  std::thread flusher_;
-  std::atomic<std::int64_t> stall_ms_{0};
-
-  // Owned by the flusher thread once started.
-  SegmentWriter writer_;
-  std::vector<SegmentInfo> segments_;
-  bool retention_due_ = false;  // a rotation happened: apply retention after the batch
+  bool syncer_done_ = false;
+  bool syncer_waiting_ = false;
+  std::size_t sync_wake_at_ = 1;  // a waiting syncer is woken once a chunk holds this many
+  std::deque<Chunk> sealed_;      // waiting for the syncer, oldest first
+  std::deque<Chunk> synced_;      // written (or failed), waiting for the flusher
   std::uint64_t next_seq_ = 1;
   std::string last_hash_;
+  std::uint64_t tail_ = 0;  // where the active segment's data ends once all sealed is written
+  std::uint64_t segment_first_seq_ = 0;  // of the segment the next record goes to
+  std::uint64_t durable_next_seq_ = 1;   // the chain's durable end
+  std::string durable_hash_;
+
+  // The syncer's once started.
+  SegmentWriter writer_;
   std::size_t last_batch_size_ = 0;
+  std::atomic<std::int64_t> stall_ms_{0};
+
+  // The flusher's once started.
+  std::vector<SegmentInfo> segments_;
+  bool retention_due_ = false;  // a segment began: apply retention after its first batch
+
+  std::thread syncer_;
+  std::thread flusher_;
 
   mutable std::shared_mutex index_mu_;
   EventIndex index_;

@@ -114,6 +114,11 @@ void append_frame(std::string& out, std::uint64_t seq, std::string_view payload,
   for (int i = 0; i < 4; ++i) out[start + 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
 }
 
+void mark_batch_end(std::string& frames, std::size_t frame_offset) {
+  // The length field is little-endian: the mark is the top bit of its last byte.
+  frames[frame_offset + 3] = static_cast<char>(frames[frame_offset + 3] | 0x80);
+}
+
 FrameRead read_frame(std::string_view segment, std::uint64_t offset) {
   FrameRead r;
   r.offset = offset;

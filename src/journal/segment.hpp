@@ -66,6 +66,9 @@ Result<std::vector<SegmentFile>> list_segments(const std::string& dir);
 // Appends one frame to `out`; `batch_end` marks the last frame of a write batch.
 void append_frame(std::string& out, std::uint64_t seq, std::string_view payload,
                   bool batch_end = false);
+// Sets the batch-end mark of the frame at `frame_offset` in `frames` (the mark is outside the
+// CRC, so a frame can be sealed before the writer knows it ends a batch).
+void mark_batch_end(std::string& frames, std::size_t frame_offset);
 
 enum class FrameStatus {
   ok,

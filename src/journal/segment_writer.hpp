@@ -1,4 +1,4 @@
-// SegmentWriter: the journal's one open segment file, written only by the flusher thread.
+// SegmentWriter: the journal's one open segment file, written only by its syncer thread.
 //
 // write_and_sync() writes a whole batch at the end of the data with pwrite and makes it
 // durable with one fdatasync. The file is grown with zeros 1 MiB ahead of the data (a zero

@@ -204,9 +204,9 @@ TEST(CrashHarness, EveryAcknowledgedRecordSurvivesSigkill) {
               acked.size(), cuts);
 }
 
-TEST(DiskFull, AppendsFailClearlyAndRecoverWhenSpaceReturns) {
-  TempDir dir;
-  auto [pid, fd] = spawn({"diskfull", dir.path(), "65536"}, false);
+// Runs journal_test_child with `args`; expects exit 0 and its "ok: " line.
+void expect_child_ok(const std::vector<std::string>& args) {
+  auto [pid, fd] = spawn(args, false);
   ASSERT_GT(pid, 0);
   const std::string output = read_all(fd);
   ::close(fd);
@@ -215,6 +215,16 @@ TEST(DiskFull, AppendsFailClearlyAndRecoverWhenSpaceReturns) {
   ASSERT_TRUE(WIFEXITED(status)) << output;
   EXPECT_EQ(WEXITSTATUS(status), 0) << output;
   EXPECT_NE(output.find("ok: "), std::string::npos) << output;
+}
+
+TEST(DiskFull, AppendsFailClearlyAndRecoverWhenSpaceReturns) {
+  TempDir dir;
+  expect_child_ok({"diskfull", dir.path(), "65536"});
+}
+
+TEST(DiskFull, RecordsSealedBehindAFailedWriteFailWithItAndTheChainResumes) {
+  TempDir dir;
+  expect_child_ok({"diskfull-behind", dir.path()});
 }
 
 }  // namespace

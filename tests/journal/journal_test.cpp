@@ -12,6 +12,7 @@
 #include "journal/index.hpp"
 #include "journal/segment.hpp"
 #include "journal/verify.hpp"
+#include "segment_bytes.hpp"
 #include "test_support.hpp"
 
 namespace castellan::journal {
@@ -331,6 +332,35 @@ TEST_F(JournalTest, StallDelaysButLosesNothing) {
   }
   ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u", "grant")));
   EXPECT_EQ(done.load(), 20);
+}
+
+// Records sealed while the writer is busy wait in batches of at most batch_max; each batch is
+// one write whose last frame alone carries the batch-end mark recovery relies on.
+TEST_F(JournalTest, EachWriteIsABatchWhoseLastFrameAloneIsMarked) {
+  auto o = options();
+  o.batch_max = 4;
+  o.linger = std::chrono::microseconds(0);
+  auto j = open(o);
+  j->stall_for(std::chrono::milliseconds(200));
+  for (int i = 0; i < 10; ++i) j->append(decision_record("d1", "u", "grant"), [](auto) {});
+  auto last = j->append_and_wait(decision_record("d1", "u", "grant"));
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->seq, 11u);
+  EXPECT_EQ(j->stats().batches, 3u);
+  j.reset();
+
+  const std::string bytes = testing::slurp(dir_.path() + "/" + segment_file_name(1));
+  std::vector<std::uint64_t> marked;
+  std::uint64_t frames = 0;
+  for (std::uint64_t offset = kSegmentHeaderBytes;;) {
+    const FrameRead f = read_frame(bytes, offset);
+    if (f.status != FrameStatus::ok) break;
+    ++frames;
+    if (f.batch_end) marked.push_back(f.seq);
+    offset = f.next_offset;
+  }
+  EXPECT_EQ(frames, 11u);
+  EXPECT_EQ(marked, (std::vector<std::uint64_t>{4, 8, 11}));
 }
 
 TEST_F(JournalTest, FsyncHistogramCountsEveryBatch) {

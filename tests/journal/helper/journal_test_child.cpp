@@ -6,13 +6,18 @@
 //   journal_test_child diskfull DIR LIMIT_BYTES
 //     Runs under RLIMIT_FSIZE = LIMIT_BYTES until appends fail, checks the failure, raises the
 //     limit again and checks that the journal recovers and lost nothing. Exit 0 = all good.
+//   journal_test_child diskfull-behind DIR
+//     Checks that records sealed behind a batch whose write fails fail with it.
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -86,45 +91,43 @@ int run_crash(const std::string& dir, int iteration, int threads, std::uint64_t 
   return 0;
 }
 
-int run_disk_full(const std::string& dir, rlim_t limit) {
+// Lowers RLIMIT_FSIZE to `limit` and keeps the old limit to raise it again.
+bool lower_size_limit(rlim_t limit, rlimit& old) {
   ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit must fail with EFBIG, not kill us
-  rlimit rl{};
-  ::getrlimit(RLIMIT_FSIZE, &rl);
-  rlimit low = rl;
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  rlimit low = old;
   low.rlim_cur = limit;
-  if (::setrlimit(RLIMIT_FSIZE, &low) != 0) return fail("setrlimit failed");
+  return ::setrlimit(RLIMIT_FSIZE, &low) == 0;
+}
 
+JournalOptions one_segment(const std::string& dir) {
   JournalOptions options;
   options.dir = dir;
   options.segment_bytes = 64ULL << 20;  // one segment: it hits the limit
-  auto opened = Journal::open(options, SystemClock::instance());
-  if (!opened) return fail(opened.error().message);
-  auto& journal = *opened;
+  return options;
+}
 
-  std::vector<JournalRecord> acked;
-  bool failed = false;
-  for (int i = 0; i < 100000 && !failed; ++i) {
-    auto r = journal->append_and_wait(sample(numbered("u", i), i));
-    if (r) {
-      acked.push_back(*r);
-      continue;
-    }
-    failed = true;
-    if (r.error().code != Code::ERR_UNAVAILABLE) return fail("wrong code: " + r.error().message);
-    if (r.error().message.find("File too large") == std::string::npos) {
-      return fail("unclear message: " + r.error().message);
-    }
+std::string check_failure(const Error& error) {
+  if (error.code != Code::ERR_UNAVAILABLE) return "wrong code: " + error.message;
+  if (error.message.find("File too large") == std::string::npos) {
+    return "unclear message: " + error.message;
   }
-  if (!failed) return fail("the size limit never made an append fail");
+  return {};
+}
+
+// After appends failed at the size limit: raises it again and checks that the journal
+// resumes on the durable chain, that every acknowledged record survives a reopen and
+// `verify`, and that no failed record (users in `failed_users`) is on disk.
+int check_recovery(std::unique_ptr<Journal> journal, const JournalOptions& options,
+                   std::vector<JournalRecord> acked, const std::vector<std::string>& failed_users,
+                   const rlimit& old) {
   if (journal->healthy()) return fail("healthy() is still true after a failed write");
   if (journal->last_error().empty()) return fail("last_error() is empty");
-  for (int i = 0; i < 3; ++i) {
-    if (journal->append_and_wait(sample("again", i))) return fail("append succeeded while full");
-  }
-  std::printf("acked %zu records before the limit: %s\n", acked.size(),
+  std::printf("acked %zu records, %zu failed: %s\n", acked.size(), failed_users.size(),
               journal->last_error().c_str());
+  std::sort(acked.begin(), acked.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
 
-  if (::setrlimit(RLIMIT_FSIZE, &rl) != 0) return fail("cannot raise the limit again");
+  if (::setrlimit(RLIMIT_FSIZE, &old) != 0) return fail("cannot raise the limit again");
   auto resumed = journal->append_and_wait(sample("after", 1));
   if (!resumed) return fail("no recovery after space returned: " + resumed.error().message);
   if (!journal->healthy()) return fail("healthy() false after a successful write");
@@ -132,25 +135,106 @@ int run_disk_full(const std::string& dir, rlim_t limit) {
   if (resumed->prev != acked.back().hash) return fail("chain broken across the failure");
   acked.push_back(*resumed);
   const auto stats = journal->stats();
-  if (stats.failed_batches < 4) return fail("failed batches not counted");
+  if (stats.failed_batches < 1 || stats.failed_records < failed_users.size()) {
+    return fail("failed batches not counted");
+  }
   journal.reset();
 
   auto reopened = Journal::open(options, SystemClock::instance());
   if (!reopened) return fail("reopen: " + reopened.error().message);
   if ((*reopened)->last_recovery().tail_cut) return fail("a failed batch was left on disk");
   reopened->reset();
-  const auto report = verify(dir);
+  const auto report = verify(options.dir);
   if (!report.ok) return fail("verify: " + report.message);
   std::ostringstream out;
-  if (!export_jsonl(dir, {}, out)) return fail("export failed");
+  if (!export_jsonl(options.dir, {}, out)) return fail("export failed");
   const std::string text = out.str();
   for (const auto& r : acked) {
     if (text.find(to_json_line(r)) == std::string::npos) {
       return fail(numbered("acknowledged record ", r.seq) + " is missing");
     }
   }
+  for (const auto& user : failed_users) {
+    if (text.find("\"" + user + "\"") != std::string::npos) {
+      return fail("failed record of " + user + " is on disk");
+    }
+  }
   std::printf("ok: %zu acknowledged records intact\n", acked.size());
   return 0;
+}
+
+int run_disk_full(const std::string& dir, rlim_t limit) {
+  rlimit old{};
+  if (!lower_size_limit(limit, old)) return fail("setrlimit failed");
+  const JournalOptions options = one_segment(dir);
+  auto opened = Journal::open(options, SystemClock::instance());
+  if (!opened) return fail(opened.error().message);
+  auto& journal = *opened;
+
+  std::vector<JournalRecord> acked;
+  std::vector<std::string> failed_users;
+  for (int i = 0; i < 100000 && failed_users.empty(); ++i) {
+    auto r = journal->append_and_wait(sample(numbered("u", i), i));
+    if (r) {
+      acked.push_back(*r);
+      continue;
+    }
+    failed_users.push_back(numbered("u", i));
+    if (auto why = check_failure(r.error()); !why.empty()) return fail(why);
+  }
+  if (failed_users.empty()) return fail("the size limit never made an append fail");
+  for (int i = 0; i < 3; ++i) {
+    if (journal->append_and_wait(sample("again", i))) return fail("append succeeded while full");
+  }
+  if (journal->stats().failed_batches < 4) return fail("failed batches not counted");
+  return check_recovery(std::move(journal), options, std::move(acked), failed_users, old);
+}
+
+// Records sealed behind a batch whose write fails chain onto it: they must fail with it even
+// where their own write would fit, and the chain must resume at the durable end. While the
+// writer stalls, four large records and then eight small ones are sealed in batches of four;
+// the size limit leaves room for the small batches but not for the large one before them.
+int run_disk_full_behind(const std::string& dir) {
+  JournalOptions options = one_segment(dir);
+  options.batch_max = 4;
+  auto opened = Journal::open(options, SystemClock::instance());
+  if (!opened) return fail(opened.error().message);
+  auto& journal = *opened;
+  std::vector<JournalRecord> acked;
+  for (int i = 0; i < 3; ++i) acked.push_back(*journal->append_and_wait(sample("before", i)));
+  // The limit counts from where the data ends (the segment header and the frames written);
+  // a write past it fails even inside the zeros the file is grown by.
+  const auto data_end = static_cast<rlim_t>(journal->stats().bytes);
+  rlimit old{};
+  if (!lower_size_limit(data_end + 8 * 1024, old)) return fail("setrlimit failed");
+
+  journal->stall_for(std::chrono::milliseconds(300));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> failed_users;
+  std::string wrong;
+  int answered = 0;
+  for (int i = 0; i < 12; ++i) {
+    JournalRecord r = sample(numbered("behind-", i), i);
+    if (i < 4) r.extra = "{\"pad\":\"" + std::string(4000, 'x') + "\"}";
+    journal->append(std::move(r), [&, i](Result<JournalRecord> result) {
+      std::lock_guard lock(mu);
+      ++answered;
+      if (result) {
+        wrong = numbered("record ", i) + " was acknowledged behind a failed write";
+      } else {
+        failed_users.push_back(numbered("behind-", i));
+        if (auto why = check_failure(result.error()); !why.empty()) wrong = why;
+      }
+      cv.notify_one();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return answered == 12; });
+  }
+  if (!wrong.empty()) return fail(wrong);
+  return check_recovery(std::move(journal), options, std::move(acked), failed_users, old);
 }
 
 }  // namespace
@@ -163,8 +247,10 @@ int main(int argc, char** argv) {
   if (args.size() == 3 && args[0] == "diskfull") {
     return run_disk_full(args[1], static_cast<rlim_t>(std::stoull(args[2])));
   }
+  if (args.size() == 2 && args[0] == "diskfull-behind") return run_disk_full_behind(args[1]);
   std::fprintf(stderr,
                "usage: journal_test_child crash DIR ITERATION THREADS SEGMENT_BYTES\n"
-               "       journal_test_child diskfull DIR LIMIT_BYTES\n");
+               "       journal_test_child diskfull DIR LIMIT_BYTES\n"
+               "       journal_test_child diskfull-behind DIR\n");
   return 2;
 }
