@@ -204,7 +204,7 @@ int serve(const std::string& dir, int threads, bool journal_wait) {
   runtime::IoPool pool(threads);  // as `castellan server` runs its io threads
   auto tls = ensure_tls_files(config);
   if (!tls) return std::cerr << tls.error().message << "\n", 1;
-  HttpsServer server(api, config, *tls, registry, pool.executor());
+  HttpsServer server(api, config, *tls, registry, pool.executor(), pool.executors());
   if (auto s = server.start(); !s) return std::cerr << s.error().message << "\n", 1;
   std::cout << "READY " << server.api_port() << " " << tokens.issue("bench", Role::kOperator).token
             << std::endl;

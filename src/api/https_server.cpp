@@ -49,11 +49,15 @@ Result<void> listen_on(tcp::acceptor& acceptor, const std::string& text, const c
 }  // namespace
 
 HttpsServer::Impl::Impl(ApiService& api_, const Config& config_, TlsFiles tls_,
-                        runtime::TaskRegistry& registry, asio::any_io_executor executor_)
+                        runtime::TaskRegistry& registry, asio::any_io_executor executor_,
+                        std::vector<asio::any_io_executor> connection_executors_)
     : api(api_),
       config(config_),
       tls(std::move(tls_)),
       executor(executor_),
+      connection_executors(connection_executors_.empty()
+                               ? std::vector<asio::any_io_executor>{executor_}
+                               : std::move(connection_executors_)),
       api_acceptor(executor),
       ops_acceptor(executor),
       group(registry, "api") {}
@@ -119,7 +123,11 @@ asio::awaitable<void> HttpsServer::Impl::accept_loop(tcp::acceptor& acceptor, bo
     ~Untrack() { impl->untrack(id); }
   } untrack{this, tracked};
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+    // An API connection is accepted onto the next connection executor, and its session runs
+    // there: all of its handlers on one thread.
+    const asio::any_io_executor target =
+        ops ? executor : connection_executors[next_connection++ % connection_executors.size()];
+    auto [ec, socket] = co_await acceptor.async_accept(target, kTuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // E.g. out of file descriptors: back off instead of spinning.
@@ -140,7 +148,7 @@ asio::awaitable<void> HttpsServer::Impl::accept_loop(tcp::acceptor& acceptor, bo
     auto holder = std::make_shared<tcp::socket>(std::move(socket));
     if (ops) {
       group.spawn(executor, "ops connection", ops_session(std::move(*holder)));
-    } else if (group.spawn(executor, "api connection",
+    } else if (group.spawn(target, "api connection",
                            runtime::TaskGroup::Body([this, holder](runtime::TaskRef self) {
                              return session(self, std::move(*holder));
                            })) == 0) {
@@ -187,8 +195,10 @@ asio::awaitable<void> HttpsServer::Impl::ops_session(tcp::socket socket) {
 }
 
 HttpsServer::HttpsServer(ApiService& api, const Config& config, TlsFiles tls,
-                         runtime::TaskRegistry& registry, boost::asio::any_io_executor executor)
-    : impl_(std::make_unique<Impl>(api, config, std::move(tls), registry, executor)) {}
+                         runtime::TaskRegistry& registry, boost::asio::any_io_executor executor,
+                         std::vector<boost::asio::any_io_executor> connection_executors)
+    : impl_(std::make_unique<Impl>(api, config, std::move(tls), registry, executor,
+                                   std::move(connection_executors))) {}
 
 HttpsServer::~HttpsServer() {
   stop();

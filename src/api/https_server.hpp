@@ -10,6 +10,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
+#include <vector>
 
 #include "api/api_service.hpp"
 #include "api/tls_files.hpp"
@@ -24,8 +25,11 @@ namespace castellan::api {
 
 class HttpsServer {
  public:
+  // The listeners run on `executor`; API connections are spread over `connection_executors`
+  // in turn (each is served by the one it got), or run on `executor` when it is empty.
   HttpsServer(ApiService& api, const Config& config, TlsFiles tls, runtime::TaskRegistry& registry,
-              boost::asio::any_io_executor executor);
+              boost::asio::any_io_executor executor,
+              std::vector<boost::asio::any_io_executor> connection_executors = {});
   // Stops (see stop()).
   ~HttpsServer();
   HttpsServer(const HttpsServer&) = delete;

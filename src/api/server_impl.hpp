@@ -24,7 +24,7 @@ using TlsStream = asio::ssl::stream<beast::tcp_stream>;
 
 struct HttpsServer::Impl {
   Impl(ApiService& api, const Config& config, TlsFiles tls, runtime::TaskRegistry& registry,
-       asio::any_io_executor executor);
+       asio::any_io_executor executor, std::vector<asio::any_io_executor> connection_executors);
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool ops);
   asio::awaitable<void> session(runtime::TaskRef self, tcp::socket socket);
@@ -43,6 +43,8 @@ struct HttpsServer::Impl {
   const Config& config;
   TlsFiles tls;
   asio::any_io_executor executor;
+  std::vector<asio::any_io_executor> connection_executors;  // never empty
+  std::size_t next_connection = 0;  // the API accept loop's turn over connection_executors
   asio::ssl::context ssl{asio::ssl::context::tls_server};
   tcp::acceptor api_acceptor;
   tcp::acceptor ops_acceptor;

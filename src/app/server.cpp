@@ -205,7 +205,7 @@ int run_server(const Config& config) {
   if (!admin) return fail(admin.error().message);
   auto tls = api::ensure_tls_files(config);
   if (!tls) return fail(tls.error().message);
-  api::HttpsServer https(api, config, *tls, registry, pool.executor());
+  api::HttpsServer https(api, config, *tls, registry, pool.executor(), pool.executors());
   if (auto started = https.start(); !started) return fail(started.error().message);
   spdlog::info("connecting to the MQTT broker {}:{}", config.mqtt.host, config.mqtt.port);
   if (auto started = mqtt.start(); !started) return fail(started.error().message);

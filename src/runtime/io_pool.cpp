@@ -7,17 +7,19 @@
 
 namespace castellan::runtime {
 
-IoPool::IoPool(int threads)
-    : thread_count_(std::max(1, threads)),
-      context_(thread_count_),
-      work_(boost::asio::make_work_guard(context_)) {
+IoPool::IoPool(int threads) : thread_count_(std::max(1, threads)) {
+  for (int i = 0; i < thread_count_; ++i) {
+    contexts_.push_back(std::make_unique<boost::asio::io_context>(1));  // run by one thread
+    work_.push_back(boost::asio::make_work_guard(*contexts_.back()));
+  }
   workers_.reserve(static_cast<std::size_t>(thread_count_));
   for (int i = 0; i < thread_count_; ++i) {
     workers_.emplace_back([this, i] {
       name_this_thread("io-" + std::to_string(i));
+      auto& context = *contexts_[static_cast<std::size_t>(i)];
       for (;;) {
         try {
-          context_.run();
+          context.run();
           return;
         } catch (const std::exception& e) {
           // A handler threw past its coroutine: a bug. Keep the worker alive.
@@ -33,9 +35,15 @@ IoPool::~IoPool() {
   join();
 }
 
+std::vector<boost::asio::any_io_executor> IoPool::executors() {
+  std::vector<boost::asio::any_io_executor> all;
+  for (auto& context : contexts_) all.emplace_back(context->get_executor());
+  return all;
+}
+
 void IoPool::stop() {
-  work_.reset();
-  context_.stop();
+  for (auto& guard : work_) guard.reset();
+  for (auto& context : contexts_) context->stop();
 }
 
 void IoPool::join() {

@@ -1,16 +1,20 @@
-// IoPool: one io_context run by N worker threads. Tasks spawned through TaskGroup get their
-// own strand over executor(), so sharing one context between threads is safe and balances
-// load. RAII: the destructor stops the context and joins the threads.
+// IoPool: N worker threads, each running an io_context of its own. executor() is the first
+// context, for the service's own long-lived tasks; executors() gives one per thread, for work
+// that should spread over the threads (API connections): a task spawned on one of them runs
+// only on that thread, so its handlers never hop between threads and waking it never wakes
+// another (with one context shared by all threads, the API served fewer requests with 2
+// threads than with 1; docs/benchmarks.md). Tasks spawned through TaskGroup still get their
+// own strand. RAII: the destructor stops the contexts and joins the threads.
 //
 // Shutdown order: close the TaskGroups first (their tasks need the threads to finish), then
-// stop() and join(). Declare the TaskRegistry before the IoPool: destroying the io_context
+// stop() and join(). Declare the TaskRegistry before the IoPool: destroying an io_context
 // destroys any task frame still queued, which unregisters it from the registry.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <optional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -23,12 +27,13 @@ class IoPool {
   IoPool(const IoPool&) = delete;
   IoPool& operator=(const IoPool&) = delete;
 
-  boost::asio::any_io_executor executor() { return context_.get_executor(); }
-  boost::asio::io_context& context() { return context_; }
+  boost::asio::any_io_executor executor() { return contexts_.front()->get_executor(); }
+  // One executor per worker thread, in thread order.
+  std::vector<boost::asio::any_io_executor> executors();
   int threads() const { return thread_count_; }
 
-  // Stops the context: handlers still queued are not run (their frames are destroyed when the
-  // context is). Idempotent.
+  // Stops the contexts: handlers still queued are not run (their frames are destroyed when
+  // the contexts are). Idempotent.
   void stop();
   // Waits for the worker threads to exit. Idempotent; must not be called from a worker.
   void join();
@@ -37,8 +42,8 @@ class IoPool {
 
  private:
   int thread_count_;
-  boost::asio::io_context context_;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> workers_;
 };
 
