@@ -7,7 +7,8 @@
 // that long for as many records as the previous batch had); records sealed meanwhile form the
 // next batch. A flusher thread then indexes the batch, shows it to subscribers (the SSE stream)
 // in seq order and runs each appender's callback: a record is acknowledged only once it is on
-// disk, while the next batch is already on its way (journal_impl.hpp).
+// disk, while the next batch is already on its way; a batch with nothing behind it is
+// acknowledged by the syncer itself (journal_impl.hpp).
 //
 // A failed write or fdatasync (disk full, I/O error) fails the whole batch with 50301, and every
 // record sealed after it (they chain onto it); cuts the segment back to its last durable size,
@@ -119,7 +120,7 @@ class Journal {
   // with 50301. Queries and unsubscribing keep working until the object is destroyed.
   void close();
 
-  // Seals a record. `on_durable` runs on the flusher thread once the record is fsynced, with
+  // Seals a record. `on_durable` runs on a journal thread once the record is fsynced, with
   // seq/ts/prev/hash filled, or with 50301 when it could not be written (disk full, I/O
   // error). An invalid record (bad UTF-8, bad extra, over 1 MiB: 40001) or an append to a
   // closing journal (50301) fails at once, on the calling thread.
@@ -143,7 +144,7 @@ class Journal {
     std::uint64_t id_ = 0;
   };
 
-  // `callback` runs on the flusher thread for every record made durable after this call, in
+  // `callback` runs on a journal thread for every record made durable after this call, in
   // seq order, before the appenders' own callbacks for that batch. Keep it short and non-blocking;
   // do not subscribe, or destroy the Subscription, from inside it. The Subscription must not
   // outlive the Journal.

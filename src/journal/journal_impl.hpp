@@ -74,6 +74,9 @@ using detail::write_failed;
 //    chunk begins one, and hands it to the flusher;
 //  - the flusher ("journal") indexes, publishes and acknowledges durable chunks, and applies
 //    retention, while the syncer writes the next one.
+// When nothing else is sealed and the flusher is idle, the syncer acknowledges the chunk
+// itself: there is no next write to overlap, and a lone appender is spared a thread hop.
+// Whoever acknowledges holds `acking_`, so chunks are acknowledged one at a time, in order.
 // Sealing runs ahead of the disk. If a write fails, every chunk sealed after the last durable
 // one chains onto records that were lost: all of them fail, and the chain (seq, hash, offset)
 // is rewound to the durable end, in one step under mu_.
@@ -194,15 +197,26 @@ class Journal::Impl {
       }
       last_batch_size_ = chunk.batch.size();
       chunk.result = write(chunk);
+      bool ack_here = false;
       {
         std::lock_guard lock(mu_);
         if (chunk.result) {
           durable_next_seq_ = chunk.batch.back().record.seq + 1;
           durable_hash_ = chunk.batch.back().record.hash;
-          synced_.push_back(std::move(chunk));
+          ack_here = sealed_.empty() && synced_.empty() && !acking_;
+          if (ack_here) {
+            acking_ = true;
+          } else {
+            synced_.push_back(std::move(chunk));
+          }
         } else {
           rewind_after(std::move(chunk));
         }
+      }
+      if (ack_here) {
+        acknowledge(chunk);
+        std::lock_guard lock(mu_);
+        acking_ = false;
       }
       cv_.notify_one();
     }
@@ -288,16 +302,20 @@ class Journal::Impl {
     for (;;) {
       {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return !synced_.empty() || syncer_done_; });
-        if (synced_.empty()) return;
+        cv_.wait(lock, [&] { return (!synced_.empty() && !acking_) || syncer_done_; });
+        if (synced_.empty()) return;  // the syncer has ended: it acknowledges nothing more
         done.swap(synced_);
+        acking_ = true;
       }
       for (Chunk& chunk : done) acknowledge(chunk);
       done.clear();
+      std::lock_guard lock(mu_);
+      acking_ = false;
     }
   }
 
-  // Flusher thread: indexes, publishes and acknowledges a durable chunk; fails a failed one.
+  // The thread holding acking_: indexes, publishes and acknowledges a durable chunk; fails a
+  // failed one.
   void acknowledge(Chunk& chunk) {
     if (chunk.opened) {  // even if the write that followed failed: the file exists
       segments_.push_back(*chunk.opened);
@@ -395,6 +413,7 @@ class Journal::Impl {
   bool stopping_ = false;
   bool syncer_done_ = false;
   bool syncer_waiting_ = false;
+  bool acking_ = false;           // a thread is acknowledging chunks (see the class comment)
   std::size_t sync_wake_at_ = 1;  // a waiting syncer is woken once a chunk holds this many
   std::deque<Chunk> sealed_;      // waiting for the syncer, oldest first
   std::deque<Chunk> synced_;      // written (or failed), waiting for the flusher
@@ -410,7 +429,7 @@ class Journal::Impl {
   std::size_t last_batch_size_ = 0;
   std::atomic<std::int64_t> stall_ms_{0};
 
-  // The flusher's once started.
+  // The acknowledging thread's (acking_) once started.
   std::vector<SegmentInfo> segments_;
   bool retention_due_ = false;  // a segment began: apply retention after its first batch
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -172,13 +173,38 @@ TEST_F(JournalTest, AsyncCallbacksRunOnceEach) {
 }
 
 // Durability callbacks run on the flusher thread, which is named for `top -H` and perf.
-TEST_F(JournalTest, CallbacksRunOnTheThreadNamedJournal) {
-  auto j = open(options());
-  std::string name;
+// A record written alone is acknowledged by the syncer that wrote it (no hop for a lone
+// appender); records written while more wait are acknowledged by the flusher, so that the
+// syncer goes on writing.
+TEST_F(JournalTest, CallbacksRunOnTheSyncerWhenAloneAndOnTheFlusherUnderLoad) {
+  auto o = options();
+  o.batch_max = 4;
+  o.linger = std::chrono::microseconds(0);
+  auto j = open(o);
+  std::string lone;
+  ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u", "grant")));  // the syncer is idle
   j->append(decision_record("d1", "u", "grant"),
-            [&](Result<JournalRecord>) { name = this_thread_name(); });
+            [&](Result<JournalRecord>) { lone = this_thread_name(); });
   j.reset();
-  EXPECT_EQ(name, "journal");
+  EXPECT_EQ(lone, "journal-sync");
+
+  TempDir second;  // a fresh journal whose first write finds more sealed behind it
+  o.dir = second.path();
+  j = open(o);
+  j->stall_for(std::chrono::milliseconds(200));
+  std::mutex mu;
+  std::vector<std::string> names;
+  for (int i = 0; i < 10; ++i) {
+    j->append(decision_record("d1", "u", "grant"), [&](Result<JournalRecord>) {
+      std::lock_guard lock(mu);
+      names.push_back(this_thread_name());
+    });
+  }
+  j.reset();
+  ASSERT_EQ(names.size(), 10u);
+  // The first batch of four was written while two more waited.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(names[i], "journal") << i;
+  for (const auto& n : names) EXPECT_TRUE(n == "journal" || n == "journal-sync") << n;
 }
 
 TEST_F(JournalTest, SubscribersSeeDurableRecordsInOrder) {
