@@ -278,7 +278,7 @@ class Journal::Impl {
 
   // Syncer thread: counts a failed batch and returns what its appenders hear.
   Error fail(const Chunk& chunk, const Error& cause) {
-    const Error error = write_failed(cause);
+    Error error = write_failed(cause);
     note_failure(chunk.batch.size(), error);
     return error;
   }
