@@ -19,6 +19,7 @@ seconds=${HEARTBEAT_BENCH_SECONDS:-40}
 [[ -x "$bin" ]] || { echo "heartbeat_load: $bin missing (build first)"; exit 1; }
 
 dir=$(mktemp -d /tmp/castellan-heartbeat-load.XXXXXX)
+source "$(dirname "$0")/demo_lib.sh"
 demo_pid=
 sim_pid=
 cleanup() {
@@ -28,19 +29,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin" demo --no-sim --data-dir "$dir" > "$dir/demo.out" 2>&1 &
-demo_pid=$!
-for _ in $(seq 600); do
-  [[ -f "$dir/demo.json" ]] && break
-  kill -0 "$demo_pid" 2>/dev/null || { echo "heartbeat_load: demo exited:" >&2; tail -20 "$dir/demo.out" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -f "$dir/demo.json" ]] || { echo "heartbeat_load: demo did not become ready" >&2; exit 1; }
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$dir/demo.json" "$1"; }
-server_pid=$(field pid)
-ops=$(field ops)
-journal_dir=$(field journal_dir)
-cpu_seconds() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+start_demo heartbeat_load
+server_pid=$(demo_field pid)
+ops=$(demo_field ops)
+journal_dir=$(demo_field journal_dir)
 heartbeats_received() {
   curl -s "$ops/metrics" | awk '/^castellan_mqtt_messages_total\{.*topic_kind="heartbeat"/ {print $2}'
 }

@@ -19,6 +19,7 @@ export MQTT_BENCH_RUN_SECONDS=$duration MQTT_BENCH_RAMP=$ramp
 export MQTT_BENCH_RAMP_SECONDS=$ramp_seconds
 
 dir=$(mktemp -d /tmp/castellan-mqtt-load.XXXXXX)
+source "$(dirname "$0")/demo_lib.sh"
 demo_pid=
 cleanup() {
   if [[ -n "$demo_pid" ]]; then
@@ -32,14 +33,7 @@ trap cleanup EXIT INT TERM
 # The load (up to 20k swipes/s over the demo's ~10 doors) is far above any real door's rate:
 # this measures the decision path, so the per-door swipe limit (42901) is off.
 export CASTELLAN_DECISION_DOOR_SWIPES_PER_S=0
-"$bin" demo --no-sim --data-dir "$dir" > "$dir/demo.out" 2>&1 &
-demo_pid=$!
-for _ in $(seq 1 240); do
-  [[ -f "$dir/demo.json" ]] && break
-  kill -0 "$demo_pid" 2>/dev/null || { echo "mqtt_load: demo exited:" >&2; tail -20 "$dir/demo.out" >&2; exit 1; }
-  sleep 0.5
-done
-[[ -f "$dir/demo.json" ]] || { echo "mqtt_load: demo did not become ready" >&2; exit 1; }
+start_demo mqtt_load
 
 doors=$(python3 -c 'import json,sys; print(",".join(sorted(json.load(open(sys.argv[1])))))' "$dir/door-keys.json")
 export MQTT_BENCH_DOORS=$(tr ',' '\n' <<<"$doors" | wc -l)
@@ -59,9 +53,9 @@ summary() {
 # Where the server's time goes: its CPU seconds (user + system, from /proc) and, from its
 # /metrics, the decision latency (receipt -> decision published), fdatasync and batch size
 # histograms as upper bucket bounds of p50/p99 (cumulative since the server started).
-server_pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$dir/demo.json")
-ops=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ops"])' "$dir/demo.json")
-server_cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$server_pid/stat"; }
+server_pid=$(demo_field pid)
+ops=$(demo_field ops)
+server_cpu() { cpu_seconds "$server_pid"; }
 server_histograms() {
   curl -s "$ops/metrics" | python3 -c '
 import collections, re, sys

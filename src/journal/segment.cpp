@@ -106,17 +106,19 @@ Result<std::vector<SegmentFile>> list_segments(const std::string& dir) {
 
 void append_frame(std::string& out, std::uint64_t seq, std::string_view payload, bool batch_end) {
   const std::size_t start = out.size();
-  put_u32(out, static_cast<std::uint32_t>(payload.size()) | (batch_end ? kBatchEndFlag : 0));
+  put_u32(out, static_cast<std::uint32_t>(payload.size()));
   put_u32(out, 0);  // CRC, filled below
   put_u64(out, seq);
   out += payload;
   const std::uint32_t crc = crc32c(std::string_view(out).substr(start + 8));
   for (int i = 0; i < 4; ++i) out[start + 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+  if (batch_end) mark_batch_end(out, start);
 }
 
 void mark_batch_end(std::string& frames, std::size_t frame_offset) {
-  // The length field is little-endian: the mark is the top bit of its last byte.
-  frames[frame_offset + 3] = static_cast<char>(frames[frame_offset + 3] | 0x80);
+  // The length field is little-endian: the flag's bits are in its last byte.
+  char& last = frames[frame_offset + 3];
+  last = static_cast<char>(static_cast<unsigned char>(last) | (kBatchEndFlag >> 24));
 }
 
 FrameRead read_frame(std::string_view segment, std::uint64_t offset) {

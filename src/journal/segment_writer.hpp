@@ -36,7 +36,6 @@ class SegmentWriter {
 
   bool is_open() const { return fd_.valid(); }
   bool broken() const { return broken_; }
-  bool has_records() const { return size_ > kSegmentHeaderBytes; }
   std::uint64_t size() const { return size_; }
   std::uint64_t first_seq() const { return first_seq_; }
   const std::string& path() const { return path_; }
