@@ -109,6 +109,27 @@ TEST(SwipeGenerator, EveryKindParsesAsExpected) {
   EXPECT_GT(without_req, 0);
 }
 
+TEST(SwipeGenerator, AnswersThatContradictTheCardAreImplausible) {
+  // A seeded card may be denied by policy the simulator does not model, never as unknown.
+  for (std::int32_t code : {0, 40302, 40303, 40305, 40306, 40307, 40308, 40309, 40310})
+    EXPECT_TRUE(is_plausible_answer(SwipeKind::kValid, code)) << code;
+  for (std::int32_t code : {40001, 40301, 40304, 40401})
+    EXPECT_FALSE(is_plausible_answer(SwipeKind::kValid, code)) << code;
+  EXPECT_TRUE(is_plausible_answer(SwipeKind::kUnknown, 40304));
+  EXPECT_TRUE(is_plausible_answer(SwipeKind::kUnknown, 40309));  // lockdown comes first
+  EXPECT_FALSE(is_plausible_answer(SwipeKind::kUnknown, 0));
+  EXPECT_FALSE(is_plausible_answer(SwipeKind::kUnknown, 40305));
+  EXPECT_TRUE(is_plausible_answer(SwipeKind::kExpired, 40301));
+  EXPECT_TRUE(is_plausible_answer(SwipeKind::kExpired, 40303));  // revoked comes first
+  EXPECT_FALSE(is_plausible_answer(SwipeKind::kExpired, 0));
+  EXPECT_FALSE(is_plausible_answer(SwipeKind::kExpired, 40306));
+  EXPECT_TRUE(is_plausible_answer(SwipeKind::kMalformed, 40001));
+  EXPECT_FALSE(is_plausible_answer(SwipeKind::kMalformed, 0));
+  // Refusals are counted apart, for every kind.
+  for (std::int32_t code : {42901, 50301, 50401})
+    EXPECT_TRUE(is_plausible_answer(SwipeKind::kUnknown, code)) << code;
+}
+
 TEST(SwipeGenerator, KindsWithoutCardsAreLeftOut) {
   SimOptions o;  // no card lists
   o.mix = SwipeMix{1, 0, 1, 0};

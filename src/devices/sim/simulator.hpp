@@ -58,7 +58,6 @@ class Simulator {
   struct Pending {
     Clock::Monotonic sent;
     SwipeKind kind;
-    std::int32_t expected_code;
     bool answered = false;
     bool timed_out = false;  // counted unanswered; erased after 3x answer_timeout
   };

@@ -18,6 +18,23 @@ std::string_view swipe_kind_name(SwipeKind k) {
   return "?";
 }
 
+bool is_plausible_answer(SwipeKind kind, std::int32_t code) {
+  if (code == 42901 || code >= 50000) return true;  // refused: counted apart
+  // 40309 (lockdown) comes before every card check; 40303 (revoked) and 40310 (suspended)
+  // before the validity dates (contract §4, order of precedence).
+  switch (kind) {
+    case SwipeKind::kValid:
+      return code == 0 || (code >= 40302 && code <= 40310 && code != 40304);
+    case SwipeKind::kUnknown:
+      return code == 40304 || code == 40309;
+    case SwipeKind::kExpired:
+      return code == 40301 || code == 40303 || code == 40309 || code == 40310;
+    case SwipeKind::kMalformed:
+      return code == 40001;
+  }
+  return false;
+}
+
 SwipeGenerator::SwipeGenerator(const SimOptions& options, std::uint64_t seed)
     : options_(options), rng_(seed) {
   const SwipeMix& m = options.mix;
@@ -47,18 +64,14 @@ SwipePlan SwipeGenerator::next(const std::string& req, std::string_view ts) {
   switch (plan.kind) {
     case SwipeKind::kValid:
       plan.payload = card_swipe(options_.valid_cards[rng_() % options_.valid_cards.size()]);
-      plan.expected_code = 0;
       break;
     case SwipeKind::kUnknown:
       plan.payload = card_swipe(random_uid());
-      plan.expected_code = 40304;
       break;
     case SwipeKind::kExpired:
       plan.payload = card_swipe(options_.expired_cards[rng_() % options_.expired_cards.size()]);
-      plan.expected_code = 40301;
       break;
     case SwipeKind::kMalformed: {
-      plan.expected_code = 40001;
       // Rotate through the shapes so every run covers each of them.
       switch (malformed_count_++ % 6) {
         case 0:
