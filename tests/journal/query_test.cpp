@@ -97,6 +97,44 @@ TEST_F(QueryTest, CursorPagesThroughEverythingOnce) {
   EXPECT_EQ(all.back(), 3u);
 }
 
+TEST_F(QueryTest, RecordsReadBackWholeNewestFirst) {
+  // Neighbouring records are read together (query.cpp): each must come back as written.
+  auto page = j_->query({.limit = 1000});
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->records.size(), 61u);
+  EXPECT_EQ(page->records[0].kind, RecordKind::admin);
+  for (std::size_t i = 0; i < 60; ++i) {
+    const JournalRecord& r = page->records[60 - i];
+    EXPECT_EQ(r.seq, i + 1);
+    EXPECT_EQ(r.door, numbered("d", static_cast<long long>(i % 3)));
+    EXPECT_EQ(r.user, numbered("u", static_cast<long long>(i % 4)));
+    EXPECT_EQ(r.ts, start_ + std::chrono::seconds(i));
+  }
+}
+
+TEST_F(QueryTest, ADamagedRecordAmongItsNeighboursIsNamed) {
+  // One byte of record 30's payload changes on disk; the index still points at it.
+  bool flipped = false;
+  for (const auto& f : std::filesystem::directory_iterator(dir_.path())) {
+    if (f.path().extension() != ".cjl") continue;
+    std::string bytes = slurp(f.path().string());
+    const auto at = bytes.find(R"({"seq":30,)");
+    if (at == std::string::npos) continue;
+    bytes[at + 20] ^= 0x01;
+    spit(f.path().string(), bytes);
+    flipped = true;
+  }
+  ASSERT_TRUE(flipped);
+  auto page = j_->query({.limit = 1000});
+  ASSERT_FALSE(page);
+  EXPECT_EQ(page.error().code, Code::ERR_UNAVAILABLE);
+  EXPECT_NE(page.error().message.find("journal record 30 is damaged"), std::string::npos)
+      << page.error().message;
+  // Pages that end before it, and records filtered past it, are still served.
+  EXPECT_EQ(seqs({.limit = 3}), (std::vector<std::uint64_t>{61, 60, 59}));
+  EXPECT_EQ(seqs({.door = "d1", .decision = "deny"}), (std::vector<std::uint64_t>{56, 41, 26, 11}));
+}
+
 TEST_F(QueryTest, BadLimitCursorAndRangeAreClearErrors) {
   for (const EventQuery& q : {EventQuery{.limit = 0}, EventQuery{.limit = 1001},
                               EventQuery{.cursor = "abc"}, EventQuery{.cursor = "12x"},
@@ -157,6 +195,40 @@ TEST_F(QueryTest, NewRecordsAreQueryableOnceAcknowledged) {
 
 namespace castellan::journal {
 namespace {
+
+TEST(QueryLayout, CandidatesFarApartAndCloseTogetherReadTheSameRecords) {
+  // Each decision on door "dz" is followed by a 20 KiB admin record: a query for "dz" finds
+  // candidates too far apart to read together, a query for everything finds them close.
+  testing::TempDir dir;
+  FakeClock clock{*parse_utc("2026-11-22T03:00:00Z")};
+  JournalOptions o;
+  o.dir = dir.path();
+  o.segment_bytes = 256 << 10;
+  auto journal = Journal::open(o, clock);
+  ASSERT_TRUE(journal);
+  std::vector<JournalRecord> records;
+  for (int i = 0; i < 30; ++i) {
+    records.push_back(testing::decision_record("dz", testing::numbered("u", i), "grant"));
+    JournalRecord admin;
+    admin.kind = RecordKind::admin;
+    admin.extra = R"({"actor":"admin","note":")" + std::string(20 << 10, 'x') + R"("})";
+    records.push_back(admin);
+  }
+  testing::append_all(**journal, records);
+  ASSERT_GT((*journal)->stats().segments, 1u);
+  auto sparse = (*journal)->query({.door = "dz", .limit = 1000});
+  ASSERT_TRUE(sparse) << sparse.error().message;
+  ASSERT_EQ(sparse->records.size(), 30u);
+  auto dense = (*journal)->query({.limit = 1000});
+  ASSERT_TRUE(dense) << dense.error().message;
+  ASSERT_EQ(dense->records.size(), 60u);
+  for (std::size_t i = 0; i < 30; ++i) {
+    EXPECT_EQ(sparse->records[i].seq, 59 - 2 * i);
+    EXPECT_EQ(sparse->records[i].user, testing::numbered("u", static_cast<long long>(29 - i)));
+    EXPECT_EQ(dense->records[2 * i + 1], sparse->records[i]);
+    EXPECT_EQ(dense->records[2 * i].extra.size(), records[1].extra.size());
+  }
+}
 
 TEST(QueryConcurrency, QueriesWhileAppendingSeeConsistentPages) {
   testing::TempDir dir;
