@@ -6,9 +6,10 @@ namespace castellan::app {
 
 Result<std::uint64_t> scan_decisions(
     const journal::Journal& journal, TimePoint from,
-    const std::function<void(const journal::JournalRecord&)>& visit) {
+    const std::function<void(const journal::JournalRecord&)>& visit, const std::string& door) {
   journal::EventQuery query;
   query.kind = journal::RecordKind::decision;
+  query.door = door;
   query.from = from;
   query.limit = 1000;
   std::uint64_t read = 0;

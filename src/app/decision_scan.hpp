@@ -12,11 +12,11 @@
 
 namespace castellan::app {
 
-// Calls `visit` for each decision record journaled at or after `from`, newest first; returns
-// how many there were.
+// Calls `visit` for each decision record journaled at or after `from` (at `door` only, unless
+// empty), newest first; returns how many there were.
 Result<std::uint64_t> scan_decisions(
     const journal::Journal& journal, TimePoint from,
-    const std::function<void(const journal::JournalRecord&)>& visit);
+    const std::function<void(const journal::JournalRecord&)>& visit, const std::string& door = "");
 
 // A 50301/50401 deny: the answer to a swipe whose grant, if the engine made one, never reached
 // its door and was given back. It carries the trace_id, door and card_hash of that grant.

@@ -114,7 +114,7 @@ int run_server(const Config& config) {
   auto replayed = replay_passback(**journal, *snapshots.load(), engine.passback(), clock.now());
   if (replayed) {
     spdlog::info(
-        "anti-passback: {} grants replayed from {} journaled decisions ({} never "
+        "anti-passback: {} grants replayed from {} journaled decisions at its doors ({} never "
         "reached their door)",
         replayed->grants_applied, replayed->decisions_read, replayed->grants_skipped);
   } else {
