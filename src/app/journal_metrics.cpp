@@ -44,6 +44,9 @@ std::string journal_metrics_text(const journal::JournalStats& s) {
             journal::kFsyncSecondsBounds, s.fsync_seconds_buckets, s.fsync_seconds_sum);
   gauge(out, "castellan_journal_healthy", "1 while the journal accepts writes, 0 after a failure.",
         s.healthy ? 1 : 0);
+  gauge(out, "castellan_journal_index_bytes",
+        "Memory held by the journal's query index (64 bytes per retained record).",
+        static_cast<double>(s.index_bytes));
   gauge(out, "castellan_journal_last_seq", "Sequence number of the last durable record.",
         static_cast<double>(s.last_seq));
   counter(out, "castellan_journal_records_total", "Records made durable since start.", s.records);

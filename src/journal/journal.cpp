@@ -200,8 +200,14 @@ std::string Journal::last_error() const {
 }
 
 JournalStats Journal::stats() const {
-  std::lock_guard lock(impl_->stats_mu_);
-  return impl_->stats_;
+  JournalStats s;
+  {
+    std::lock_guard lock(impl_->stats_mu_);
+    s = impl_->stats_;
+  }
+  std::shared_lock lock(impl_->index_mu_);
+  s.index_bytes = impl_->index_.entries().size() * sizeof(IndexEntry);
+  return s;
 }
 
 const RecoveryReport& Journal::last_recovery() const {

@@ -77,6 +77,9 @@ struct JournalStats {
   std::uint64_t failed_records = 0;
   std::uint64_t last_seq = 0;
   std::uint64_t segments = 0;  // segment files on disk
+  // Memory the query index holds: 64 bytes per retained record, never released while the
+  // records are kept (docs/operations.md, "Journal size, memory and restart time").
+  std::uint64_t index_bytes = 0;
   // Non-cumulative counts: batch_size_buckets[i] counts batches with size in
   // (bounds[i-1], bounds[i]]; the extra last element is the +Inf bucket.
   std::array<std::uint64_t, kBatchSizeBounds.size() + 1> batch_size_buckets{};
