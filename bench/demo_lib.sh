@@ -6,10 +6,10 @@
 start_demo() {
   "$bin" demo --no-sim --data-dir "$dir" > "$dir/demo.out" 2>&1 &
   demo_pid=$!
-  for _ in $(seq 1 240); do
+  for _ in $(seq 1 6000); do  # 2 minutes; finely, as startup_load.sh times it
     [[ -f "$dir/demo.json" ]] && return 0
     kill -0 "$demo_pid" 2>/dev/null || { echo "$1: demo exited:" >&2; tail -20 "$dir/demo.out" >&2; exit 1; }
-    sleep 0.5
+    sleep 0.02
   done
   echo "$1: demo did not become ready" >&2
   exit 1

@@ -18,6 +18,7 @@ for exe in "$bin" "$fill"; do
 done
 
 dir=$(mktemp -d /tmp/castellan-startup-load.XXXXXX)
+source "$(dirname "$0")/demo_lib.sh"
 demo_pid=
 stop_demo() {
   [[ -n "$demo_pid" ]] && kill -TERM "$demo_pid" 2>/dev/null && wait "$demo_pid" 2>/dev/null
@@ -35,12 +36,7 @@ timed_start() {
   rm -f "$dir/demo.json"
   local t0
   t0=$(date +%s.%N)
-  "$bin" demo --no-sim --data-dir "$dir" >"$dir/demo.out" 2>&1 &
-  demo_pid=$!
-  while [[ ! -f "$dir/demo.json" ]]; do
-    kill -0 "$demo_pid" 2>/dev/null || { echo "startup_load: demo exited:" >&2; tail -20 "$dir/demo.out" >&2; exit 1; }
-    sleep 0.02
-  done
+  start_demo startup_load
   elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
   stop_demo
 }

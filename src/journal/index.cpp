@@ -37,16 +37,9 @@ bool points_at_frame(const std::string& dir, const IndexEntry& entry) {
   const std::string path = dir + "/" + segment_file_name(entry.segment);
   auto fd = open_file(path, O_RDONLY);
   if (!fd) return false;
-  auto head = pread_exact(fd->get(), entry.offset, kFrameHeaderBytes, path);
-  if (!head) return false;
-  std::uint32_t len = 0;
-  std::memcpy(&len, head->data(), 4);
-  len = payload_length(len);
-  if (len == 0 || len > kMaxPayloadBytes) return false;
-  auto body = pread_exact(fd->get(), entry.offset + kFrameHeaderBytes, len, path);
-  if (!body) return false;
-  const std::string bytes = *head + *body;
-  auto frame = read_frame(bytes, 0);
+  auto bytes = pread_frame(fd->get(), entry.offset, path);
+  if (!bytes) return false;
+  auto frame = read_frame(*bytes, 0);
   return frame.status == FrameStatus::ok && frame.seq == entry.seq;
 }
 

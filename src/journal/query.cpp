@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -47,9 +46,8 @@ class RecordReader {
       if (j > i + 1) {
         // Every frame that starts below the newest one ends at or before it: one read holds
         // them all.
-        auto older = read_span(batch, i + 1, j, batch[i].offset);
+        auto older = read_span(batch, i + 1, j, batch[i].offset, out);
         if (!older) return older.error();
-        for (auto& r : *older) out.push_back(std::move(r));
       }
       i = j;
     }
@@ -57,11 +55,15 @@ class RecordReader {
   }
 
  private:
+  std::string path_of(std::uint64_t segment) const {
+    return dir_ + "/" + segment_file_name(segment);
+  }
+
   // nullptr: the segment file is gone.
   Result<const Fd*> file(std::uint64_t segment) {
     auto it = files_.find(segment);
     if (it != files_.end()) return &it->second;
-    const std::string path = dir_ + "/" + segment_file_name(segment);
+    const std::string path = path_of(segment);
     auto fd = open_file(path, O_RDONLY);
     if (!fd) {
       if (!std::filesystem::exists(path)) return static_cast<const Fd*>(nullptr);
@@ -74,38 +76,31 @@ class RecordReader {
     auto fd = file(entry.segment);
     if (!fd) return fd.error();
     if (*fd == nullptr) return std::optional<JournalRecord>{};
-    const std::string path = dir_ + "/" + segment_file_name(entry.segment);
-    auto head = pread_exact((*fd)->get(), entry.offset, kFrameHeaderBytes, path);
-    if (!head) return head.error();
-    std::uint32_t len = 0;
-    std::memcpy(&len, head->data(), 4);
-    len = payload_length(len);
-    if (len == 0 || len > kMaxPayloadBytes) return damaged(entry);
-    auto body = pread_exact((*fd)->get(), entry.offset + kFrameHeaderBytes, len, path);
-    if (!body) return body.error();
-    auto record = parse(*head + *body, 0, entry);  // the frame's payload views into it
+    auto bytes = pread_frame((*fd)->get(), entry.offset, path_of(entry.segment));
+    if (!bytes) return bytes.error();
+    auto record = parse(*bytes, 0, entry);
     if (!record) return record.error();
     return std::optional<JournalRecord>(std::move(*record));
   }
 
-  // batch[first, last) of one segment, offsets descending, all below `end`.
-  Result<std::vector<std::optional<JournalRecord>>> read_span(const std::vector<IndexEntry>& batch,
-                                                              std::size_t first, std::size_t last,
-                                                              std::uint64_t end) {
-    std::vector<std::optional<JournalRecord>> out(last - first);
+  // Appends batch[first, last) of one segment, offsets descending, all below `end`, to `out`.
+  Result<void> read_span(const std::vector<IndexEntry>& batch, std::size_t first, std::size_t last,
+                         std::uint64_t end, std::vector<std::optional<JournalRecord>>& out) {
     auto fd = file(batch[first].segment);
     if (!fd) return fd.error();
-    if (*fd == nullptr) return out;
+    if (*fd == nullptr) {
+      out.resize(out.size() + (last - first));
+      return {};
+    }
     const std::uint64_t base = batch[last - 1].offset;
-    auto bytes = pread_exact((*fd)->get(), base, end - base,
-                             dir_ + "/" + segment_file_name(batch[first].segment));
+    auto bytes = pread_exact((*fd)->get(), base, end - base, path_of(batch[first].segment));
     if (!bytes) return bytes.error();
     for (std::size_t k = first; k < last; ++k) {
       auto record = parse(*bytes, batch[k].offset - base, batch[k]);
       if (!record) return record.error();
-      out[k - first] = std::move(*record);
+      out.emplace_back(std::move(*record));
     }
-    return out;
+    return {};
   }
 
   static Result<JournalRecord> parse(std::string_view bytes, std::uint64_t offset,

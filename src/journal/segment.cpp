@@ -6,6 +6,7 @@
 
 #include "core/crypto.hpp"
 #include "journal/crc32c.hpp"
+#include "journal/file_io.hpp"
 
 namespace castellan::journal {
 namespace {
@@ -82,6 +83,18 @@ std::optional<std::uint64_t> parse_segment_file_name(std::string_view name) {
     v = v * 10 + static_cast<std::uint64_t>(c - '0');
   }
   return v;
+}
+
+Result<std::string> pread_frame(int fd, std::uint64_t offset, const std::string& path) {
+  auto head = pread_exact(fd, offset, kFrameHeaderBytes, path);
+  if (!head) return head.error();
+  std::uint32_t len = 0;
+  std::memcpy(&len, head->data(), 4);
+  len = payload_length(len);
+  if (len == 0 || len > kMaxPayloadBytes) return std::string();
+  auto body = pread_exact(fd, offset + kFrameHeaderBytes, len, path);
+  if (!body) return body.error();
+  return *head + *body;
 }
 
 Result<std::vector<SegmentFile>> list_segments(const std::string& dir) {

@@ -90,6 +90,11 @@ struct FrameRead {
 // Reads the frame at `offset` of a whole segment's bytes.
 FrameRead read_frame(std::string_view segment, std::uint64_t offset);
 
+// Reads the frame that starts at `offset` of an open segment file: its header, then as many
+// payload bytes as the header says; empty when the header holds no plausible length. Check
+// the bytes with read_frame(bytes, 0).
+Result<std::string> pread_frame(int fd, std::uint64_t offset, const std::string& path);
+
 // What follows damage at `offset`: the intact frames with seq > `after_seq` that start
 // anywhere past it. `last_seq` tells a torn tail (nothing intact follows) from damage with
 // intact records after it. `later_batch`: a batch-end frame among them has a further intact
