@@ -5,7 +5,8 @@
 //    decision engine, journal with fsync) seeded with one site/door/user/card, for
 //    bench/api_load.sh. Prints "READY <api port> <operator token>" and runs until SIGTERM.
 //    `--serve DIR THREADS --no-journal` answers verify without journaling (transport ceiling).
-//    CASTELLAN_BENCH_LINGER_US sets the journal's linger (default: JournalOptions's).
+//    CASTELLAN_BENCH_LINGER_US sets the journal's linger (default: the service's, [journal]
+//    linger_us).
 #include <benchmark/benchmark.h>
 #include <signal.h>
 
@@ -172,7 +173,9 @@ int serve(const std::string& dir, int threads, bool journal_wait) {
       return std::cerr << r.error().message << "\n", 1;
   }
   access::DecisionEngine engine(holder);
-  journal::JournalOptions journal_options{dir + "/journal"};
+  // The service's journal configuration (its default linger included).
+  config.journal.dir = dir + "/journal";
+  auto journal_options = journal::journal_options(config);
   if (const char* v = std::getenv("CASTELLAN_BENCH_LINGER_US")) {
     journal_options.linger = std::chrono::microseconds(std::atoi(v));
   }

@@ -105,12 +105,16 @@ double percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
+// JournalOptions's linger (0) unless CASTELLAN_BENCH_LINGER_US sets one.
+std::chrono::microseconds bench_linger() {
+  const char* v = std::getenv("CASTELLAN_BENCH_LINGER_US");
+  return v ? std::chrono::microseconds(std::atoi(v)) : JournalOptions{}.linger;
+}
+
 std::unique_ptr<Journal> open_journal(benchmark::State& state, const std::string& dir) {
   JournalOptions options;
   options.dir = dir;
-  if (const char* v = std::getenv("CASTELLAN_BENCH_LINGER_US")) {
-    options.linger = std::chrono::microseconds(std::atoi(v));
-  }
+  options.linger = bench_linger();
   auto journal = Journal::open(options, SystemClock::instance());
   if (!journal) {
     state.SkipWithError(journal.error().message.c_str());
@@ -391,8 +395,11 @@ BENCHMARK(BM_RecordEncodeHashFrame);
 
 void print_summary() {
   if (g_cases.empty()) return;
-  std::printf("\njournal summary (same run, same disk, TMPDIR=%s)\n",
-              std::filesystem::temp_directory_path().c_str());
+  std::printf(
+      "\njournal summary (same run, same disk, TMPDIR=%s, linger %lld us; the service's\n"
+      "default [journal] linger_us is 600, CASTELLAN_BENCH_LINGER_US=600 measures it)\n",
+      std::filesystem::temp_directory_path().c_str(),
+      static_cast<long long>(bench_linger().count()));
   std::printf("%-11s %10s %8s %8s %6s %8s %10s %12s %10s %7s %10s %9s\n", "appenders", "appends/s",
               "p50_us", "p99_us", "batch", "fsync_us", "raw rec/s", "rawpre rec/s", "sqlite/s",
               "vs raw", "vs rawpre", "vs sqlite");

@@ -41,7 +41,8 @@ struct JournalOptions {
   std::uint64_t segment_bytes = 64ULL << 20;  // rotate once a segment reaches this size
   std::size_t batch_max = 256;                // records per fdatasync at most
   // How long a batch may wait to fill up. 0 (default): write as soon as the syncer is free;
-  // the records sealed during one fdatasync form the next batch (docs/benchmarks.md).
+  // the records sealed during one fdatasync form the next batch (docs/benchmarks.md). The
+  // service's configuration sets 600 µs by default (core/config.hpp).
   std::chrono::microseconds linger{0};
   std::chrono::seconds retention_age{0};  // 0: keep forever; else drop older whole segments
   std::uint64_t retention_bytes = 0;      // 0: unlimited; else drop oldest segments above it

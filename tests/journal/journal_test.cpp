@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -205,6 +206,45 @@ TEST_F(JournalTest, CallbacksRunOnTheSyncerWhenAloneAndOnTheFlusherUnderLoad) {
   // The first batch of four was written while two more waited.
   for (int i = 0; i < 4; ++i) EXPECT_EQ(names[i], "journal") << i;
   for (const auto& n : names) EXPECT_TRUE(n == "journal" || n == "journal-sync") << n;
+}
+
+// The service lingers by default ([journal] linger_us): a batch after one that had company
+// waits for as many records as that one held, and a lone appender never waits. The linger is
+// an hour here, so only the record count can end a wait.
+TEST_F(JournalTest, LingerFillsABatchLikeThePreviousOneButNeverHoldsALoneAppender) {
+  auto o = options();
+  o.linger = std::chrono::hours(1);
+  {
+    auto j = open(o);
+    std::atomic<int> done{0};
+    auto count = [&](Result<JournalRecord> r) {
+      if (r) ++done;
+    };
+    j->stall_for(std::chrono::milliseconds(100));  // the first batch: three records
+    for (int i = 0; i < 2; ++i) j->append(decision_record("d1", "u", "grant"), count);
+    ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u", "grant")));
+    // The second batch waits for three as well, though the first of them comes alone and the
+    // others long after it (without the linger it would be a batch of its own).
+    j->append(decision_record("d1", "u", "grant"), count);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    j->append(decision_record("d1", "u", "grant"), count);
+    ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u", "grant")));
+    EXPECT_EQ(done.load(), 4);
+    EXPECT_EQ(j->stats().records, 6u);
+    EXPECT_EQ(j->stats().batches, 2u);
+  }
+  auto j = open(o);  // a journal whose last batch held one record: an appender never waits
+  auto lone = std::async(std::launch::async, [&] {
+    for (int i = 0; i < 3; ++i) {
+      if (!j->append_and_wait(decision_record("d1", "u", "grant"))) return false;
+    }
+    return true;
+  });
+  const bool answered = lone.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  if (!answered) j->close();  // ends the wait, so that the failure does not take an hour
+  ASSERT_TRUE(answered) << "a lone appender waited for company";
+  EXPECT_TRUE(lone.get());
+  EXPECT_EQ(j->stats().batches, 3u);
 }
 
 TEST_F(JournalTest, SubscribersSeeDurableRecordsInOrder) {
