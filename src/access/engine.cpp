@@ -62,6 +62,12 @@ DecisionResult DecisionEngine::decide(const DecisionRequest& request) {
   return decide(*snapshot, request);
 }
 
+bool DecisionEngine::in_lockdown(std::string_view site, std::string_view door) const {
+  std::shared_ptr<const Snapshot> snapshot = snapshots_.load();
+  const Door* d = snapshot->find_door(door);
+  return d != nullptr && d->site == site && snapshot->in_lockdown(*d);
+}
+
 DecisionResult DecisionEngine::decide(const Snapshot& s, const DecisionRequest& req) {
   DecisionResult out;
   out.card_hash = req.card_hash;

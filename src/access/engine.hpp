@@ -82,6 +82,9 @@ class DecisionEngine {
   // that a later swipe of the card has moved since is left alone.
   void give_back(const Taken& taken);
 
+  // Whether the door of `site` is in lockdown (its own or its site's) in the current snapshot.
+  bool in_lockdown(std::string_view site, std::string_view door) const;
+
   AntiPassbackTracker& passback() { return passback_; }
 
  private:

@@ -172,8 +172,19 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
       if (state == DedupeTable<Outcome, Pending>::State::kInFlight) return;  // answered later
       Pending first = *done->context;  // a copy taken under the lock
       Outcome outcome = *done->outcome;
+      // Lockdown wins over "the same decision": a grant must not open a door that has gone
+      // into lockdown since. The copy, and every later one, gets 40309, on record.
+      const bool locked_out =
+          outcome.grant && first.door_known && engine.in_lockdown(first.door.site, first.door.id);
+      if (locked_out) {
+        outcome = Outcome{false, Code::ERR_DOOR_LOCKDOWN, 0};
+        table.find(p->key)->outcome = outcome;
+        first.trace_id = p->trace_id;  // the record is this copy's
+        first.received = p->received;
+      }
       lock.unlock();
       answer(first, outcome, 1, false);
+      if (locked_out) journal_outcome(first, outcome, "duplicate_after_lockdown");
       return;
     }
     ++stats.decided;

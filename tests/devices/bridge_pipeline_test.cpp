@@ -307,6 +307,42 @@ TEST_F(SwipePipelineTest, AGrantSentAgainToADuplicateAuthorisesTheOpeningAgain) 
   EXPECT_EQ(door_states_.assist("d1").recent.size(), 1u) << "still one passage";
 }
 
+// Lockdown wins over "a duplicate gets the same decision": a grant re-sent after the door went
+// into lockdown would open it. The copy gets 40309, on record, and so does every later copy.
+TEST_F(SwipePipelineTest, ADuplicateOfAGrantAfterALockdownIsDenied) {
+  DoorInfo d1 = *world_.doors.find("hq", "d1");
+  door_states_.on_state(d1,
+                        {LockState::kLocked, ContactState::kClosed, std::nullopt, std::nullopt});
+  pipeline_.handle("hq", "d1", swipe_json("r-1", kUidOk));
+  ASSERT_EQ(decision_for("d1", "r-1").decision, "grant");
+  auto data = small_dataset(clock_.now());
+  data.sites["hq"].lockdown = true;
+  world_.holder.publish(access::build_snapshot(data, world_.ledger, 2));
+  clock_.advance(6s);  // past the first grant's unlock_ms
+
+  pipeline_.handle("hq", "d1", swipe_json("r-1", kUidOk));
+  pipeline_.handle("hq", "d1", swipe_json("r-1", kUidOk));
+  const auto& messages = publisher_.messages();
+  ASSERT_EQ(messages.size(), 3u);
+  for (std::size_t i = 1; i < messages.size(); ++i) {
+    auto d = parse_decision_message(messages[i].payload);
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d->req, "r-1");
+    EXPECT_EQ(d->decision, "deny") << i;
+    EXPECT_EQ(d->code, 40309) << i;
+    EXPECT_EQ(d->unlock_ms, 0) << i;
+    expect_signed("d1", *d);
+  }
+  auto records = decisions();
+  ASSERT_EQ(records.size(), 2u) << "the grant, and the lockdown's deny once";
+  EXPECT_EQ(records[1].req, "r-1");
+  EXPECT_EQ(records[1].code, 40309);
+  EXPECT_NE(records[1].extra.find("duplicate_after_lockdown"), std::string::npos);
+  EXPECT_FALSE(records[1].card_hash.empty());
+  door_states_.on_state(d1, {std::nullopt, ContactState::kOpen, std::nullopt, std::nullopt});
+  EXPECT_EQ(journal_.count(journal::RecordKind::door_alarm), 1u) << "no opening was authorised";
+}
+
 TEST_F(SwipePipelineTest, AGrantWhosePublishFailedAuthorisesNoOpening) {
   DoorInfo d1 = *world_.doors.find("hq", "d1");
   door_states_.on_state(d1,
