@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -11,21 +14,34 @@ namespace {
 
 constexpr std::string_view kIndexMagic = "CSTLIDX1";
 constexpr std::size_t kIndexHeaderBytes = 16;
+// The first block (the header and the oldest entries) is never punched out, so the header
+// stays; a dropped prefix becomes a hole from here on.
+constexpr std::uint64_t kIndexHoleFrom = 4096;
 
-// Adds entries for every intact record with seq > after_seq.
+// Adds entries for every intact record with seq > after_seq. What cannot be read or parsed is
+// logged: queries and start-up replays would not see it.
 void scan_segments(const std::vector<SegmentFile>& segments, std::uint64_t after_seq,
-                   std::vector<IndexEntry>& out) {
+                   std::deque<IndexEntry>& out) {
   for (std::size_t i = 0; i < segments.size(); ++i) {
     if (i + 1 < segments.size() && segments[i + 1].first_seq <= after_seq + 1) continue;
     auto bytes = read_whole_file(segments[i].path);
-    if (!bytes) return;
+    if (!bytes) {
+      spdlog::error("journal index: {}; its records are left out of queries until a restart",
+                    bytes.error().message);
+      return;
+    }
     std::uint64_t offset = kSegmentHeaderBytes;
     for (;;) {
       auto frame = read_frame(*bytes, offset);
       if (frame.status != FrameStatus::ok) break;
       if (frame.seq > after_seq) {
         auto record = parse_json_line(frame.payload);
-        if (record) out.push_back(make_index_entry(*record, segments[i].first_seq, offset));
+        if (record) {
+          out.push_back(make_index_entry(*record, segments[i].first_seq, offset));
+        } else {
+          spdlog::error("journal index: record {} in {} does not parse and is left out of queries",
+                        frame.seq, segments[i].path);
+        }
       }
       offset = frame.next_offset;
     }
@@ -43,17 +59,39 @@ bool points_at_frame(const std::string& dir, const IndexEntry& entry) {
   return frame.status == FrameStatus::ok && frame.seq == entry.seq;
 }
 
-std::vector<IndexEntry> read_index_file(const std::string& path) {
-  std::vector<IndexEntry> entries;
-  auto bytes = read_whole_file(path);
-  if (!bytes || bytes->size() < kIndexHeaderBytes ||
-      std::string_view(*bytes).substr(0, kIndexMagic.size()) != kIndexMagic) {
+// The entries of DIR/index.dat and how many entries of the file come before the first one
+// returned: a dropped prefix is a hole in the file (EventIndex::compact_file), skipped.
+std::deque<IndexEntry> read_index_file(const std::string& path, std::size_t& skipped) {
+  std::deque<IndexEntry> entries;
+  skipped = 0;
+  auto fd = open_file(path, O_RDONLY);
+  if (!fd) return entries;
+  auto header = pread_exact(fd->get(), 0, kIndexHeaderBytes, path);
+  if (!header || std::string_view(*header).substr(0, kIndexMagic.size()) != kIndexMagic) {
     return entries;
   }
-  const std::size_t n = (bytes->size() - kIndexHeaderBytes) / sizeof(IndexEntry);
-  if (n == 0) return entries;  // memcpy must not get the null data() of an empty vector
-  entries.resize(n);
-  std::memcpy(entries.data(), bytes->data() + kIndexHeaderBytes, n * sizeof(IndexEntry));
+  const off_t size = ::lseek(fd->get(), 0, SEEK_END);
+  if (size <= static_cast<off_t>(kIndexHeaderBytes)) return entries;
+  // Holes start at the second block; data found after one begins past the dropped prefix.
+  // (Without SEEK_DATA a hole reads as zeros: entries with seq 0, skipped like any dropped one.)
+  std::uint64_t start = kIndexHeaderBytes;
+  if (size > static_cast<off_t>(kIndexHoleFrom)) {
+    const off_t data = ::lseek(fd->get(), static_cast<off_t>(kIndexHoleFrom), SEEK_DATA);
+    if (data > static_cast<off_t>(kIndexHoleFrom) || (data < 0 && errno == ENXIO)) {
+      const auto from = static_cast<std::uint64_t>(data < 0 ? size : data);
+      skipped = (from - kIndexHeaderBytes + sizeof(IndexEntry) - 1) / sizeof(IndexEntry);
+      start = kIndexHeaderBytes + skipped * sizeof(IndexEntry);
+    }
+  }
+  if (static_cast<std::uint64_t>(size) <= start) return entries;
+  auto bytes = pread_exact(fd->get(), start, static_cast<std::uint64_t>(size) - start, path);
+  if (!bytes) return entries;
+  const std::size_t n = bytes->size() / sizeof(IndexEntry);
+  for (std::size_t i = 0; i < n; ++i) {
+    IndexEntry e;
+    std::memcpy(&e, bytes->data() + i * sizeof(IndexEntry), sizeof e);
+    entries.push_back(e);
+  }
   return entries;
 }
 
@@ -88,7 +126,8 @@ Result<EventIndex> EventIndex::load(const std::string& dir,
   EventIndex index;
   index.dir_ = dir;
   index.path_ = dir + "/index.dat";
-  auto entries = read_index_file(index.path_);
+  std::size_t skipped = 0;
+  auto entries = read_index_file(index.path_, skipped);
   const std::size_t loaded = entries.size();
   const std::uint64_t first_seq = segments.empty() ? 1 : segments.front().first_seq;
 
@@ -112,14 +151,14 @@ Result<EventIndex> EventIndex::load(const std::string& dir,
   scan_segments(segments, after, entries);
   rebuilt = !reused_all || entries.size() != before_scan;
   index.entries_ = std::move(entries);
-  index.file_dropped_ = begin;
+  index.file_dropped_ = skipped + begin;
   if (rebuilt || loaded == 0) {
     index.rewrite_file();
   } else {
+    auto file = open_file(index.path_, O_WRONLY | O_APPEND);
+    if (file) index.file_ = std::move(*file);
     index.compact_file();
   }
-  auto file = open_file(index.path_, O_WRONLY | O_APPEND);
-  if (file) index.file_ = std::move(*file);
   return index;
 }
 
@@ -128,8 +167,10 @@ void EventIndex::rewrite_file() {
   const std::string tmp = path_ + ".tmp";
   std::string bytes(kIndexMagic);
   bytes.resize(kIndexHeaderBytes, '\0');
-  bytes.append(reinterpret_cast<const char*>(entries_.data()),
-               entries_.size() * sizeof(IndexEntry));
+  bytes.reserve(kIndexHeaderBytes + entries_.size() * sizeof(IndexEntry));
+  for (const IndexEntry& e : entries_) {
+    bytes.append(reinterpret_cast<const char*>(&e), sizeof e);
+  }
   file_.reset();
   auto fd = open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC);
   if (!fd || !pwrite_all(fd->get(), bytes, 0, tmp) ||
@@ -154,16 +195,27 @@ void EventIndex::append(std::span<const IndexEntry> entries) {
 }
 
 void EventIndex::drop_before(std::uint64_t first_seq) {
-  std::size_t n = 0;
-  while (n < entries_.size() && entries_[n].seq < first_seq) ++n;
-  if (n == 0) return;
-  entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(n));
-  file_dropped_ += n;
+  while (!entries_.empty() && entries_.front().seq < first_seq) {
+    entries_.pop_front();
+    ++file_dropped_;
+  }
 }
 
 void EventIndex::compact_file() {
-  if (file_dropped_ == 0 || file_dropped_ < entries_.size()) return;
-  rewrite_file();
+  if (file_dropped_ == 0 || !file_.valid()) return;
+  // Whole blocks of the dropped prefix, from the second block on, become a hole: the disk
+  // space is freed at once and nothing is copied (a rewrite would copy every live entry).
+  const std::uint64_t dropped_end = kIndexHeaderBytes + file_dropped_ * sizeof(IndexEntry);
+  const std::uint64_t end = dropped_end / kIndexHoleFrom * kIndexHoleFrom;
+  if (end <= kIndexHoleFrom) return;
+  if (::fallocate(file_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  static_cast<off_t>(kIndexHoleFrom),
+                  static_cast<off_t>(end - kIndexHoleFrom)) == 0) {
+    return;
+  }
+  // A file system without holes: rewrite once the dropped entries outnumber the live ones,
+  // so that the copying stays in proportion to what was appended.
+  if (file_dropped_ >= entries_.size()) rewrite_file();
 }
 
 }  // namespace castellan::journal

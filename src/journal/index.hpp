@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <string>
 #include <vector>
@@ -50,12 +51,13 @@ class EventIndex {
   void append(std::span<const IndexEntry> entries);
   // Retention removed every segment before `first_seq`: forgets their entries in memory.
   void drop_before(std::uint64_t first_seq);
-  // Rewrites the file without the dropped entries once they outnumber the live ones, so the
-  // cost is amortized (a rewrite per rotation would copy the whole index each time). A file
-  // with a dropped prefix is still valid: load() skips entries before the first segment.
+  // Frees the file's dropped prefix by punching it out as a hole (no copy; a file system
+  // without holes gets a rewrite once dropped entries outnumber live ones). A file with a
+  // dropped prefix is still valid: load() skips the hole and entries before the first segment.
   void compact_file();
 
-  const std::vector<IndexEntry>& entries() const { return entries_; }
+  // A deque: retention drops from the front without moving what stays.
+  const std::deque<IndexEntry>& entries() const { return entries_; }
   const std::string& dir() const { return dir_; }
 
  private:
@@ -63,7 +65,7 @@ class EventIndex {
 
   std::string dir_;
   std::string path_;
-  std::vector<IndexEntry> entries_;
+  std::deque<IndexEntry> entries_;
   std::size_t file_dropped_ = 0;  // entries at the start of the file no longer in memory
   Fd file_;
 };
