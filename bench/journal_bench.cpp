@@ -30,6 +30,7 @@
 
 #include "core/clock.hpp"
 #include "journal/crc32c.hpp"
+#include "journal/index.hpp"
 #include "journal/journal.hpp"
 #include "journal/segment.hpp"
 
@@ -388,6 +389,56 @@ void register_case(const std::string& name, void (*journal_case)(benchmark::Stat
           ->Arg(1));
   manual(benchmark::RegisterBenchmark(("BM_SqliteWalFull/" + name).c_str(), BM_SqliteWalFull));
 }
+
+// Retention at a rotation: the query index forgets one 64-MiB segment's entries (~131 k) out
+// of 2 M and frees their part of index.dat. Baseline in the same run: what that cost before,
+// erasing them from the front of a vector (every rotation), and rewriting the live entries
+// (once the dropped prefix outnumbered them).
+constexpr std::size_t kIndexEntries = 2'000'000;
+constexpr std::size_t kSegmentEntries = 131'072;
+
+void BM_IndexRetentionDrop(benchmark::State& state) {
+  const std::string dir = make_temp_dir();
+  bool rebuilt = false;
+  auto index = EventIndex::load(dir, {}, 0, rebuilt);
+  std::vector<IndexEntry> entries(kIndexEntries + 16 * kSegmentEntries);
+  for (std::size_t i = 0; i < entries.size(); ++i) entries[i].seq = i + 1;
+  index->append(entries);
+  std::uint64_t first = 1;
+  for (auto _ : state) {
+    first += kSegmentEntries;
+    index->drop_before(first);
+    index->compact_file();
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_IndexRetentionDrop)->Iterations(16)->Unit(benchmark::kMillisecond);
+
+void BM_IndexRetentionDropVectorBaseline(benchmark::State& state) {
+  std::vector<IndexEntry> entries(kIndexEntries + 16 * kSegmentEntries);
+  for (auto _ : state) {
+    entries.erase(entries.begin(), entries.begin() + kSegmentEntries);
+    benchmark::DoNotOptimize(entries.data());
+  }
+}
+BENCHMARK(BM_IndexRetentionDropVectorBaseline)->Iterations(16)->Unit(benchmark::kMillisecond);
+
+void BM_IndexRewriteBaseline(benchmark::State& state) {
+  const std::string dir = make_temp_dir();
+  const std::vector<IndexEntry> entries(kIndexEntries);
+  for (auto _ : state) {
+    std::string bytes(16, '\0');
+    bytes.append(reinterpret_cast<const char*>(entries.data()),
+                 entries.size() * sizeof(IndexEntry));
+    const int fd = ::open((dir + "/index.tmp").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ::write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+      state.SkipWithError("cannot write the index copy");
+    }
+    if (fd >= 0) ::close(fd);
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_IndexRewriteBaseline)->Iterations(4)->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_Crc32cTable);
 BENCHMARK(BM_Crc32cSse42);
