@@ -30,6 +30,7 @@
 
 #include "core/clock.hpp"
 #include "journal/crc32c.hpp"
+#include "journal/file_io.hpp"
 #include "journal/index.hpp"
 #include "journal/journal.hpp"
 #include "journal/segment.hpp"
@@ -430,11 +431,11 @@ void BM_IndexRewriteBaseline(benchmark::State& state) {
     std::string bytes(16, '\0');
     bytes.append(reinterpret_cast<const char*>(entries.data()),
                  entries.size() * sizeof(IndexEntry));
-    const int fd = ::open((dir + "/index.tmp").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || ::write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+    const std::string path = dir + "/index.tmp";
+    auto fd = open_file(path, O_WRONLY | O_CREAT | O_TRUNC);
+    if (!fd || !pwrite_all(fd->get(), bytes, 0, path)) {
       state.SkipWithError("cannot write the index copy");
     }
-    if (fd >= 0) ::close(fd);
   }
   std::filesystem::remove_all(dir);
 }

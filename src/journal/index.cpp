@@ -26,8 +26,10 @@ void scan_segments(const std::vector<SegmentFile>& segments, std::uint64_t after
     if (i + 1 < segments.size() && segments[i + 1].first_seq <= after_seq + 1) continue;
     auto bytes = read_whole_file(segments[i].path);
     if (!bytes) {
-      spdlog::error("journal index: {}; its records are left out of queries until a restart",
-                    bytes.error().message);
+      spdlog::error(
+          "journal index: {}; its records and those after it are left out of queries until a "
+          "restart",
+          bytes.error().message);
       return;
     }
     std::uint64_t offset = kSegmentHeaderBytes;
