@@ -98,6 +98,8 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
   // A swipe of `req` at a door: its table key and the door (known or not).
   std::shared_ptr<Pending> pending_for(std::string_view site, std::string_view door_id,
                                        const std::string& req) const;
+  // The deadline's answer (50401 with the door's fail mode): logged, journaled, published.
+  void miss_deadline(const Pending& p, const Outcome& outcome, std::uint32_t copies);
   void give_back_if_denied(const Pending& p, const Outcome& outcome);
   void journal_outcome(const Pending& p, const Outcome& outcome, std::string_view why);
   // The `extra` of a record whose outcome the engine did not make: why, and the fail mode.
@@ -262,23 +264,31 @@ void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
   if (closed) return;
   Outcome outcome = r ? p->decided : failure_outcome(*p, Code::ERR_UNAVAILABLE);
   std::uint32_t copies = 0;
+  bool late = false;
   {
     std::lock_guard lock(mu);
     if (!r) ++stats.journal_failures;
+    // Durable after its deadline but before the ticker (every 20 ms) saw it: the controller
+    // has stopped waiting, so the answer is the deadline's, as if the ticker had been first.
+    late = r && clock.monotonic() >= p->deadline;
+    if (late) outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
     auto* entry = table.finish(p->key, outcome);
     if (!entry) {
       settle(*p);
       return;  // the deadline answered first
     }
+    if (late) ++stats.timeouts;
     copies = 1 + entry->waiting_duplicates;
   }
-  if (!r) {
+  if (late) {
+    miss_deadline(*p, outcome, copies);
+  } else if (!r) {
     spdlog::warn("journal unavailable for swipe {} at {}/{}: {}", p->trace_id, p->door.site,
                  p->door.id, r.error().message);
     give_back_if_denied(*p, outcome);
     journal_outcome(*p, outcome, "journal_unavailable");
   }
-  answer(*p, outcome, copies, true);
+  if (!late) answer(*p, outcome, copies, true);
   std::lock_guard lock(mu);
   settle(*p);
 }
@@ -323,14 +333,19 @@ void SwipePipeline::Core::expire() {
                   swipes_rate_limited_record(f.site, f.door, f.refused, options.door_swipes_per_s));
   }
   for (const auto& d : due) {
-    spdlog::warn("swipe {} at {}/{} missed its {} ms deadline", d.pending.trace_id,
-                 d.pending.door.site, d.pending.door.id, options.decision_timeout.count());
-    give_back_if_denied(d.pending, d.outcome);
-    journal_outcome(d.pending, d.outcome, "timeout");
-    answer(d.pending, d.outcome, d.copies, true);
+    miss_deadline(d.pending, d.outcome, d.copies);
     std::lock_guard lock(mu);
     settle(*d.swipe);
   }
+}
+
+void SwipePipeline::Core::miss_deadline(const Pending& p, const Outcome& outcome,
+                                        std::uint32_t copies) {
+  spdlog::warn("swipe {} at {}/{} missed its {} ms deadline", p.trace_id, p.door.site, p.door.id,
+               options.decision_timeout.count());
+  give_back_if_denied(p, outcome);
+  journal_outcome(p, outcome, "timeout");
+  answer(p, outcome, copies, true);
 }
 
 void SwipePipeline::Core::give_back_if_denied(const Pending& p, const Outcome& outcome) {

@@ -174,6 +174,34 @@ TEST_F(SwipePipelineTest, DeadlineAnswers50401AndFailModeSafeGrants) {
   EXPECT_EQ(metrics_.decision_count(Code::ERR_TIMEOUT), 2.0);
 }
 
+TEST_F(SwipePipelineTest, ARecordDurableAfterTheDeadlineIsAnswered50401NotLate) {
+  // The ticker runs every 20 ms: a record that becomes durable between the deadline and the
+  // next tick must not publish the engine's grant to a controller that stopped waiting.
+  journal_.set_hold(true);
+  pipeline_.handle("hq", "gate", swipe_json("late-1", kUidOk));
+  pipeline_.handle("hq", "fire", swipe_json("late-2", kUidOk));
+  clock_.advance(305ms);
+  journal_.release();
+  journal_.set_hold(false);
+  auto secure = decision_for("gate", "late-1");
+  EXPECT_EQ(secure.code, 50401);
+  EXPECT_EQ(secure.decision, "deny");
+  expect_signed("gate", secure);
+  EXPECT_EQ(decision_for("fire", "late-2").decision, "grant") << "fail-safe door";
+  EXPECT_EQ(publisher_.messages().size(), 2u);
+  EXPECT_EQ(pipeline_.stats().timeouts, 2u);
+  EXPECT_EQ(journal_.count(journal::RecordKind::decision, "outcome", "timeout"), 2u);
+  // The ticker finds nothing left to answer, and the gate's grant was given back.
+  pipeline_.expire_overdue();
+  EXPECT_EQ(publisher_.messages().size(), 2u);
+  pipeline_.handle("hq", "gate", swipe_json("late-3", kUidOk));
+  EXPECT_EQ(decision_for("gate", "late-3").code, 0) << "not 40307: nobody went in";
+  // A duplicate of the late swipe gets the answer the door got.
+  pipeline_.handle("hq", "gate", swipe_json("late-1", kUidOk));
+  EXPECT_EQ(publisher_.messages().size(), 4u);
+  EXPECT_EQ(parse_decision_message(publisher_.messages().back().payload)->code, 50401);
+}
+
 TEST_F(SwipePipelineTest, AGrantTheDoorNeverGotLeavesTheCardOutside) {
   // The engine grants "in" at the anti-passback gate, but the record is not durable in time:
   // the fail-secure gate is told 50401 deny, so the card must not count as inside.
