@@ -1,8 +1,11 @@
 #include "journal/export.hpp"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "journal/file_io.hpp"
+#include "journal/live_tail.hpp"
 #include "journal/record.hpp"
 #include "journal/segment.hpp"
 
@@ -28,13 +31,31 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
   std::uint64_t last_seq = 0;
   for (std::size_t s = 0; s < segments->size(); ++s) {
     const SegmentFile& segment = (*segments)[s];
-    auto bytes = read_whole_file(segment.path);
-    if (!bytes) return bytes.error();
-    if (!decode_segment_header(*bytes)) return damaged(segment, 0, last_seq, "a bad header");
+    const bool newest = s + 1 == segments->size();
+    auto bytes = read_to_end(segment.path);
+    if (!bytes) {
+      std::error_code ec;
+      // Dropped by a running server's retention (oldest first) since the listing, before any
+      // of it was read: the export starts at what is left, as a later run would.
+      if (last_seq == 0 && !std::filesystem::exists(segment.path, ec) && !ec) continue;
+      return bytes.error();
+    }
+    LiveTail tail(options.settle);
+    bool header = decode_segment_header(*bytes).ok();
+    while (!header && newest && tail.reread(segment.path, 0, *bytes)) {
+      header = decode_segment_header(*bytes).ok();  // a segment being created
+    }
+    // Created and never given its header (a crash then): it holds no record.
+    if (!header && newest && bytes->size() < kSegmentHeaderBytes) break;
+    if (!header) return damaged(segment, 0, last_seq, "a bad header");
     std::uint64_t offset = kSegmentHeaderBytes;
     FrameRead frame;
     for (;;) {
       frame = read_frame(*bytes, offset);
+      if (frame.status == FrameStatus::end) break;
+      // At the newest segment's end, perhaps a batch that was being written: look again.
+      if (frame.status != FrameStatus::ok && newest && tail.reread(segment.path, offset, *bytes))
+        continue;
       if (frame.status != FrameStatus::ok) break;
       auto record = parse_json_line(frame.payload);
       if (!record) return damaged(segment, offset, last_seq, "a record that cannot be read");
@@ -48,8 +69,7 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
     if (frame.status == FrameStatus::end) continue;
     // A torn tail of the last segment (nothing intact after it) holds records that were never
     // acknowledged: a live journal's batch in flight, or what recovery cuts at the next start.
-    const bool torn_tail =
-        s + 1 == segments->size() && scan_intact_after(*bytes, offset, last_seq).last_seq == 0;
+    const bool torn_tail = newest && scan_intact_after(*bytes, offset, last_seq).last_seq == 0;
     if (!torn_tail) return damaged(segment, offset, last_seq, "damage");
   }
   return lines;

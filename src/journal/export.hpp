@@ -1,6 +1,7 @@
 // `castellan journal export DIR [--from T] [--to T]`: records as JSON Lines (contract §5).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -14,6 +15,9 @@ namespace castellan::journal {
 struct ExportOptions {
   std::optional<TimePoint> from;  // inclusive, on the record's ts
   std::optional<TimePoint> to;    // inclusive
+  // How long the end of the newest segment may take to become whole (a running server's
+  // batch being written, live_tail.hpp) before it is taken as a torn tail or as damage.
+  std::chrono::milliseconds settle{1000};
 };
 
 // Writes one export line per intact record, in seq order, each followed by '\n'. Returns the

@@ -50,8 +50,9 @@ Result<void> pwrite_all(int fd, std::string_view data, std::uint64_t offset,
 // Reads exactly `size` bytes at `offset`; fails on a short read.
 Result<std::string> pread_exact(int fd, std::uint64_t offset, std::size_t size,
                                 const std::string& path);
-// The whole file, up to its end when read (it may have shrunk since it was opened).
-Result<std::string> read_whole_file(const std::string& path);
+// The file from `from` up to its end when read (it may have shrunk since it was opened);
+// empty when it ends before `from`.
+Result<std::string> read_to_end(const std::string& path, std::uint64_t from = 0);
 Result<void> fsync_dir(const std::string& dir);
 Result<void> make_dirs(const std::string& dir);
 

@@ -24,7 +24,7 @@ void scan_segments(const std::vector<SegmentFile>& segments, std::uint64_t after
                    std::deque<IndexEntry>& out) {
   for (std::size_t i = 0; i < segments.size(); ++i) {
     if (i + 1 < segments.size() && segments[i + 1].first_seq <= after_seq + 1) continue;
-    auto bytes = read_whole_file(segments[i].path);
+    auto bytes = read_to_end(segments[i].path);
     if (!bytes) {
       spdlog::error(
           "journal index: {}; its records and those after it are left out of queries until a "

@@ -29,7 +29,7 @@ Result<JournalRecord> journal_tail_cut(Journal& journal, std::string extra) {
 void journal_pending_cuts(Journal& journal, const std::string& dir) {
   const std::string path = dir + "/" + kPendingCutsFile;
   if (::access(path.c_str(), F_OK) != 0) return;
-  auto text = read_whole_file(path);
+  auto text = read_to_end(path);
   if (!text) {
     spdlog::error("journal: cannot read {}: {}", path, text.error().message);
     return;

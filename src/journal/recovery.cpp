@@ -99,7 +99,7 @@ Result<RecoveredState> recover_journal(const std::string& dir) {
   std::optional<SegmentHeader> header;
   while (!state.segments.empty()) {
     const SegmentFile& last = state.segments.back();
-    auto read = read_whole_file(last.path);
+    auto read = read_to_end(last.path);
     if (!read) return read.error();
     auto decoded = decode_segment_header(*read);
     if (decoded) {

@@ -1,28 +1,48 @@
 #include "journal/verify.hpp"
 
+#include <filesystem>
+
 #include "journal/file_io.hpp"
+#include "journal/live_tail.hpp"
 #include "journal/record.hpp"
 #include "journal/segment.hpp"
 
 namespace castellan::journal {
 namespace {
 
+// A segment retention drops while it is being listed and read: start again at most this often.
+constexpr int kMaxRestarts = 8;
+
 // Walks the chain; stops at the first problem.
 class ChainChecker {
  public:
-  VerifyReport run(const std::string& dir) {
-    auto segments = list_segments(dir);
+  ChainChecker(std::string dir, VerifyOptions options) : dir_(std::move(dir)), options_(options) {}
+
+  VerifyReport run() {
+    auto segments = list_segments(dir_);
     if (!segments) {
       fail(0, segments.error().message);
       return report_;
     }
     if (segments->empty()) {
       report_.ok = true;
-      report_.message = "no segments in " + dir + " (empty journal)";
+      report_.message = "no segments in " + dir_ + " (empty journal)";
       return report_;
     }
     for (std::size_t i = 0; i < segments->size(); ++i) {
-      if (!check_segment((*segments)[i], i == 0)) return report_;
+      const SegmentFile& segment = (*segments)[i];
+      auto bytes = read_to_end(segment.path);
+      const bool checked = bytes ? check_segment(segment, *bytes, i == 0, i + 1 == segments->size())
+                                 : fail(expected_seq_, bytes.error().message);
+      if (checked) continue;
+      if (restarts_ < kMaxRestarts && retired_by_retention(segment)) {
+        // Everything up to this segment has been dropped since the listing: verify what is
+        // left, from its oldest segment's anchor, as a later run would.
+        ++restarts_;
+        report_ = VerifyReport{};
+        return run();
+      }
+      return report_;
     }
     if (report_.records == 0) {
       report_.first_seq = 0;
@@ -35,10 +55,23 @@ class ChainChecker {
   }
 
  private:
-  bool check_segment(const SegmentFile& segment, bool first) {
-    auto bytes = read_whole_file(segment.path);
-    if (!bytes) return fail(expected_seq_, bytes.error().message);
-    auto header = decode_segment_header(*bytes);
+  // The segment is gone and every segment left starts after it: retention, which drops the
+  // oldest first, not a file removed from the middle (which stays a gap in seq).
+  bool retired_by_retention(const SegmentFile& segment) const {
+    std::error_code ec;
+    if (std::filesystem::exists(segment.path, ec) || ec) return false;
+    auto now = list_segments(dir_);
+    return now && (now->empty() || now->front().first_seq > segment.first_seq);
+  }
+
+  bool check_segment(const SegmentFile& segment, std::string& bytes, bool first, bool newest) {
+    LiveTail tail(options_.settle);
+    // Whether what is wrong at `offset` may be a write in progress, now read again.
+    auto settled = [&](std::uint64_t offset) {
+      return newest && tail.reread(segment.path, offset, bytes);
+    };
+    auto header = decode_segment_header(bytes);
+    while (!header && settled(0)) header = decode_segment_header(bytes);  // a new segment
     if (!header)
       return fail(first ? segment.first_seq : expected_seq_,
                   segment.name + ": " + header.error().message);
@@ -60,10 +93,11 @@ class ChainChecker {
     }
     std::uint64_t offset = kSegmentHeaderBytes;
     for (;;) {
-      const FrameRead frame = read_frame(*bytes, offset);
+      const FrameRead frame = read_frame(bytes, offset);
       if (frame.status == FrameStatus::end) return true;
       const std::string where = segment.name + " offset " + std::to_string(offset) + ": ";
       if (frame.status != FrameStatus::ok) {
+        if (settled(offset)) continue;  // perhaps a batch that was being written
         return fail(expected_seq_, where + std::string(frame_status_name(frame.status)));
       }
       if (frame.seq != expected_seq_) {
@@ -97,6 +131,9 @@ class ChainChecker {
     return false;
   }
 
+  const std::string dir_;
+  const VerifyOptions options_;
+  int restarts_ = 0;
   VerifyReport report_;
   std::uint64_t expected_seq_ = 0;
   std::string expected_prev_;
@@ -104,8 +141,8 @@ class ChainChecker {
 
 }  // namespace
 
-VerifyReport verify(const std::string& dir) {
-  return ChainChecker().run(dir);
+VerifyReport verify(const std::string& dir, VerifyOptions options) {
+  return ChainChecker(dir, options).run();
 }
 
 }  // namespace castellan::journal

@@ -1,7 +1,9 @@
 // Every kind of damage `verify` must find, each reported with the right seq.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "core/clock.hpp"
 #include "journal/journal.hpp"
@@ -69,6 +71,31 @@ TEST_F(TamperTest, TruncationInsideARecord) {
   const auto frames = frames_of(bytes);
   spit(segment_path(), bytes.substr(0, frames[7].offset + frames[7].size / 2));
   expect_bad(8, "torn");
+}
+
+// What a reader can see while a running server writes a batch: the frame's first bytes, then
+// the zeros the writer grew the file by. verify must wait for it, not report it.
+TEST_F(TamperTest, AFrameBeingWrittenAtTheTailIsReadAgainNotReported) {
+  const std::string whole = slurp(segment_path());
+  const auto frames = frames_of(whole);
+  std::string partial = whole;
+  std::fill(partial.begin() + static_cast<std::ptrdiff_t>(frames[9].offset + 20), partial.end(),
+            '\0');
+  spit(segment_path(), partial);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    spit(segment_path(), whole);
+  });
+  auto report = verify(dir_.path());
+  writer.join();
+  EXPECT_TRUE(report.ok) << report.message;
+  EXPECT_EQ(report.last_seq, 10u);
+  // The same bytes left as they are (a crash's torn tail, or an edit) are damage.
+  spit(segment_path(), partial);
+  auto torn = verify(dir_.path(), VerifyOptions{std::chrono::milliseconds(100)});
+  EXPECT_FALSE(torn.ok);
+  EXPECT_EQ(torn.first_bad_seq, 10u) << torn.message;
+  EXPECT_NE(torn.message.find("CRC"), std::string::npos) << torn.message;
 }
 
 TEST_F(TamperTest, DeletedMiddleRecord) {
@@ -176,6 +203,54 @@ TEST_F(SegmentTamperTest, ForgedAnchorInALaterSegment) {
   bytes.replace(0, kSegmentHeaderBytes, encode_segment_header(header));
   spit(segments[2].path, bytes);
   expect_bad(segments[2].first_seq, "anchor");
+}
+
+TEST_F(SegmentTamperTest, ANewestSegmentBeingCreatedIsReadAgainNotReported) {
+  // A rotation creates the file, then writes its header: a reader may find it empty.
+  auto segments = *list_segments(dir_.path());
+  const std::string newest = segments.back().path;
+  const std::string whole = slurp(newest);
+  spit(newest, "");
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    spit(newest, whole);
+  });
+  auto report = verify(dir_.path());
+  writer.join();
+  EXPECT_TRUE(report.ok) << report.message;
+  EXPECT_EQ(report.last_seq, 120u);
+  // An older segment is never being written: an empty one is damage at once.
+  spit(segments[1].path, "");
+  expect_bad(segments[1].first_seq, "header");
+}
+
+// A running server with retention drops old segments and writes new ones while verify reads:
+// every run must report an intact chain (from whatever oldest segment is left).
+TEST(LiveJournalVerify, AJournalBeingWrittenAndTrimmedAlwaysVerifies) {
+  TempDir dir;
+  FakeClock clock{*parse_utc("2026-11-22T03:00:00Z")};
+  JournalOptions o;
+  o.dir = dir.path();
+  o.segment_bytes = 4096;
+  o.retention_bytes = 4 * 4096;
+  auto journal = Journal::open(o, clock);
+  ASSERT_TRUE(journal);
+  std::atomic<bool> stop{false};
+  std::thread appender([&] {
+    for (int i = 0; !stop; ++i) append_all(**journal, numbered_records(4));
+  });
+  int runs = 0, bad = 0;
+  std::string first_bad;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < until) {
+    auto report = verify(dir.path());
+    ++runs;
+    if (!report.ok && bad++ == 0) first_bad = report.message;
+  }
+  stop = true;
+  appender.join();
+  EXPECT_EQ(bad, 0) << "of " << runs << " runs; first: " << first_bad;
+  EXPECT_GT(runs, 10);
 }
 
 TEST_F(SegmentTamperTest, DroppedOldSegmentsStillVerifyFromTheAnchor) {
