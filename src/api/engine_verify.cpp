@@ -74,25 +74,30 @@ void EngineVerify::verify(const VerifyRequest& request,
   // durable, a fail-safe door grants with 50301 (contract §4) and any other door gets 503.
   // The engine, not `this`: it is made before the journal and so outlives the flush of the
   // journal's queue at shutdown.
-  journal_.append(std::move(record), [&engine = engine_, &journal = journal_, outcome,
-                                      fail_safe = result.fail_safe, claim = request.claim,
-                                      taken = std::move(result.taken),
-                                      done = std::move(done)](Result<journal::JournalRecord> r) {
-    if (claim && !claim->answer()) {
-      // The client was answered 504 before the decision was on disk: nobody acts on it, so a
-      // grant gives back what it took, and the log says what the client got (as a door's
-      // deadline does, under the same trace_id, which the anti-passback replay honours).
-      if (outcome.granted) engine.give_back(taken);
-      if (r) journal_timeout(journal, *r);
-      return done(make_error(Code::ERR_TIMEOUT, "The decision came after the request's 504."));
-    }
-    if (r) return done(outcome);
-    if (fail_safe) return done(VerifyOutcome{true, Code::ERR_UNAVAILABLE, outcome.latency_us});
-    // Answered 503: a grant's pass use and anti-passback move are given back.
-    if (outcome.granted) engine.give_back(taken);
-    done(make_error(Code::ERR_UNAVAILABLE,
-                    "The decision could not be journaled: " + r.error().message));
-  });
+  journal_.append(
+      std::move(record),
+      [&engine = engine_, &journal = journal_, outcome, fail_safe = result.fail_safe,
+       site = request.site, door = request.door, claim = request.claim,
+       taken = std::move(result.taken), done = std::move(done)](Result<journal::JournalRecord> r) {
+        if (claim && !claim->answer()) {
+          // The client was answered 504 before the decision was on disk: nobody acts on it, so a
+          // grant gives back what it took, and the log says what the client got (as a door's
+          // deadline does, under the same trace_id, which the anti-passback replay honours).
+          if (outcome.granted) engine.give_back(taken);
+          if (r) journal_timeout(journal, *r);
+          return done(make_error(Code::ERR_TIMEOUT, "The decision came after the request's 504."));
+        }
+        if (r) return done(outcome);
+        // Not while the door or its site is in lockdown: a failed disk never opens a locked-down
+        // door.
+        if (fail_safe && !engine.in_lockdown(site, door)) {
+          return done(VerifyOutcome{true, Code::ERR_UNAVAILABLE, outcome.latency_us});
+        }
+        // Answered 503: a grant's pass use and anti-passback move are given back.
+        if (outcome.granted) engine.give_back(taken);
+        done(make_error(Code::ERR_UNAVAILABLE,
+                        "The decision could not be journaled: " + r.error().message));
+      });
 }
 
 }  // namespace castellan::api

@@ -55,11 +55,15 @@ class DedupeTable {
     return State::kNew;
   }
 
-  // Marks the key done. Returns the entry (with the number of waiting duplicates), or null if
-  // it was already done (a timeout answered first) or is gone.
-  Entry* finish(const std::string& key, Outcome outcome) {
+  // Marks the key done, if `owner` began it. Returns the entry (with the number of waiting
+  // duplicates), or null if it was already done (a timeout answered first), or is gone, or
+  // belongs to a later swipe with the same key (this one's was dropped and the key begun again).
+  Entry* finish(const std::string& key, const Context* owner, Outcome outcome) {
     auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.state != State::kInFlight) return nullptr;
+    if (it == entries_.end() || it->second.state != State::kInFlight ||
+        it->second.context.get() != owner) {
+      return nullptr;
+    }
     it->second.state = State::kDone;
     it->second.outcome = std::move(outcome);
     return &it->second;

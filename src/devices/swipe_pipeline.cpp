@@ -110,8 +110,10 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
            clock.now() - *swipe.ts > options.max_swipe_age;
   }
 
+  // 50401/50301: deny, except at a fail-safe door (contract §4), which grants unless it or its
+  // site is in lockdown (an operator's lockdown is never opened by a slow or failed disk).
   Outcome failure_outcome(const Pending& p, Code code) const {
-    bool grant = p.door_known && p.door.fail_safe;
+    bool grant = p.door_known && p.door.fail_safe && !engine.in_lockdown(p.door.site, p.door.id);
     return Outcome{grant, code, grant ? p.door.unlock_ms : 0};
   }
 
@@ -272,10 +274,10 @@ void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
     // has stopped waiting, so the answer is the deadline's, as if the ticker had been first.
     late = r && clock.monotonic() >= p->deadline;
     if (late) outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
-    auto* entry = table.finish(p->key, outcome);
+    auto* entry = table.finish(p->key, p.get(), outcome);
     if (!entry) {
       settle(*p);
-      return;  // the deadline answered first
+      return;  // the deadline answered first (and its entry may be gone since)
     }
     if (late) ++stats.timeouts;
     copies = 1 + entry->waiting_duplicates;
@@ -315,12 +317,12 @@ void SwipePipeline::Core::expire() {
           entry->state == DedupeTable<Outcome, Pending>::State::kInFlight) {
         if (p->deadline > now) break;
         Outcome outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
-        table.finish(p->key, outcome);
+        table.finish(p->key, p.get(), outcome);
         due.push_back(Due{p, *p, outcome, 1 + entry->waiting_duplicates});
         ++stats.timeouts;
-      } else {
-        settle(*p);  // answered already, or its entry was evicted
       }
+      // Else answered, or being answered, by on_durable(), which settles it once published
+      // (settling it here would let a drain stop the broker connection before that publish).
       in_flight.pop_front();
     }
     table.expire(now);

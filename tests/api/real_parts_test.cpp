@@ -207,6 +207,16 @@ TEST_F(RealApi, VerifyWhenTheJournalCannotWriteFollowsTheDoorsFailMode) {
   EXPECT_EQ(json::parse(in.body).at("code").as_int64(), 0);
   auto events = h.call("GET", "/v1/events?kind=decision&limit=10", "", Role::kAuditor);
   ASSERT_EQ(json::parse(events.body).at("events").as_array().size(), 2u) << events.body;
+
+  // In lockdown, the fire exit's failure is a deny: a failed disk never opens it.
+  ASSERT_TRUE(parts.service.set_lockdown("exit", true, "ops").ok());
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+  std::signal(SIGXFSZ, SIG_IGN);
+  auto locked = h.call("POST", "/v1/verify", R"({"site":"hq","door":"exit","card":"04a1b2c3"})",
+                       Role::kOperator);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+  std::signal(SIGXFSZ, SIG_DFL);
+  EXPECT_API_ERROR(locked, 503, 50301);
 }
 
 // The journal stalls past api.request_timeout_ms: the client gets 504, and the grant the engine

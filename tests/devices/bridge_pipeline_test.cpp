@@ -202,6 +202,77 @@ TEST_F(SwipePipelineTest, ARecordDurableAfterTheDeadlineIsAnswered50401NotLate) 
   EXPECT_EQ(parse_decision_message(publisher_.messages().back().payload)->code, 50401);
 }
 
+// A fail-safe door grants on 50401/50301, but never while it or its site is in lockdown: a slow
+// or failed disk must not open a locked-down fire exit (for any card, unknown ones included).
+TEST_F(SwipePipelineTest, AFailSafeDoorInLockdownIsNotOpenedByAFailure) {
+  auto data = small_dataset(clock_.now());
+  data.sites["hq"].lockdown = true;
+  world_.holder.publish(access::build_snapshot(data, world_.ledger, 2));
+  journal_.set_hold(true);
+  pipeline_.handle("hq", "fire", swipe_json("ld-1", kUidOk));
+  pipeline_.handle("hq", "fire", swipe_json("ld-2", kUidUnknown));
+  clock_.advance(301ms);
+  pipeline_.expire_overdue();
+  for (const char* req : {"ld-1", "ld-2"}) {
+    auto d = decision_for("fire", req);
+    EXPECT_EQ(d.code, 50401) << req;
+    EXPECT_EQ(d.decision, "deny") << req;
+    EXPECT_EQ(d.unlock_ms, 0) << req;
+  }
+  journal_.release();
+  journal_.set_hold(false);
+  journal_.set_fail(true);
+  pipeline_.handle("hq", "fire", swipe_json("ld-3", kUidOk));
+  EXPECT_EQ(decision_for("fire", "ld-3").code, 50301);
+  EXPECT_EQ(decision_for("fire", "ld-3").decision, "deny");
+  journal_.set_fail(false);
+  // The lockdown lifted, the same failure grants again at the fail-safe door.
+  data.sites["hq"].lockdown = false;
+  world_.holder.publish(access::build_snapshot(data, world_.ledger, 3));
+  journal_.set_fail(true);
+  pipeline_.handle("hq", "fire", swipe_json("ld-4", kUidOk));
+  EXPECT_EQ(decision_for("fire", "ld-4").decision, "grant");
+}
+
+// A swipe answered 50401 whose record becomes durable only after its key was dropped from the
+// table and begun again by a re-sent copy: the late record must not answer (or give back) the
+// copy's decision.
+TEST(SwipePipelineEvictionTest, ALateRecordDoesNotFinishALaterSwipeWithTheSameReq) {
+  FakeClock clock{*parse_utc("2026-11-22T03:00:00Z")};
+  AccessWorld world{clock};
+  RecordingJournal journal;
+  RecordingPublisher publisher;
+  DoorStateTracker door_states{clock, journal};
+  DeviceMetrics metrics{world.metrics};
+  SwipeOptions options;
+  options.max_dedupe_entries = 1;
+  SwipePipeline pipeline{clock,   options,   world.doors, world.engine, kCardSecret,
+                         journal, publisher, door_states, metrics};
+  auto codes_for = [&](const std::string& req) {
+    std::vector<int> codes;
+    for (const auto& m : publisher.messages()) {
+      auto d = parse_decision_message(m.payload);
+      if (d.ok() && d->req == req) codes.push_back(d->code);
+    }
+    return codes;
+  };
+  journal.set_hold(true);
+  pipeline.handle("hq", "gate", swipe_json("A", kUidOk));
+  clock.advance(301ms);
+  pipeline.expire_overdue();                             // A: 50401
+  pipeline.handle("hq", "d1", swipe_json("B", kUidOk));  // evicts A's finished entry
+  clock.advance(301ms);
+  pipeline.expire_overdue();  // B: 50401, and B's entry evicts nothing in flight
+  pipeline.handle("hq", "gate", swipe_json("A", kUidOk));  // decided again (granted), in flight
+  ASSERT_EQ(codes_for("A"), (std::vector<int>{50401}));
+  journal.set_hold(false);
+  journal.release();  // the first A's record (late), B's (late), then the copy's (in time)
+  EXPECT_EQ(codes_for("A"), (std::vector<int>{50401, 0})) << "the late record answered nothing";
+  // The copy's grant stands: the card went in, so a second "in" is anti-passback.
+  pipeline.handle("hq", "gate", swipe_json("C", kUidOk));
+  EXPECT_EQ(codes_for("C"), (std::vector<int>{40307}));
+}
+
 TEST_F(SwipePipelineTest, AGrantTheDoorNeverGotLeavesTheCardOutside) {
   // The engine grants "in" at the anti-passback gate, but the record is not durable in time:
   // the fail-secure gate is told 50401 deny, so the card must not count as inside.
