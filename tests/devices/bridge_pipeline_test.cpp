@@ -2,6 +2,8 @@
 // that durability can be held back (timeouts) or fail (disk full). FakeClock throughout.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "bridge_fakes.hpp"
 #include "bridge_world.hpp"
 #include "devices/swipe_pipeline.hpp"
@@ -271,6 +273,24 @@ TEST(SwipePipelineEvictionTest, ALateRecordDoesNotFinishALaterSwipeWithTheSameRe
   // The copy's grant stands: the card went in, so a second "in" is anti-passback.
   pipeline.handle("hq", "gate", swipe_json("C", kUidOk));
   EXPECT_EQ(codes_for("C"), (std::vector<int>{40307}));
+}
+
+// The ticker runs while a durable decision is being published: the swipe is still unanswered
+// until that publish is done (a drain that saw 0 would stop the broker connection first).
+TEST_F(SwipePipelineTest, ASwipeBeingPublishedIsStillUnansweredForTheTicker) {
+  journal_.set_hold(true);
+  pipeline_.handle("hq", "d1", swipe_json("p-1", kUidOk));
+  std::size_t during = 0;
+  publisher_.on_publish([&] {
+    std::thread ticker([&] { pipeline_.expire_overdue(); });
+    ticker.join();
+    during = pipeline_.unanswered();
+  });
+  journal_.release();
+  publisher_.on_publish(nullptr);
+  EXPECT_EQ(during, 1u);
+  EXPECT_EQ(pipeline_.unanswered(), 0u);
+  EXPECT_EQ(decision_for("d1", "p-1").code, 0);
 }
 
 TEST_F(SwipePipelineTest, AGrantTheDoorNeverGotLeavesTheCardOutside) {
