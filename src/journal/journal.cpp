@@ -185,8 +185,14 @@ void Journal::Subscription::reset() {
 
 Result<EventPage> Journal::query(const EventQuery& query) const {
   return run_query(impl_->options_.dir, query, [&](std::uint64_t below, std::size_t max) {
-    std::shared_lock lock(impl_->index_mu_);
-    return collect_candidates(impl_->index_, query, below, max);
+    std::vector<IndexEntry> out;
+    while (out.size() < max && below != 0) {
+      std::shared_lock lock(impl_->index_mu_);
+      auto slice =
+          collect_candidates(impl_->index_, query, &below, max - out.size(), kQueryScanSlice);
+      out.insert(out.end(), slice.begin(), slice.end());
+    }
+    return out;
   });
 }
 

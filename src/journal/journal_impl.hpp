@@ -17,6 +17,7 @@
 
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
+#include "core/writer_first_mutex.hpp"
 #include "journal/file_io.hpp"
 #include "journal/index.hpp"
 #include "journal/journal.hpp"
@@ -436,7 +437,8 @@ class Journal::Impl {
   std::thread syncer_;
   std::thread flusher_;
 
-  mutable std::shared_mutex index_mu_;
+  // Writer first: the acknowledging thread adds each batch under it, queries read under it.
+  mutable WriterFirstMutex index_mu_;
   EventIndex index_;
 
   mutable std::mutex stats_mu_;

@@ -129,10 +129,11 @@ bool matches(const JournalRecord& r, const EventQuery& q) {
 }  // namespace
 
 std::vector<IndexEntry> collect_candidates(const EventIndex& index, const EventQuery& q,
-                                           std::uint64_t below, std::size_t max) {
+                                           std::uint64_t* below, std::size_t max,
+                                           std::size_t max_scanned) {
   const auto& entries = index.entries();
   const auto end =
-      std::lower_bound(entries.begin(), entries.end(), below,
+      std::lower_bound(entries.begin(), entries.end(), *below,
                        [](const IndexEntry& e, std::uint64_t seq) { return e.seq < seq; });
   const std::uint64_t door_h = filter_hash(q.door);
   const std::uint64_t user_h = filter_hash(q.user);
@@ -140,8 +141,11 @@ std::vector<IndexEntry> collect_candidates(const EventIndex& index, const EventQ
   const std::int64_t from = q.from ? to_unix_us(*q.from) : std::numeric_limits<std::int64_t>::min();
   const std::int64_t to = q.to ? to_unix_us(*q.to) : std::numeric_limits<std::int64_t>::max();
   std::vector<IndexEntry> out;
-  for (auto it = end; it != entries.begin() && out.size() < max;) {
+  auto it = end;
+  for (std::size_t scanned = 0; it != entries.begin() && out.size() < max && scanned < max_scanned;
+       ++scanned) {
     const IndexEntry& e = *--it;
+    *below = e.seq;
     if (q.kind && e.kind != static_cast<std::uint64_t>(*q.kind)) continue;
     if (e.ts_us < from || e.ts_us > to) continue;
     if (!q.door.empty() && e.door_h != door_h) continue;
@@ -149,6 +153,7 @@ std::vector<IndexEntry> collect_candidates(const EventIndex& index, const EventQ
     if (!q.decision.empty() && e.decision_h != decision_h) continue;
     out.push_back(e);
   }
+  if (it == entries.begin()) *below = 0;
   return out;
 }
 

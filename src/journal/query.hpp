@@ -19,11 +19,18 @@ namespace castellan::journal {
 
 inline constexpr std::size_t kMaxQueryLimit = 1000;
 
-// Up to `max` entries with seq < `below` that pass the prefilter, newest first.
+// Up to `max` entries with seq < `below` that pass the prefilter, newest first, looking at no
+// more than `max_scanned` entries. `*below` becomes the seq to continue below: the last entry
+// looked at, or 0 once the oldest entry was looked at.
 std::vector<IndexEntry> collect_candidates(const EventIndex& index, const EventQuery& query,
-                                           std::uint64_t below, std::size_t max);
+                                           std::uint64_t* below, std::size_t max,
+                                           std::size_t max_scanned);
 
-// Calls collect_candidates with the index locked.
+// How many index entries a query looks at per hold of the index lock (about 0.1 ms): a query
+// that matches little of a large index lets the acknowledging thread in between slices.
+inline constexpr std::size_t kQueryScanSlice = 16384;
+
+// Calls collect_candidates with the index locked, a slice at a time.
 using CandidateSource =
     std::function<std::vector<IndexEntry>(std::uint64_t below, std::size_t max)>;
 

@@ -2,17 +2,60 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <thread>
 
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/result.hpp"
 #include "core/thread_name.hpp"
+#include "core/writer_first_mutex.hpp"
 
 namespace castellan {
 namespace {
+
+// Two readers that always overlap (each takes the lock before the other lets go) must not keep
+// a writer out: it gets in while they are still running. (A reader-first lock, such as a
+// default std::shared_mutex on glibc, lets the writer in only after they stop.)
+TEST(WriterFirstMutex, AWriterGetsInBetweenReadersThatAlwaysOverlap) {
+  WriterFirstMutex mu;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> writer_in{false};
+  std::atomic<int> holding{0};
+  auto reader = [&] {
+    while (!stop) {
+      std::shared_lock lock(mu);
+      holding.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      // Let go only once the other reader holds too, so the lock is never free of readers.
+      // Bounded: once a writer waits, a writer-first lock keeps the other reader out.
+      for (int i = 0; i < 500 && holding.load() < 2 && !stop; ++i) {
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      }
+      holding.fetch_sub(1);
+    }
+  };
+  std::thread r1(reader), r2(reader);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::thread writer([&] {
+    std::unique_lock lock(mu);
+    writer_in = true;
+  });
+  // Generous: a writer-first lock lets it in within one reader's hold.
+  for (int i = 0; i < 500 && !writer_in; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const bool in_while_readers_ran = writer_in;
+  stop = true;
+  writer.join();
+  r1.join();
+  r2.join();
+  EXPECT_TRUE(in_while_readers_ran);
+}
 
 TEST(Ids, SiteAndEntityIds) {
   EXPECT_TRUE(is_valid_site_id("hq"));

@@ -3,10 +3,12 @@
 
 #include <atomic>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "core/clock.hpp"
 #include "journal/journal.hpp"
+#include "journal/query.hpp"
 #include "segment_bytes.hpp"
 #include "test_support.hpp"
 
@@ -144,6 +146,62 @@ TEST_F(QueryTest, BadLimitCursorAndRangeAreClearErrors) {
     EXPECT_EQ(page.error().code, Code::ERR_BAD_REQUEST);
     EXPECT_FALSE(page.error().message.empty());
   }
+}
+
+// A query walks the index a slice at a time (the lock is let go in between): a match far back
+// is found across slices, each slice says where to go on, and the walk ends at the oldest entry.
+TEST(CollectCandidates, ASliceLooksAtNoMoreThanItsBudgetAndSaysWhereToGoOn) {
+  TempDir dir;
+  bool rebuilt = false;
+  auto index = EventIndex::load(dir.path(), {}, 0, rebuilt);
+  ASSERT_TRUE(index) << index.error().message;
+  std::vector<IndexEntry> entries;
+  for (std::uint64_t seq = 1; seq <= 100; ++seq) {
+    IndexEntry e;
+    e.seq = seq;
+    e.segment = 1;
+    e.door_h = filter_hash(seq == 3 ? "d9" : "d1");
+    entries.push_back(e);
+  }
+  index->append(entries);
+  EventQuery q;
+  q.door = "d9";
+  std::uint64_t below = std::numeric_limits<std::uint64_t>::max();
+  auto slice = collect_candidates(*index, q, &below, 5, 10);
+  EXPECT_TRUE(slice.empty());
+  EXPECT_EQ(below, 91u) << "looked at 100..91 only";
+  int slices = 1;
+  std::vector<IndexEntry> found;
+  while (found.empty() && below != 0) {
+    slice = collect_candidates(*index, q, &below, 5, 10);
+    found.insert(found.end(), slice.begin(), slice.end());
+    ++slices;
+  }
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].seq, 3u);
+  EXPECT_EQ(slices, 10);
+  slice = collect_candidates(*index, q, &below, 5, 10);
+  EXPECT_TRUE(slice.empty());
+  EXPECT_EQ(below, 0u) << "the oldest entry was looked at: nothing further";
+}
+
+TEST_F(QueryTest, AMatchOlderThanManySlicesIsFound) {
+  j_.reset();
+  JournalOptions o;
+  o.dir = dir_.path();
+  o.batch_max = 4096;  // few fsyncs for many records
+  auto big = Journal::open(o, clock_);
+  ASSERT_TRUE(big);
+  j_ = std::move(*big);
+  std::vector<JournalRecord> records;
+  for (std::size_t i = 0; i < 2 * kQueryScanSlice + 10; ++i) {
+    records.push_back(decision_record("d1", "u0", "grant"));
+  }
+  append_all(*j_, records);
+  EventQuery q;
+  q.door = "d2";
+  q.limit = 1000;
+  EXPECT_EQ(seqs(q).size(), 20u) << "the 20 records at d2 among the first 60";
 }
 
 TEST_F(QueryTest, MissingIndexIsRebuilt) {
