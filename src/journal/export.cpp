@@ -41,36 +41,60 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
       return bytes.error();
     }
     LiveTail tail(options.settle);
-    bool header = decode_segment_header(*bytes).ok();
+    auto header = decode_segment_header(*bytes);
     while (!header && newest && tail.reread(segment.path, 0, *bytes)) {
-      header = decode_segment_header(*bytes).ok();  // a segment being created
+      header = decode_segment_header(*bytes);  // a segment being created
     }
     // Created and never given its header (a crash then): it holds no record.
     if (!header && newest && bytes->size() < kSegmentHeaderBytes) break;
     if (!header) return damaged(segment, 0, last_seq, "a bad header");
+    // The newest segment's frames after its last batch-end mark (version 2) belong to a batch
+    // not wholly written (being copied in, or torn by a crash): held back until their mark.
+    const bool marks_batches = newest && header->version >= 2;
+    std::string held;
+    std::uint64_t held_lines = 0;
+    auto write_held = [&] {
+      out << held;
+      lines += held_lines;
+      held.clear();
+      held_lines = 0;
+    };
     std::uint64_t offset = kSegmentHeaderBytes;
     FrameRead frame;
     for (;;) {
       frame = read_frame(*bytes, offset);
+      if (frame.status == FrameStatus::end && held_lines != 0 &&
+          tail.reread(segment.path, offset, *bytes)) {
+        continue;  // a batch still being written: wait for its mark
+      }
       if (frame.status == FrameStatus::end) break;
       // At the newest segment's end, perhaps a batch that was being written: look again.
       if (frame.status != FrameStatus::ok && newest && tail.reread(segment.path, offset, *bytes))
         continue;
       if (frame.status != FrameStatus::ok) break;
       auto record = parse_json_line(frame.payload);
-      if (!record) return damaged(segment, offset, last_seq, "a record that cannot be read");
+      if (!record) {
+        write_held();  // the intact lines before the damage, as for any damage
+        return damaged(segment, offset, last_seq, "a record that cannot be read");
+      }
       offset = frame.next_offset;
       last_seq = record->seq;
-      if (options.from && record->ts < *options.from) continue;
-      if (options.to && record->ts > *options.to) continue;
-      out << frame.payload << '\n';
-      ++lines;
+      const bool wanted = !(options.from && record->ts < *options.from) &&
+                          !(options.to && record->ts > *options.to);
+      if (wanted) {
+        held.append(frame.payload).push_back('\n');
+        ++held_lines;
+      }
+      if (!marks_batches || frame.batch_end) write_held();
     }
     if (frame.status == FrameStatus::end) continue;
     // A torn tail of the last segment (nothing intact after it) holds records that were never
     // acknowledged: a live journal's batch in flight, or what recovery cuts at the next start.
     const bool torn_tail = newest && scan_intact_after(*bytes, offset, last_seq).last_seq == 0;
-    if (!torn_tail) return damaged(segment, offset, last_seq, "damage");
+    if (!torn_tail) {
+      write_held();  // a later batch was written, so this one had been acknowledged
+      return damaged(segment, offset, last_seq, "damage");
+    }
   }
   return lines;
 }

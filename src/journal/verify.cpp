@@ -92,8 +92,21 @@ class ChainChecker {
                                      std::to_string(expected_seq_ - 1));
     }
     std::uint64_t offset = kSegmentHeaderBytes;
+    // The newest segment's frames after its last batch-end mark (version 2) belong to a batch
+    // not wholly written: still being copied in, or torn by a crash (the next start cuts it).
+    const bool marks_batches = newest && header->version >= 2;
+    std::uint64_t unmarked_from = 0;  // seq of the first frame after the last mark, 0 if none
     for (;;) {
       const FrameRead frame = read_frame(bytes, offset);
+      if (frame.status == FrameStatus::end && unmarked_from != 0 && settled(offset)) continue;
+      if (frame.status == FrameStatus::end && unmarked_from != 0) {
+        report_.records -= report_.last_seq - unmarked_from + 1;  // not intact after all
+        report_.last_seq = unmarked_from - 1;
+        return fail(unmarked_from, segment.name + ": the last batch, from seq " +
+                                       std::to_string(unmarked_from) +
+                                       ", has no end mark (a torn write, never acknowledged: "
+                                       "the next start cuts it)");
+      }
       if (frame.status == FrameStatus::end) return true;
       const std::string where = segment.name + " offset " + std::to_string(offset) + ": ";
       if (frame.status != FrameStatus::ok) {
@@ -121,6 +134,11 @@ class ChainChecker {
       ++expected_seq_;
       ++report_.records;
       offset = frame.next_offset;
+      if (marks_batches && frame.batch_end) {
+        unmarked_from = 0;
+      } else if (marks_batches && unmarked_from == 0) {
+        unmarked_from = frame.seq;
+      }
     }
   }
 

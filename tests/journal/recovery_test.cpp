@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <sstream>
 
 #include "core/clock.hpp"
 #include "journal/export.hpp"
@@ -264,6 +265,18 @@ TEST_F(TornBatchTest, ABatchWhoseEndNeverReachedTheDiskIsCut) {
       frame_bytes(11, frames_[10].payload) + frame_bytes(12, frames_[11].payload);
   for (const std::string& after : {std::string(4096, '\0'), std::string()}) {
     spit(segment_path(), synced_ + first_two + after);
+    // Before the start cuts them, verify and export do not take 11 and 12 for acknowledged.
+    const auto verified = verify(dir_.path(), VerifyOptions{std::chrono::milliseconds(50)});
+    EXPECT_FALSE(verified.ok);
+    EXPECT_EQ(verified.first_bad_seq, 11u) << verified.message;
+    EXPECT_EQ(verified.records, 10u);
+    EXPECT_NE(verified.message.find("no end mark"), std::string::npos) << verified.message;
+    std::ostringstream exported;
+    ExportOptions quick;
+    quick.settle = std::chrono::milliseconds(50);
+    auto lines = export_jsonl(dir_.path(), quick, exported);
+    ASSERT_TRUE(lines) << lines.error().message;
+    EXPECT_EQ(*lines, 10u);
     auto j = open();
     ASSERT_TRUE(j);
     const auto& report = j->last_recovery();
