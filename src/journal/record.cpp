@@ -184,6 +184,14 @@ Result<void> validate_and_normalize(JournalRecord& r) {
   if (static_cast<std::size_t>(r.kind) >= kKindNames.size()) {
     return make_error(Code::ERR_BAD_REQUEST, "journal record has an unknown kind");
   }
+  // `ts` is written as YYYY-MM-DDThh:mm:ss.mmmZ: a year outside 0001-9999 would be sealed in a
+  // form that cannot be read back (verify, queries and recovery would fail on it).
+  using namespace std::chrono;
+  static const TimePoint kFirstTs = sys_days{year{1} / January / 1};
+  static const TimePoint kLastTs = sys_days{year{9999} / December / 31} + days{1} - milliseconds{1};
+  if (r.ts != TimePoint{} && (r.ts < kFirstTs || r.ts > kLastTs)) {
+    return make_error(Code::ERR_BAD_REQUEST, "journal record 'ts' must be in the years 0001-9999");
+  }
   if (r.extra.empty()) return {};
   json::error_code ec;
   json::value v = json::parse(r.extra, ec);

@@ -153,6 +153,32 @@ TEST(JournalRecord, ValidationRejectsBadInput) {
   EXPECT_NE(result.error().message.find("'pass_use'"), std::string::npos);
 }
 
+// A ts whose year has more than four digits would be sealed as "10000-01-01T…", which no
+// reader can parse back: refused at append, with the year range in the message.
+TEST(JournalRecord, ATsOutsideTheYears1To9999IsRefusedAndTheLastOneRoundTrips) {
+  using namespace std::chrono;
+  auto late = decision_record("d1", "u1", "grant");
+  late.ts = sys_days{year{10000} / January / 1};
+  auto result = validate_and_normalize(late);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, Code::ERR_BAD_REQUEST);
+  EXPECT_NE(result.error().message.find("'ts' must be in the years 0001-9999"), std::string::npos);
+  auto early = decision_record("d1", "u1", "grant");
+  early.ts = sys_days{year{0} / December / 31};
+  EXPECT_FALSE(validate_and_normalize(early));
+
+  auto last = decision_record("d1", "u1", "grant");
+  last.seq = 1;
+  last.ts = sys_days{year{9999} / December / 31} + hours{23} + minutes{59} + seconds{59} +
+            milliseconds{999};
+  ASSERT_TRUE(validate_and_normalize(last));
+  last.prev = std::string(64, '0');
+  last.hash = compute_hash(last);
+  auto parsed = parse_json_line(to_json_line(last));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->ts, last.ts);
+}
+
 TEST(JournalRecord, ParseRejectsMalformedLines) {
   EXPECT_FALSE(parse_json_line("not json"));
   EXPECT_FALSE(parse_json_line("[1]"));
