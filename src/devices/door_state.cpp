@@ -57,9 +57,11 @@ void DoorStateTracker::on_state(const DoorInfo& door, const DoorStateUpdate& upd
 
   if (s.contact == ContactState::kOpen && before != ContactState::kOpen) {
     s.open_since = mono;
-    // The lock state that counts is the one before this message, or the one in it.
+    // The lock state that counts is the one before this message, or the one in it. A door
+    // first seen open (after a start, contact unknown) opened when nobody was watching: no
+    // forced-open alarm for an opening not seen; held open still counts from now.
     bool locked = s.lock == LockState::kLocked;
-    if (locked && mono > s.authorised_until && !s.forced_open) {
+    if (before != ContactState::kUnknown && locked && mono > s.authorised_until && !s.forced_open) {
       s.forced_open = true;
       journal_alarm(s, "forced_open", true);
     }

@@ -74,6 +74,21 @@ TEST_F(DoorStateTest, NoForcedOpenWithinUnlockWindowOfAGrantOrUnlockCommand) {
   EXPECT_EQ(alarms("forced_open", "raised"), 1u) << "an unlock command authorises the opening";
 }
 
+// After a start every contact is unknown: a door first seen open (the lock re-latched on a door
+// held open across the restart) opened unseen, so no forced-open alarm; held open still
+// counts from that first sight, and a later opening while locked is forced as usual.
+TEST_F(DoorStateTest, ADoorFirstSeenOpenIsNotForcedButCanBeHeldOpen) {
+  state(LockState::kLocked, ContactState::kOpen);
+  EXPECT_EQ(alarms("forced_open", "raised"), 0u);
+  clock_.advance(31s);
+  tracker_.tick();
+  EXPECT_EQ(alarms("held_open", "raised"), 1u);
+  state(std::nullopt, ContactState::kClosed);
+  EXPECT_EQ(alarms("held_open", "cleared"), 1u);
+  state(std::nullopt, ContactState::kOpen);
+  EXPECT_EQ(alarms("forced_open", "raised"), 1u);
+}
+
 TEST_F(DoorStateTest, UnlockedDoorOpeningIsNotForced) {
   state(LockState::kUnlocked, ContactState::kClosed);
   state(std::nullopt, ContactState::kOpen);
