@@ -20,23 +20,29 @@ Result<PassUseReplay> replay_pass_uses(const journal::Journal& journal,
   std::unordered_set<std::string> passes;
   for (const auto& p : snapshot.passes) passes.insert(p.pass.id);
 
-  // Newest first: a grant's failure record (written after it) is seen before the grant.
-  std::unordered_set<std::string> failed;
+  // Newest first: a grant's failure record (written after it) is seen before the grant, and
+  // each failure replaces one grant, the nearest earlier one with its key (a reused trace id
+  // may name two swipes of one card at one door).
+  std::unordered_map<std::string, std::uint32_t> failed;
   std::unordered_map<std::string, std::uint32_t> highest;
-  auto read = scan_decisions(journal, *saved_at - kPassUseReplayMargin,
-                             [&](const journal::JournalRecord& r) {
-                               if (is_failure_deny(r)) {
-                                 failed.insert(decision_key(r));
-                                 return;
-                               }
-                               if (r.decision != "grant" || !r.pass_use || *r.pass_use <= 0 ||
-                                   *r.pass_use > std::numeric_limits<std::uint32_t>::max() ||
-                                   !passes.contains(r.pass) || failed.contains(decision_key(r))) {
-                                 return;
-                               }
-                               auto& h = highest[r.pass];
-                               h = std::max(h, static_cast<std::uint32_t>(*r.pass_use));
-                             });
+  auto read = scan_decisions(
+      journal, *saved_at - kPassUseReplayMargin, [&](const journal::JournalRecord& r) {
+        if (is_failure_deny(r)) {
+          ++failed[decision_key(r)];
+          return;
+        }
+        if (r.decision != "grant" || r.code != 0) return;
+        if (auto f = failed.find(decision_key(r)); f != failed.end() && f->second > 0) {
+          --f->second;  // this grant is the one its failure replaced
+          return;
+        }
+        if (!r.pass_use || *r.pass_use <= 0 ||
+            *r.pass_use > std::numeric_limits<std::uint32_t>::max() || !passes.contains(r.pass)) {
+          return;
+        }
+        auto& h = highest[r.pass];
+        h = std::max(h, static_cast<std::uint32_t>(*r.pass_use));
+      });
   if (!read) return read.error();
   report.decisions_read = *read;
 

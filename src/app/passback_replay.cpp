@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "app/decision_scan.hpp"
@@ -45,7 +46,7 @@ Result<PassbackReplay> replay_passback(const journal::Journal& journal,
                                        access::AntiPassbackTracker& tracker, TimePoint now) {
   PassbackReplay report;
   std::vector<Grant> grants;
-  std::unordered_set<std::string> failed;
+  std::vector<std::pair<std::uint64_t, std::string>> failures;  // seq, decision_key()
   // Only the anti-passback doors' decisions matter (a failure deny names the door of the grant
   // it replaced), each over its site's window. Reading just those keeps a start short where
   // most doors have no anti-passback: every record read is parsed (docs/benchmarks.md).
@@ -56,7 +57,7 @@ Result<PassbackReplay> replay_passback(const journal::Journal& journal,
         journal, now - std::chrono::hours(window_hours),
         [&](const journal::JournalRecord& r) {
           if (is_failure_deny(r)) {
-            failed.insert(decision_key(r));
+            failures.emplace_back(r.seq, decision_key(r));
           } else if (auto g = apb_grant(r, snapshot)) {
             grants.push_back(std::move(*g));
           }
@@ -69,8 +70,24 @@ Result<PassbackReplay> replay_passback(const journal::Journal& journal,
   // Oldest first, so that each grant finds the position its swipe found.
   std::sort(grants.begin(), grants.end(),
             [](const Grant& a, const Grant& b) { return a.seq < b.seq; });
-  for (const Grant& g : grants) {
-    if (failed.contains(g.key)) {
+  std::sort(failures.begin(), failures.end());
+  // Each failure deny replaces one grant: the nearest earlier one with its key (a client may
+  // reuse a trace id for two swipes of one card at one door; only one of them failed).
+  std::vector<bool> cancelled(grants.size(), false);
+  std::unordered_map<std::string, std::vector<std::size_t>> open;  // key -> grants, oldest first
+  std::size_t next_grant = 0;
+  for (const auto& [seq, key] : failures) {
+    for (; next_grant < grants.size() && grants[next_grant].seq < seq; ++next_grant) {
+      open[grants[next_grant].key].push_back(next_grant);
+    }
+    auto it = open.find(key);
+    if (it == open.end() || it->second.empty()) continue;  // a deny's failure: nothing to undo
+    cancelled[it->second.back()] = true;
+    it->second.pop_back();
+  }
+  for (std::size_t i = 0; i < grants.size(); ++i) {
+    const Grant& g = grants[i];
+    if (cancelled[i]) {
       ++report.grants_skipped;
       continue;
     }

@@ -171,6 +171,35 @@ TEST_F(PassUseReplayTest, AGrantTheDoorNeverGotTakesNoUse) {
   EXPECT_EQ(after->swipe("r-4"), 40308);
 }
 
+// One trace id on two grants of one card at one door (an API client's reused traceparent): the
+// failure of the second gives back its use only; the first use still counts.
+TEST_F(PassUseReplayTest, AFailureReplacesOnlyTheNearestEarlierGrantWithItsTraceId) {
+  auto before = start();
+  before->seed();
+  before->save_pass_uses();
+  clock_.advance(1s);
+  before->pipeline.handle("hq", "d1", swipe_json("r-1", kPassUid));
+  before->pipeline.handle("hq", "d1", swipe_json("r-2", kPassUid));
+  auto records = before->journal.records();
+  ASSERT_EQ(records.size(), 2u);
+  for (auto& r : records) r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  journal::JournalRecord failure = records[1];
+  failure.decision = "deny";
+  failure.code = 50401;
+  failure.pass.clear();
+  failure.pass_use.reset();
+  failure.extra = R"({"outcome":"timeout"})";
+  records.push_back(failure);
+  for (auto& r : records) r.seq = 0;
+  journal::testing::append_all(*disk_, records);
+
+  auto after = start();
+  auto report = replay(*after);
+  EXPECT_EQ(report.uses_recovered, 1u) << "r-1's use; r-2's was given back";
+  EXPECT_EQ(after->swipe("r-3"), 0) << "one use of two is left";
+  EXPECT_EQ(after->swipe("r-4"), 40308);
+}
+
 TEST_F(PassUseReplayTest, RecordsFromBeforeTheLastSaveAreNotRead) {
   auto before = start();
   before->seed();

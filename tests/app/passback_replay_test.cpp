@@ -61,6 +61,34 @@ TEST_F(PassbackReplayTest, AnExitBeforeTheRestartStaysAnExit) {
   EXPECT_EQ(after.swipe("gate", "r-3"), 0);
 }
 
+// An API client may send one trace id (traceparent) with two verifies of one card at one door:
+// the failure deny of the second replaces that grant only, not the first as well.
+TEST_F(PassbackReplayTest, AFailureReplacesOnlyTheNearestEarlierGrantWithItsTraceId) {
+  Installation before(clock_);
+  ASSERT_EQ(before.swipe("gate", "r-1"), 0);
+  clock_.advance(1s);
+  ASSERT_EQ(before.swipe("gate", "r-2", "out"), 0);
+  auto records = before.journal.records();
+  ASSERT_EQ(records.size(), 2u);
+  for (auto& r : records) r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  journal::JournalRecord failure = records[1];
+  failure.decision = "deny";
+  failure.code = 50401;
+  failure.extra = R"({"outcome":"timeout"})";
+  records.push_back(failure);  // the "out" was answered 504: the card never left
+  for (auto& r : records) r.seq = 0;
+  auto j = open_journal(dir_.path(), clock_);
+  journal::testing::append_all(*j, records);
+
+  Installation after(clock_);
+  auto report =
+      replay_passback(*j, *after.world.holder.load(), after.world.engine.passback(), clock_.now());
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->grants_applied, 1u);
+  EXPECT_EQ(report->grants_skipped, 1u);
+  EXPECT_EQ(after.swipe("gate", "r-3"), 40307) << "still inside: only the exit failed";
+}
+
 TEST_F(PassbackReplayTest, AGrantTheDoorNeverGotIsNotReplayed) {
   Installation before(clock_);
   before.journal.set_hold(true);
