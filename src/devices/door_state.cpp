@@ -114,6 +114,14 @@ void DoorStateTracker::withdraw(const DoorInfo& door, const Authorisation& a) {
   if (s.authorised_until == a.until) s.authorised_until = a.previous;
 }
 
+void DoorStateTracker::grant_not_received(const DoorInfo& door, std::string_view trace_id) {
+  std::lock_guard lock(mu_);
+  State& s = state_for(door);
+  std::erase_if(s.recent, [&](const Passage& p) { return p.trace_id == trace_id; });
+  auto& bucket = s.hours[static_cast<std::size_t>(hour_of(clock_.now())) % s.hours.size()];
+  if (bucket.hour == hour_of(clock_.now())) ++bucket.denied;
+}
+
 void DoorStateTracker::end_authorisation(const DoorInfo& door) {
   std::lock_guard lock(mu_);
   state_for(door).authorised_until = Clock::Monotonic{};

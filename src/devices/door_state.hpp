@@ -75,6 +75,9 @@ class DoorStateTracker {
   // The door never got the grant or unlock that opened `a`: back to the window before it,
   // unless a later grant or unlock has moved the window since.
   void withdraw(const DoorInfo& door, const Authorisation& a);
+  // The grant `trace_id` was never received (its publish failed; the journal says 50301): it
+  // is no passage, and it counts as a failed decision.
+  void grant_not_received(const DoorInfo& door, std::string_view trace_id);
   // A lock or lockdown command ends the window: an opening after it is forced, whatever an
   // earlier grant or unlock allowed.
   void end_authorisation(const DoorInfo& door);

@@ -415,6 +415,7 @@ void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::
       if (entry && entry->context.get() == &p) entry->outcome = refused;
     }
     give_back_if_denied(p, refused);
+    if (p.door_known) door_states.grant_not_received(p.door, p.trace_id);
     journal_outcome(p, refused, "publish_failed");
   }
   std::lock_guard lock(mu);

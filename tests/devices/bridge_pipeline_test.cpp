@@ -472,6 +472,10 @@ TEST_F(SwipePipelineTest, AGrantWhosePublishFailedAuthorisesNoOpening) {
   clock_.advance(1s);  // within the grant's unlock_ms, but the door never got the grant
   door_states_.on_state(d1, {std::nullopt, ContactState::kOpen, std::nullopt, std::nullopt});
   EXPECT_EQ(journal_.count(journal::RecordKind::door_alarm), 1u) << "forced";
+  // Nor is it a passage in the assist view: it counts as the failure the journal records.
+  const auto assist = door_states_.assist("d1");
+  EXPECT_TRUE(assist.recent.empty());
+  EXPECT_EQ(assist.failure_rate_24h, 1.0);
 }
 
 // One controller flooding its door cannot take the table, the journal or the decision path
