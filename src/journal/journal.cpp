@@ -96,6 +96,11 @@ Result<std::unique_ptr<Journal>> Journal::open(JournalOptions options, Clock& cl
     impl->writer_ = std::move(*writer);
     impl->apply_retention();
   } else {
+    // A version 1 segment without a record has the name the new segment takes (its first seq
+    // is the next one): the new file replaces it, so it must not stay listed as well.
+    if (!impl->segments_.empty() && impl->segments_.back().first_seq == impl->next_seq_) {
+      impl->segments_.pop_back();
+    }
     auto rotated = impl->rotate();
     if (!rotated) return rotated.error();
   }

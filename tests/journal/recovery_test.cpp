@@ -156,6 +156,39 @@ TEST_F(RecoveryTest, AVersion1SegmentIsNotContinued) {
   EXPECT_EQ(verified.records, 11u);
 }
 
+// A version 1 segment that holds no record has the name the next record's new segment takes:
+// the new one replaces it. Kept as a second entry, it was dropped by retention a day later, and
+// its unlink deleted the new segment's records while they were still within retention.
+TEST(Version1Segment, AnEmptyOneIsReplacedNotKeptForRetentionToDeleteItsSuccessor) {
+  TempDir dir;
+  FakeClock clock{*parse_utc("2026-11-22T00:00:00Z")};
+  SegmentHeader header{1, std::string(64, '0'), to_unix_ms(clock.now()) - 3600 * 1000, 1};
+  spit(dir.file(segment_file_name(1)), encode_segment_header(header));
+  JournalOptions o;
+  o.dir = dir.path();
+  o.segment_bytes = 4096;
+  o.retention_age = std::chrono::hours(24);
+  auto j = Journal::open(o, clock);
+  ASSERT_TRUE(j) << j.error().message;
+  auto append = [&](int n) {
+    for (int i = 0; i < n; ++i)
+      ASSERT_TRUE((*j)->append_and_wait(decision_record("d1", "u", "grant")));
+  };
+  append(5);
+  clock.advance(std::chrono::hours(23));
+  append(20);  // a new segment, created at 23 h
+  clock.advance(std::chrono::hours(2));
+  append(20);  // another: retention looks again at 25 h
+  j->reset();
+  auto segments = *list_segments(dir.path());
+  ASSERT_FALSE(segments.empty());
+  EXPECT_EQ(segments.front().first_seq, 1u) << "seq 1.. were written 25 h ago at most";
+  auto verified = verify(dir.path(), VerifyOptions{std::chrono::milliseconds(50)});
+  EXPECT_TRUE(verified.ok) << verified.message;
+  EXPECT_EQ(verified.first_seq, 1u);
+  EXPECT_EQ(verified.records, 45u);
+}
+
 TEST_F(RecoveryTest, TornFrameHeaderIsCut) {
   spit(segment_path(), data_of(segment_path()) + std::string("\x10\x00\x00", 3));
   // Its zero bytes cannot be told from the zeros a segment is grown by: only the data up to
