@@ -139,6 +139,13 @@ int run_server(const Config& config) {
       [&j = **journal](const runtime::LeakReport& r) { journal_leak(j, r); });
   health.register_metrics(metrics);
   health.start(health_group, pool.executor());
+  // On a return before the orderly stop (a start that fails below), the monitor's sampler
+  // must stop before the monitor is destroyed (members go in reverse order). A no-op after
+  // close_in_order.
+  struct StopSamplerFirst {
+    runtime::TaskGroup& group;
+    ~StopSamplerFirst() { group.close_blocking(std::chrono::milliseconds(5000)); }
+  } stop_sampler_first{health_group};
   runtime::FaultInjector faults(registry, pool.executor());
 
   // Devices over MQTT.
