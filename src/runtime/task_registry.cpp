@@ -81,11 +81,10 @@ std::vector<TaskInfo> TaskRegistry::snapshot() const {
     info.age = std::chrono::microseconds{std::max<std::int64_t>(0, now - e->started_us)};
     info.since_progress = std::chrono::microseconds{
         std::max<std::int64_t>(0, now - e->last_progress_us.load(std::memory_order_relaxed))};
-    if (const char* what = e->waiting_on.load(std::memory_order_acquire)) {
-      info.waiting_on = what;
-      info.wait_kind = e->wait_kind.load(std::memory_order_relaxed);
-      info.waiting_for = std::chrono::microseconds{
-          std::max<std::int64_t>(0, now - e->waiting_since_us.load(std::memory_order_relaxed))};
+    if (const TaskEntry::Wait w = e->wait(); w.what != nullptr) {
+      info.waiting_on = w.what;
+      info.wait_kind = w.kind;
+      info.waiting_for = std::chrono::microseconds{std::max<std::int64_t>(0, now - w.since_us)};
     }
     out.push_back(std::move(info));
   }
@@ -120,10 +119,9 @@ double TaskRegistry::blocked_p99_seconds() const {
   {
     std::lock_guard lock(mu_);
     for (const auto& [id, e] : tasks_) {
-      if (e->waiting_on.load(std::memory_order_acquire) == nullptr) continue;
-      if (e->wait_kind.load(std::memory_order_relaxed) != WaitKind::kBounded) continue;
-      waits.push_back(
-          std::max<std::int64_t>(0, now - e->waiting_since_us.load(std::memory_order_relaxed)));
+      const TaskEntry::Wait w = e->wait();
+      if (w.what == nullptr || w.kind != WaitKind::kBounded) continue;
+      waits.push_back(std::max<std::int64_t>(0, now - w.since_us));
     }
   }
   if (waits.empty()) return 0.0;

@@ -50,10 +50,44 @@ struct TaskEntry {
   bool daemon = false;
   std::int64_t started_us = 0;  // Clock::monotonic(), µs
   std::atomic<std::int64_t> last_progress_us{0};
-  // Non-null while the task is inside a WaitMarker; points to a string with static storage.
-  std::atomic<const char*> waiting_on{nullptr};
-  std::atomic<std::int64_t> waiting_since_us{0};
-  std::atomic<WaitKind> wait_kind{WaitKind::kBounded};
+
+  // What the task waits on (WaitMarker), as one consistent triple.
+  struct Wait {
+    const char* what = nullptr;  // null: running; else a string with static storage
+    WaitKind kind = WaitKind::kBounded;
+    std::int64_t since_us = 0;
+  };
+  // Written by the task's own thread only. A seqlock: `wait_version_` is odd while the three
+  // fields change, so a reader never mixes one wait's `what` with another's start or kind (a
+  // wait that just ended read as "bounded, since 0" looked stuck for the machine's uptime).
+  void set_wait(const Wait& w) {
+    const auto v = wait_version_.load(std::memory_order_relaxed);
+    wait_version_.store(v + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    waiting_on_.store(w.what, std::memory_order_relaxed);
+    wait_kind_.store(w.kind, std::memory_order_relaxed);
+    waiting_since_us_.store(w.since_us, std::memory_order_relaxed);
+    wait_version_.store(v + 2, std::memory_order_release);
+  }
+  // From any thread. A wait that is changing right now (after a few tries) reads as running.
+  Wait wait() const {
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      const auto before = wait_version_.load(std::memory_order_acquire);
+      if (before & 1U) continue;
+      Wait w{waiting_on_.load(std::memory_order_relaxed),
+             wait_kind_.load(std::memory_order_relaxed),
+             waiting_since_us_.load(std::memory_order_relaxed)};
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (wait_version_.load(std::memory_order_relaxed) == before) return w;
+    }
+    return {};
+  }
+
+ private:
+  std::atomic<std::uint32_t> wait_version_{0};
+  std::atomic<const char*> waiting_on_{nullptr};
+  std::atomic<WaitKind> wait_kind_{WaitKind::kBounded};
+  std::atomic<std::int64_t> waiting_since_us_{0};
 };
 
 // A copy of one entry at snapshot time; durations are relative to the snapshot's now.

@@ -63,30 +63,22 @@ class WaitMarker {
       : task_(task) {
     TaskEntry* e = task_.entry();
     if (!e) return;
-    previous_what_ = e->waiting_on.load(std::memory_order_relaxed);
-    previous_since_us_ = e->waiting_since_us.load(std::memory_order_relaxed);
-    previous_kind_ = e->wait_kind.load(std::memory_order_relaxed);
-    e->waiting_since_us.store(task_.now_us(), std::memory_order_relaxed);
-    e->wait_kind.store(kind, std::memory_order_relaxed);
-    e->waiting_on.store(what, std::memory_order_release);
+    previous_ = e->wait();  // this thread is the only writer: never a torn read
+    e->set_wait({what, kind, task_.now_us()});
   }
   ~WaitMarker() {
     TaskEntry* e = task_.entry();
     if (!e) return;
     e->last_progress_us.store(task_.now_us(), std::memory_order_relaxed);
     // Restoring an outer wait keeps its original start: the outer await is still in progress.
-    e->waiting_since_us.store(previous_what_ ? previous_since_us_ : 0, std::memory_order_relaxed);
-    e->wait_kind.store(previous_kind_, std::memory_order_relaxed);
-    e->waiting_on.store(previous_what_, std::memory_order_release);
+    e->set_wait(previous_);
   }
   WaitMarker(const WaitMarker&) = delete;
   WaitMarker& operator=(const WaitMarker&) = delete;
 
  private:
   TaskRef task_;
-  const char* previous_what_ = nullptr;
-  std::int64_t previous_since_us_ = 0;
-  WaitKind previous_kind_ = WaitKind::kBounded;
+  TaskEntry::Wait previous_;
 };
 
 }  // namespace castellan::runtime

@@ -162,6 +162,37 @@ TEST(TaskRegistryTest, BlockedP99IgnoresIdleWaitsAndRunningTasks) {
   EXPECT_EQ(registry.active_count(), 2u);
 }
 
+// A task that keeps entering and leaving an idle wait, sampled from another thread all the
+// while: no sample may mix one wait's "what" with another's start or kind. (Read half-changed,
+// a wait that just ended looked like a bounded wait since time 0: stuck for the uptime.)
+TEST(TaskRegistryTest, AWaitIsNeverReadHalfChanged) {
+  TaskRegistry registry(SystemClock::instance());
+  auto entry = registry.add("keep-alive", "g", std::source_location::current(), {});
+  std::atomic<bool> stop{false};
+  std::thread task([&] {
+    const TaskRef self(entry.get(), &SystemClock::instance());
+    while (!stop) {
+      WaitMarker idle(self, "next request", WaitKind::kIdle);
+    }
+  });
+  std::size_t samples = 0, torn = 0;
+  double worst_p99 = 0;
+  for (auto until = std::chrono::steady_clock::now() + 1500ms;
+       std::chrono::steady_clock::now() < until;) {
+    for (const auto& t : registry.snapshot()) {
+      ++samples;
+      if (!t.waiting_on.empty() && t.wait_kind == WaitKind::kBounded) ++torn;
+    }
+    worst_p99 = std::max(worst_p99, registry.blocked_p99_seconds());
+  }
+  stop = true;
+  task.join();
+  registry.remove(entry->id);
+  EXPECT_EQ(torn, 0u) << "of " << samples << " samples, an idle wait read as bounded";
+  EXPECT_EQ(worst_p99, 0.0) << "only idle waits: no bounded wait to report";
+  EXPECT_GT(samples, 1000u);
+}
+
 TEST_F(TaskGroupTest, DestroyingTheIoContextUnregistersPendingTasks) {
   TaskGroup group(registry, "orphans");
   {
