@@ -14,6 +14,9 @@ namespace castellan::api {
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// Room beyond the header limit for what a body leaves unparsed at a time (Beast reads up to
+// 64 KiB at once): a chunk-size line with its extensions, or the trailers.
+constexpr std::size_t kMaxUnparsedBodyBytes = 64 * 1024;
 using namespace asio::experimental::awaitable_operators;
 using runtime::WaitKind;
 using runtime::WaitMarker;
@@ -130,7 +133,11 @@ asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::soc
       auto [hs] = co_await stream->async_handshake(asio::ssl::stream_base::server, kTuple);
       if (hs) co_return;  // includes clients offering only TLS 1.2
     }
-    beast::flat_buffer buffer;
+    // Bytes read but not parsed yet: the parser takes a body's bytes as they come, so this
+    // only ever holds a header, a chunk-size line or trailers, which Beast does not limit on
+    // their own (`1;` and then endless chunk extensions grew it by the client's link speed).
+    beast::flat_buffer buffer(static_cast<std::size_t>(config.api.header_limit_bytes) +
+                              kMaxUnparsedBodyBytes);
     for (;;) {
       if (buffer.size() == 0) {
         // Between requests a client may stay silent for idle_timeout.
@@ -149,7 +156,7 @@ asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::soc
       {
         WaitMarker wait(self, "read request");
         auto [rec, n] = co_await http::async_read_header(*stream, buffer, parser, kTuple);
-        if (rec == http::error::header_limit) {
+        if (rec == http::error::header_limit || rec == http::error::buffer_overflow) {
           rejection = error_reply(Code::ERR_BAD_REQUEST, "The request headers are too large.",
                                   new_trace_id());
         } else if (rec == http::error::body_limit) {
@@ -168,6 +175,10 @@ asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::soc
           if (bec == http::error::body_limit) {
             rejection = error_reply(Code::ERR_PAYLOAD_TOO_LARGE,
                                     "The request body is larger than the limit.", new_trace_id());
+          } else if (bec == http::error::buffer_overflow) {
+            rejection = error_reply(Code::ERR_BAD_REQUEST,
+                                    "A chunk-size line or the trailers of the body are too long.",
+                                    new_trace_id());
           } else if (bec) {
             break;  // slow or vanished client: drop it
           }

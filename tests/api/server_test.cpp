@@ -353,6 +353,33 @@ TEST(HttpsServer, BodyOverTheLimitIs413ByContentLengthAndWhenChunked) {
   EXPECT_EQ(h.call("POST", "/v1/doors", big).status, 201);
 }
 
+// Beast limits a chunked body by its chunk sizes only: a chunk-size line that never ends ("1;"
+// and then endless extensions) or endless trailers were buffered until the request timeout, as
+// fast as the client could send, without a token. Now the unparsed bytes are capped: 400, close.
+TEST(HttpsServer, AnEndlessChunkLineOrTrailerIs400NotBuffered) {
+  ApiHarness h;
+  for (const std::string& start : {std::string("1;"), std::string("0\r\nX-Pad: ")}) {
+    auto c = h.client();
+    c->write_raw("POST /v1/doors HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                 start);
+    const std::string pad(64 * 1024, 'a');
+    int written = 0;
+    for (; written < 64; ++written) {  // 4 MiB, far past the cap (16 KiB + 64 KiB)
+      try {
+        c->write_raw(pad);
+      } catch (const std::exception&) {
+        break;  // the server answered and closed
+      }
+    }
+    const std::string reply = c->read_until("}}");
+    EXPECT_NE(reply.find("HTTP/1.1 400"), std::string::npos)
+        << start << ": " << reply.substr(0, 200);
+    EXPECT_NE(reply.find("40001"), std::string::npos) << reply.substr(0, 300);
+    EXPECT_TRUE(c->closed_by_peer());
+  }
+  EXPECT_EQ(h.call("GET", "/v1/doors").status, 200) << "the server is fine";
+}
+
 TEST(HttpsServer, SlowAndSilentClientsAreDroppedAndLeaveNoTask) {
   ApiHarness h([](Config& c) {
     c.api.request_timeout_ms = 300;
