@@ -1,5 +1,8 @@
 #include "api/replies.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
@@ -52,6 +55,27 @@ std::string trace_id_from(std::string_view tp) {
   return new_trace_id();
 }
 
+namespace {
+
+// A number too large for a double (1e400) parses as infinity, which serializes as `Infinity`:
+// not JSON. Stored, it made the document unreadable and the server unable to start.
+bool all_numbers_finite(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_:
+      return std::isfinite(v.get_double());
+    case json::kind::array:
+      return std::all_of(v.get_array().begin(), v.get_array().end(), all_numbers_finite);
+    case json::kind::object:
+      return std::all_of(
+          v.get_object().begin(), v.get_object().end(),
+          [](const json::key_value_pair& kv) { return all_numbers_finite(kv.value()); });
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
 Result<json::object> parse_object(std::string_view body) {
   if (body.empty())
     return make_error(Code::ERR_BAD_REQUEST, "The request body must be a JSON object.");
@@ -60,6 +84,10 @@ Result<json::object> parse_object(std::string_view body) {
   if (ec) return make_error(Code::ERR_BAD_REQUEST, "The request body is not valid JSON.");
   if (!v.is_object())
     return make_error(Code::ERR_BAD_REQUEST, "The request body must be a JSON object.");
+  if (!all_numbers_finite(v)) {
+    return make_error(Code::ERR_BAD_REQUEST,
+                      "The request body holds a number too large for a double (e.g. 1e400).");
+  }
   return std::move(v.get_object());
 }
 

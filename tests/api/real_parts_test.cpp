@@ -161,6 +161,23 @@ TEST_F(RealApi, VerifyIsDecidedAndJournaledWithSourceApiAndTheTraceId) {
 
 // The journal refuses writes (the file size limit stands in for a full disk): a fail-safe door
 // is answered "grant" with 50301, any other door gets 503 — never a decision without its record.
+// A number too large for a double parsed as infinity and was stored as `Infinity` (not JSON):
+// the collection then answered 503 and the server could not start. It is a 400 now, and the
+// store is left as it was.
+TEST_F(RealApi, ANumberTooLargeForADoubleIs400AndNothingIsStored) {
+  EXPECT_API_ERROR(post("/v1/sites", R"({"id":"x","name":"X","tz":"UTC","note":1e400})"), 400,
+                   40001);
+  EXPECT_API_ERROR(post("/v1/sites", R"({"id":"x","name":"X","tz":"UTC","n":[1,{"m":-1e999}]})"),
+                   400, 40001);
+  created("/v1/sites", R"({"id":"x","name":"X","tz":"UTC","note":1e300})");
+  EXPECT_API_ERROR(h.call("PATCH", "/v1/sites/x", R"({"note":1e400})"), 400, 40001);
+  auto got = h.call("GET", "/v1/sites/x", "", Role::kAuditor);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(json::parse(got.body).at("note").as_double(), 1e300);
+  store::ResourceService again{*parts.db, parts.holder, parts.ledger, "card-secret"};
+  EXPECT_TRUE(again.start().ok()) << "a restart reads every stored document";
+}
+
 TEST_F(RealApi, VerifyWhenTheJournalCannotWriteFollowsTheDoorsFailMode) {
   seed();
   created(
