@@ -22,54 +22,42 @@ bool AntiPassbackTracker::with_position(std::string_view site, const CardHash& c
   Shard& s = shard_for(card);
   std::string k = key(site, card);
   std::lock_guard lock(s.mu);
-  auto it = s.entered_at_us.find(k);
-  bool inside = false;
-  std::optional<std::int64_t> before;
-  if (it != s.entered_at_us.end()) {
-    auto age = std::chrono::microseconds(to_unix_us(now) - it->second);
-    inside = age < reset;
-    before = it->second;
-  }
+  auto it = s.positions.find(k);
+  const Position before = it == s.positions.end() ? Position{} : it->second;
+  const bool inside = before.entered_at_us &&
+                      std::chrono::microseconds(to_unix_us(now) - *before.entered_at_us) < reset;
   if (!decide_grant(inside)) return false;
-  std::optional<std::int64_t> after;
-  if (dir == Direction::in) {
-    after = s.entered_at_us[k] = to_unix_us(now);
-  } else if (it != s.entered_at_us.end()) {
-    s.entered_at_us.erase(it);
-  }
-  if (change) *change = PositionChange{before, after};
+  Position& p = it == s.positions.end() ? s.positions[k] : it->second;
+  p.entered_at_us =
+      dir == Direction::in ? std::optional<std::int64_t>(to_unix_us(now)) : std::nullopt;
+  p.moves = before.moves + 1;
+  if (change) *change = PositionChange{before.entered_at_us, p.entered_at_us, before.moves};
   return true;
 }
 
 void AntiPassbackTracker::restore(std::string_view site, const CardHash& card,
                                   const PositionChange& change) {
   Shard& s = shard_for(card);
-  std::string k = key(site, card);
   std::lock_guard lock(s.mu);
-  auto it = s.entered_at_us.find(k);
-  const std::optional<std::int64_t> now =
-      it == s.entered_at_us.end() ? std::nullopt : std::optional<std::int64_t>(it->second);
-  if (now != change.after) return;  // moved by a later swipe: that one stands
-  if (change.before) {
-    s.entered_at_us[k] = *change.before;
-  } else if (it != s.entered_at_us.end()) {
-    s.entered_at_us.erase(it);
-  }
+  auto it = s.positions.find(key(site, card));
+  // Moved by a later granted swipe (even to the same position): that one stands.
+  if (it == s.positions.end() || it->second.moves != change.moves_before + 1) return;
+  it->second = Position{change.before, change.moves_before};
 }
 
 bool AntiPassbackTracker::is_inside(std::string_view site, const CardHash& card, TimePoint now,
                                     std::chrono::hours reset) const {
   Shard& s = shard_for(card);
   std::lock_guard lock(s.mu);
-  auto it = s.entered_at_us.find(key(site, card));
-  return it != s.entered_at_us.end() &&
-         std::chrono::microseconds(to_unix_us(now) - it->second) < reset;
+  auto it = s.positions.find(key(site, card));
+  return it != s.positions.end() && it->second.entered_at_us &&
+         std::chrono::microseconds(to_unix_us(now) - *it->second.entered_at_us) < reset;
 }
 
 void AntiPassbackTracker::clear() {
   for (Shard& s : shards_) {
     std::lock_guard lock(s.mu);
-    s.entered_at_us.clear();
+    s.positions.clear();
   }
 }
 

@@ -21,10 +21,13 @@
 namespace castellan::access {
 
 // What a granted swipe did to a card's position (entered-at in µs since the epoch, or none):
-// enough to put it back if the door never received the grant.
+// enough to put it back if the door never received the grant. `moves` counts the granted swipes
+// that set the position, so that an undo never takes back a later swipe that left the same
+// position (two exits in a row both leave "outside").
 struct PositionChange {
   std::optional<std::int64_t> before;
   std::optional<std::int64_t> after;
+  std::uint64_t moves_before = 0;
 };
 
 class AntiPassbackTracker {
@@ -45,9 +48,15 @@ class AntiPassbackTracker {
   void clear();
 
  private:
+  struct Position {
+    std::optional<std::int64_t> entered_at_us;  // none: outside (it left through an apb door)
+    std::uint64_t moves = 0;                    // granted swipes that set it (see restore)
+  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, std::int64_t> entered_at_us;  // key: site '\0' hash
+    // Key: site '\0' hash. A card that left keeps its entry (about 100 bytes) so that a later
+    // undo can tell its exit from an earlier one.
+    std::unordered_map<std::string, Position> positions;
   };
   static std::string key(std::string_view site, const CardHash& card);
   Shard& shard_for(const CardHash& card) const;

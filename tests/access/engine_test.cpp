@@ -322,6 +322,27 @@ TEST(AntiPassback, GiveBackLeavesAPositionALaterSwipeMoved) {
   EXPECT_EQ(w.swipe("apb", "04a1b2c3", kWorkday).code, Code::ERR_ANTI_PASSBACK);
 }
 
+// Two exits in a row leave the same position ("outside"): giving back the first (its door got a
+// 50401) must not undo the second, which did reach a door, by putting the card inside again.
+// Nor may two give-backs of one swipe undo more than that swipe.
+TEST(AntiPassback, GiveBackOfAnExitLeavesALaterExitInPlace) {
+  World w;
+  ASSERT_TRUE(w.swipe("apb", "04a1b2c3", kWorkday).granted);
+  DecisionResult first = w.swipe("apb2", "04a1b2c3", kWorkday, Direction::out);
+  DecisionResult second = w.swipe("apb2", "04a1b2c3", kWorkday, Direction::out);
+  ASSERT_TRUE(first.granted && second.granted);
+  w.engine.give_back(first.taken);
+  EXPECT_TRUE(w.swipe("apb", "04a1b2c3", kWorkday).granted) << "outside: the second exit stands";
+  // Undo in the order the deadlines come: the newest first, then the one before it.
+  DecisionResult out = w.swipe("apb2", "04a1b2c3", kWorkday, Direction::out);
+  DecisionResult in = w.swipe("apb", "04a1b2c3", kWorkday);
+  ASSERT_TRUE(out.granted && in.granted);
+  w.engine.give_back(in.taken);
+  w.engine.give_back(out.taken);
+  EXPECT_EQ(w.swipe("apb", "04a1b2c3", kWorkday).code, Code::ERR_ANTI_PASSBACK)
+      << "back to the entry before both";
+}
+
 TEST(AntiPassback, DeniedSwipeDoesNotSpendPassUse) {
   World w;
   w.data.cards.erase("c1");
