@@ -134,6 +134,15 @@ DecisionResult DecisionEngine::decide(const Snapshot& s, const DecisionRequest& 
     }
     if (pass != nullptr) {
       out.pass_use = pass->counter->try_consume(pass->pass.max_uses);
+      // A racing swipe of the same uid took the chosen pass's last use since it was checked:
+      // any other of its passes that grants here will do.
+      for (std::uint32_t pi : s.passes_for(req.card_hash)) {
+        if (out.pass_use != 0) break;
+        const PassEntry& other = s.passes[pi];
+        if (&other == pass || check_pass(other, door_index, req.now) != Code::OK) continue;
+        out.pass_use = other.counter->try_consume(other.pass.max_uses);
+        if (out.pass_use != 0) pass = &other;
+      }
       if (out.pass_use == 0) {
         out.code = Code::ERR_PASS_EXHAUSTED;
         return false;

@@ -50,6 +50,30 @@ TEST(Concurrency, PassWithNUsesGrantsExactlyNTimes) {
   }
 }
 
+// One uid with many passes, as many uses as swipes: racing swipes pick the same first pass
+// that still has a use, and the loser of its last use must go on to another pass, not answer
+// 40308 while uses are left. So every swipe is granted.
+TEST(Concurrency, RacingSwipesSpreadOverAUidsPassesAndUseThemAll) {
+  constexpr int kPerThread = 12;
+  constexpr int kPasses = kThreads * kPerThread;
+  for (int round = 0; round < 20; ++round) {  // a lost race is likely in a few rounds
+    World w;
+    for (int i = 0; i < kPasses; ++i) w.pass("p" + std::to_string(i), "deadbeef", {"d1"}, 1);
+    w.publish();
+    std::atomic<int> grants{0}, exhausted{0};
+    race([&](int) {
+      for (int i = 0; i < kPerThread; ++i) {
+        DecisionResult r = w.swipe("d1", "deadbeef", kWorkday);
+        if (r.granted) ++grants;
+        if (r.code == Code::ERR_PASS_EXHAUSTED) ++exhausted;
+      }
+    });
+    ASSERT_EQ(exhausted.load(), 0) << "round " << round;
+    ASSERT_EQ(grants.load(), kPasses);
+    ASSERT_EQ(w.swipe("d1", "deadbeef", kWorkday).code, Code::ERR_PASS_EXHAUSTED);
+  }
+}
+
 TEST(Concurrency, PassCountSurvivesRebuildsDuringRace) {
   World w;
   w.pass("p", "deadbeef", {"d1"}, 20);
