@@ -20,14 +20,26 @@ class PassbackReplayTest : public ::testing::Test {
  protected:
   // Writes what `before` journaled to a real journal, then starts `after` from it.
   PassbackReplay restart(Installation& before, Installation& after) {
-    auto j = open_journal(dir_.path(), clock_);
-    auto records = before.journal.records();
-    for (auto& r : records) r.seq = 0;  // the real writer numbers them
-    journal::testing::append_all(*j, records);
-    auto replayed = replay_passback(*j, *after.world.holder.load(), after.world.engine.passback(),
-                                    clock_.now());
+    auto replayed = replay_records(before.journal.records(), after);
     EXPECT_TRUE(replayed.ok()) << replayed.error().message;
     return replayed.ok() ? *replayed : PassbackReplay{};
+  }
+
+  // `records` (as journaled) written to a real journal, replayed into `after`.
+  Result<PassbackReplay> replay_records(std::vector<journal::JournalRecord> records,
+                                        Installation& after) {
+    for (auto& r : records) r.seq = 0;  // the real writer numbers them
+    auto j = open_journal(dir_.path(), clock_);
+    journal::testing::append_all(*j, records);
+    return replay_passback(*j, *after.world.holder.load(), after.world.engine.passback(),
+                           clock_.now());
+  }
+  // The record a door's 50401 adds after the engine's `decided` record.
+  static journal::JournalRecord timeout_of(journal::JournalRecord decided) {
+    decided.decision = "deny";
+    decided.code = 50401;
+    decided.extra = R"({"outcome":"timeout"})";
+    return decided;
   }
 
   FakeClock clock_{*parse_utc("2026-11-22T03:00:00Z")};
@@ -71,18 +83,10 @@ TEST_F(PassbackReplayTest, AFailureReplacesOnlyTheNearestEarlierGrantWithItsTrac
   auto records = before.journal.records();
   ASSERT_EQ(records.size(), 2u);
   for (auto& r : records) r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-  journal::JournalRecord failure = records[1];
-  failure.decision = "deny";
-  failure.code = 50401;
-  failure.extra = R"({"outcome":"timeout"})";
-  records.push_back(failure);  // the "out" was answered 504: the card never left
-  for (auto& r : records) r.seq = 0;
-  auto j = open_journal(dir_.path(), clock_);
-  journal::testing::append_all(*j, records);
+  records.push_back(timeout_of(records[1]));  // the "out" was answered 504: the card never left
 
   Installation after(clock_);
-  auto report =
-      replay_passback(*j, *after.world.holder.load(), after.world.engine.passback(), clock_.now());
+  auto report = replay_records(records, after);
   ASSERT_TRUE(report) << report.error().message;
   EXPECT_EQ(report->grants_applied, 1u);
   EXPECT_EQ(report->grants_skipped, 1u);
@@ -113,19 +117,12 @@ TEST_F(PassbackReplayTest, AFailureOfAnotherCardUnderTheSameTraceIdLeavesTheGran
   ASSERT_EQ(before.swipe("gate", "r-1"), 0);
   auto records = before.journal.records();
   ASSERT_EQ(records.size(), 1u);
-  journal::JournalRecord other = records[0];  // the same trace_id and door, another card
+  journal::JournalRecord other = timeout_of(records[0]);  // same trace_id and door, other card
   other.card_hash = std::string(64, 'c');
-  other.decision = "deny";
-  other.code = 50401;
-  other.extra = R"({"outcome":"timeout"})";
   records.push_back(other);
-  for (auto& r : records) r.seq = 0;
-  auto j = open_journal(dir_.path(), clock_);
-  journal::testing::append_all(*j, records);
 
   Installation after(clock_);
-  auto report =
-      replay_passback(*j, *after.world.holder.load(), after.world.engine.passback(), clock_.now());
+  auto report = replay_records(records, after);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->grants_applied, 1u);
   EXPECT_EQ(after.swipe("gate", "r-2"), 40307) << "r-1's card is still inside";

@@ -164,38 +164,21 @@ TEST_F(ExportTest, ANewestSegmentWithoutItsHeaderYetEndsQuietly) {
 // A running server with retention drops old segments and writes new ones while export reads:
 // every run must succeed with a gapless run of records.
 TEST(LiveJournalExport, AJournalBeingWrittenAndTrimmedAlwaysExports) {
-  TempDir dir;
-  FakeClock clock{*parse_utc("2026-11-22T03:00:00Z")};
-  JournalOptions o;
-  o.dir = dir.path();
-  o.segment_bytes = 4096;
-  o.retention_bytes = 4 * 4096;
-  auto journal = Journal::open(o, clock);
-  ASSERT_TRUE(journal);
-  std::atomic<bool> stop{false};
-  std::thread appender([&] {
-    while (!stop) append_all(**journal, numbered_records(4));
-  });
-  int runs = 0, bad = 0;
-  std::string first_bad;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (std::chrono::steady_clock::now() < until) {
+  BusyJournal busy;
+  const auto checks = repeat_for(std::chrono::seconds(3), [&]() -> std::string {
     std::ostringstream out;
-    auto n = export_jsonl(dir.path(), {}, out);
-    ++runs;
-    std::string why = n ? "" : n.error().message;
+    auto n = export_jsonl(busy.dir(), {}, out);
+    if (!n) return n.error().message;
     std::uint64_t expected = 0;
     for (const auto& line : lines_of(out.str())) {
       auto r = parse_json_line(line);
-      if (!r || (expected != 0 && r->seq != expected)) why = "gap or bad line before " + line;
-      expected = r ? r->seq + 1 : 0;
+      if (!r || (expected != 0 && r->seq != expected)) return "gap or bad line before " + line;
+      expected = r->seq + 1;
     }
-    if (!why.empty() && bad++ == 0) first_bad = why;
-  }
-  stop = true;
-  appender.join();
-  EXPECT_EQ(bad, 0) << "of " << runs << " runs; first: " << first_bad;
-  EXPECT_GT(runs, 10);
+    return "";
+  });
+  EXPECT_EQ(checks.failed, 0) << "of " << checks.runs << " runs; first: " << checks.first_failure;
+  EXPECT_GT(checks.runs, 10);
 }
 
 TEST_F(ExportTest, MissingDirectoryIsAnError) {

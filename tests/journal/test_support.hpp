@@ -1,14 +1,20 @@
-// Helpers shared by the journal tests: a temporary directory and a record factory.
+// Helpers shared by the journal tests: a temporary directory, a record factory, and a journal
+// kept busy by a writer thread.
 #pragma once
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "journal/journal.hpp"
 #include "journal/record.hpp"
 
@@ -82,6 +88,56 @@ inline std::vector<JournalRecord> append_all(Journal& journal, std::vector<Journ
 inline std::vector<JournalRecord> numbered_records(int n, const std::string& door = "d1") {
   std::vector<JournalRecord> out;
   for (int i = 0; i < n; ++i) out.push_back(decision_record(door, numbered("u", i), "grant"));
+  return out;
+}
+
+// A journal that a thread keeps appending to, with small segments and size retention: what a
+// reader from outside (verify, export) meets next to a running server — batches being written,
+// segments being created and dropped.
+class BusyJournal {
+ public:
+  BusyJournal() {
+    JournalOptions o;
+    o.dir = dir_.path();
+    o.segment_bytes = 4096;
+    o.retention_bytes = 4 * 4096;
+    auto opened = Journal::open(o, clock_);
+    if (!opened) throw std::runtime_error(opened.error().message);
+    journal_ = std::move(*opened);
+    appender_ = std::thread([this] {
+      while (!stop_) append_all(*journal_, numbered_records(4));
+    });
+  }
+  ~BusyJournal() {
+    stop_ = true;
+    appender_.join();
+  }
+  BusyJournal(const BusyJournal&) = delete;
+  BusyJournal& operator=(const BusyJournal&) = delete;
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  TempDir dir_;
+  FakeClock clock_{*parse_utc("2026-11-22T03:00:00Z")};
+  std::unique_ptr<Journal> journal_;
+  std::atomic<bool> stop_{false};
+  std::thread appender_;
+};
+
+// Runs `check` (empty: fine; else what is wrong) again and again for `duration`.
+struct RepeatedChecks {
+  int runs = 0;
+  int failed = 0;
+  std::string first_failure;
+};
+inline RepeatedChecks repeat_for(std::chrono::milliseconds duration,
+                                 const std::function<std::string()>& check) {
+  RepeatedChecks out;
+  for (auto until = std::chrono::steady_clock::now() + duration;
+       std::chrono::steady_clock::now() < until; ++out.runs) {
+    std::string why = check();
+    if (!why.empty() && out.failed++ == 0) out.first_failure = std::move(why);
+  }
   return out;
 }
 
