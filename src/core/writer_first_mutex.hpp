@@ -15,7 +15,7 @@ namespace castellan {
 class WriterFirstMutex {
  public:
   WriterFirstMutex() {
-    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_t attr{};
     pthread_rwlockattr_init(&attr);
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&lock_, &attr);
@@ -33,7 +33,7 @@ class WriterFirstMutex {
   void unlock_shared() { pthread_rwlock_unlock(&lock_); }
 
  private:
-  pthread_rwlock_t lock_;
+  pthread_rwlock_t lock_{};
 };
 
 }  // namespace castellan
