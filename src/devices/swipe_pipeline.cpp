@@ -284,13 +284,15 @@ void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
   }
   if (late) {
     miss_deadline(*p, outcome, copies);
-  } else if (!r) {
-    spdlog::warn("journal unavailable for swipe {} at {}/{}: {}", p->trace_id, p->door.site,
-                 p->door.id, r.error().message);
-    give_back_if_denied(*p, outcome);
-    journal_outcome(*p, outcome, "journal_unavailable");
+  } else {
+    if (!r) {
+      spdlog::warn("journal unavailable for swipe {} at {}/{}: {}", p->trace_id, p->door.site,
+                   p->door.id, r.error().message);
+      give_back_if_denied(*p, outcome);
+      journal_outcome(*p, outcome, "journal_unavailable");
+    }
+    answer(*p, outcome, copies, true);
   }
-  if (!late) answer(*p, outcome, copies, true);
   std::lock_guard lock(mu);
   settle(*p);
 }
