@@ -180,9 +180,12 @@ Result<void> SqliteStore::save_pass_uses(std::span<const PassUse> uses, TimePoin
     q->bind(1, u.pass_id).bind(2, static_cast<std::int64_t>(u.used));
     if (auto r = q->step(); !r) return r.error();
   }
+  // The newest save's time, even if earlier than the one before: after the wall clock was set
+  // back, a time kept from before would claim uses taken since as saved, and a crash would
+  // lose them. An earlier time only makes the start-up replay read more.
   auto at = db_->prepare(
       "INSERT INTO meta(name, value) VALUES ('pass_uses_saved_at_ms', ?1) ON CONFLICT(name) DO "
-      "UPDATE SET value = max(value, excluded.value)");
+      "UPDATE SET value = excluded.value");
   if (!at) return at.error();
   at->bind(1, to_unix_ms(as_of));
   if (auto r = at->step(); !r) return r.error();
