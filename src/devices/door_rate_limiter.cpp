@@ -24,7 +24,9 @@ bool DoorRateLimiter::take(const std::string& site, const std::string& door, Clo
     const double seconds = std::chrono::duration<double>(now - b.refilled).count();
     b.tokens = std::min(burst_, b.tokens + std::max(seconds, 0.0) * per_second_);
   }
-  b.refilled = now;
+  // Racing swipes read the clock before the caller's lock, so `now` may come a little out of
+  // order: the refill time never goes back, or the next take would credit that time twice.
+  b.refilled = std::max(b.refilled, now);
   if (b.tokens >= 1.0) {
     b.tokens -= 1.0;
     return true;

@@ -24,6 +24,15 @@ TEST(DoorRateLimiter, ABurstOfTwoSecondsWorthThenTheRate) {
   EXPECT_EQ(taken(l, "d1", 100, kT0 + 10s), 40) << "full again, never more than the burst";
 }
 
+// Swipes of one door handled on two threads read the clock before the limiter's lock, so a
+// take may carry an earlier time than the one before it. That time must not be refilled twice.
+TEST(DoorRateLimiter, ATimeOutOfOrderIsNotCreditedTwice) {
+  DoorRateLimiter l(20);
+  EXPECT_EQ(taken(l, "d1", 40, kT0 + 1s), 40) << "the burst, used up at 1 s";
+  EXPECT_EQ(taken(l, "d1", 1, kT0), 0) << "an earlier time: nothing to refill";
+  EXPECT_EQ(taken(l, "d1", 100, kT0 + 1500ms), 10) << "0.5 s since 1 s, not 1.5 s since 0 s";
+}
+
 TEST(DoorRateLimiter, ZeroIsNoLimit) {
   DoorRateLimiter l(0);
   EXPECT_EQ(taken(l, "d1", 10000, kT0), 10000);
