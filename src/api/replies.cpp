@@ -57,6 +57,8 @@ std::string trace_id_from(std::string_view tp) {
 
 namespace {
 
+constexpr std::size_t kMaxBodyDepth = 16;
+
 // A number too large for a double (1e400) parses as infinity, which serializes as `Infinity`:
 // not JSON. Stored, it made the document unreadable and the server unable to start.
 bool all_numbers_finite(const json::value& v) {
@@ -80,7 +82,15 @@ Result<json::object> parse_object(std::string_view body) {
   if (body.empty())
     return make_error(Code::ERR_BAD_REQUEST, "The request body must be a JSON object.");
   boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
+  json::parse_options options;
+  // Far more than any resource needs (a schedule is 3 deep), and low enough that the admin
+  // record quoting a body stays within the journal's own limit of 32 (it was dropped before).
+  options.max_depth = kMaxBodyDepth;
+  json::value v = json::parse(body, ec, {}, options);
+  if (ec == json::error::too_deep) {
+    return make_error(Code::ERR_BAD_REQUEST, "The request body nests deeper than " +
+                                                 std::to_string(kMaxBodyDepth) + " levels.");
+  }
   if (ec) return make_error(Code::ERR_BAD_REQUEST, "The request body is not valid JSON.");
   if (!v.is_object())
     return make_error(Code::ERR_BAD_REQUEST, "The request body must be a JSON object.");

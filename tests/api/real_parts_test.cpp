@@ -178,6 +178,23 @@ TEST_F(RealApi, ANumberTooLargeForADoubleIs400AndNothingIsStored) {
   EXPECT_TRUE(again.start().ok()) << "a restart reads every stored document";
 }
 
+// A body nested deeper than 16 levels is refused before anything is done: the admin record that
+// quotes a body must fit the journal's own depth limit (32), or the change went unaudited.
+TEST_F(RealApi, ABodyNestedDeeperThan16LevelsIs400) {
+  auto nested = [](int depth) {
+    std::string inner = "1";
+    for (int i = 1; i < depth; ++i) inner = "{\"n\":" + inner + "}";
+    return R"({"id":"x","name":"X","tz":"UTC","note":)" + inner + "}";
+  };
+  auto deep = post("/v1/sites", nested(17));
+  EXPECT_API_ERROR(deep, 400, 40001);
+  EXPECT_NE(deep.body.find("deeper than 16"), std::string::npos) << deep.body;
+  created("/v1/sites", nested(16));
+  auto audit = h.call("GET", "/v1/events?kind=admin&limit=10", "", Role::kAuditor);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_EQ(json::parse(audit.body).at("events").as_array().size(), 1u) << "the change is audited";
+}
+
 TEST_F(RealApi, VerifyWhenTheJournalCannotWriteFollowsTheDoorsFailMode) {
   seed();
   created(
