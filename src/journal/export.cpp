@@ -1,6 +1,9 @@
 #include "journal/export.hpp"
 
+#include <fcntl.h>
+
 #include <filesystem>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -27,19 +30,31 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
                                    std::ostream& out) {
   auto segments = list_segments(dir);
   if (!segments) return segments.error();
+  // Every segment is opened before any is read: a running server's retention (oldest first)
+  // may delete one while an earlier one is exported, and an open file is still read whole. One
+  // dropped between the listing and its opening is skipped, as a later run would not see it.
+  std::vector<Fd> files;
+  files.reserve(segments->size());
+  bool opened_any = false;
+  for (const SegmentFile& segment : *segments) {
+    auto fd = open_file(segment.path, O_RDONLY);
+    std::error_code ec;
+    if (!fd && !opened_any && !std::filesystem::exists(segment.path, ec) && !ec) {
+      files.emplace_back();  // gone before the export began: skipped below
+      continue;
+    }
+    if (!fd) return fd.error();
+    files.push_back(std::move(*fd));
+    opened_any = true;
+  }
   std::uint64_t lines = 0;
   std::uint64_t last_seq = 0;
   for (std::size_t s = 0; s < segments->size(); ++s) {
     const SegmentFile& segment = (*segments)[s];
     const bool newest = s + 1 == segments->size();
-    auto bytes = read_to_end(segment.path);
-    if (!bytes) {
-      std::error_code ec;
-      // Dropped by a running server's retention (oldest first) since the listing, before any
-      // of it was read: the export starts at what is left, as a later run would.
-      if (last_seq == 0 && !std::filesystem::exists(segment.path, ec) && !ec) continue;
-      return bytes.error();
-    }
+    if (!files[s].valid()) continue;
+    auto bytes = read_to_end(files[s], segment.path);
+    if (!bytes) return bytes.error();
     LiveTail tail(options.settle);
     auto header = decode_segment_header(*bytes);
     while (!header && newest && tail.reread(segment.path, 0, *bytes)) {

@@ -66,8 +66,12 @@ Result<std::string> pread_exact(int fd, std::uint64_t offset, std::size_t size,
 Result<std::string> read_to_end(const std::string& path, std::uint64_t from) {
   auto fd = open_file(path, O_RDONLY);
   if (!fd) return fd.error();
+  return read_to_end(*fd, path, from);
+}
+
+Result<std::string> read_to_end(const Fd& fd, const std::string& path, std::uint64_t from) {
   struct stat st {};
-  if (::fstat(fd->get(), &st) != 0) return io_error("cannot stat", path, errno);
+  if (::fstat(fd.get(), &st) != 0) return io_error("cannot stat", path, errno);
   // Up to the end of the file, not exactly its size at fstat: a running writer may shorten a
   // segment it retires (dropping the zeros grown ahead of its data) while it is read.
   const auto size = static_cast<std::uint64_t>(st.st_size);
@@ -75,7 +79,7 @@ Result<std::string> read_to_end(const std::string& path, std::uint64_t from) {
   std::size_t done = 0;
   while (done < out.size()) {
     const ssize_t n =
-        ::pread(fd->get(), out.data() + done, out.size() - done, static_cast<off_t>(from + done));
+        ::pread(fd.get(), out.data() + done, out.size() - done, static_cast<off_t>(from + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return io_error("cannot read", path, errno);

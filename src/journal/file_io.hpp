@@ -53,6 +53,9 @@ Result<std::string> pread_exact(int fd, std::uint64_t offset, std::size_t size,
 // The file from `from` up to its end when read (it may have shrunk since it was opened);
 // empty when it ends before `from`.
 Result<std::string> read_to_end(const std::string& path, std::uint64_t from = 0);
+// The same through a descriptor opened before (`path` names it in errors): a file unlinked
+// since is still read whole.
+Result<std::string> read_to_end(const Fd& fd, const std::string& path, std::uint64_t from = 0);
 Result<void> fsync_dir(const std::string& dir);
 Result<void> make_dirs(const std::string& dir);
 
