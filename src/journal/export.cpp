@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -24,36 +25,48 @@ Error damaged(const SegmentFile& segment, std::uint64_t offset, std::uint64_t la
                                 what, segment.path, offset, last_seq));
 }
 
+// Every listed segment, opened. A segment that retention (oldest first) drops between the
+// listing and its opening makes it list and open again: the files opened then hold all that
+// is left, without a gap.
+Result<std::vector<Fd>> open_segments(const std::string& dir, std::vector<SegmentFile>& segments) {
+  for (int attempt = 0;; ++attempt) {
+    auto listed = list_segments(dir);
+    if (!listed) return listed.error();
+    segments = std::move(*listed);
+    std::vector<Fd> files;
+    files.reserve(segments.size());
+    std::optional<Error> failed;
+    for (const SegmentFile& segment : segments) {
+      auto fd = open_file(segment.path, O_RDONLY);
+      if (!fd) {
+        failed = fd.error();
+        break;
+      }
+      files.push_back(std::move(*fd));
+    }
+    if (!failed) return files;
+    std::error_code ec;
+    if (attempt == 8 || std::filesystem::exists(segments[files.size()].path, ec) || ec) {
+      return *failed;
+    }
+  }
+}
+
 }  // namespace
 
 Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& options,
                                    std::ostream& out) {
-  auto segments = list_segments(dir);
-  if (!segments) return segments.error();
-  // Every segment is opened before any is read: a running server's retention (oldest first)
-  // may delete one while an earlier one is exported, and an open file is still read whole. One
-  // dropped between the listing and its opening is skipped, as a later run would not see it.
-  std::vector<Fd> files;
-  files.reserve(segments->size());
-  bool opened_any = false;
-  for (const SegmentFile& segment : *segments) {
-    auto fd = open_file(segment.path, O_RDONLY);
-    std::error_code ec;
-    if (!fd && !opened_any && !std::filesystem::exists(segment.path, ec) && !ec) {
-      files.emplace_back();  // gone before the export began: skipped below
-      continue;
-    }
-    if (!fd) return fd.error();
-    files.push_back(std::move(*fd));
-    opened_any = true;
-  }
+  // Every segment is opened before any is read: a running server's retention may delete one
+  // while an earlier one is exported, and an open file is still read whole.
+  std::vector<SegmentFile> segments;
+  auto files = open_segments(dir, segments);
+  if (!files) return files.error();
   std::uint64_t lines = 0;
   std::uint64_t last_seq = 0;
-  for (std::size_t s = 0; s < segments->size(); ++s) {
-    const SegmentFile& segment = (*segments)[s];
-    const bool newest = s + 1 == segments->size();
-    if (!files[s].valid()) continue;
-    auto bytes = read_to_end(files[s], segment.path);
+  for (std::size_t s = 0; s < segments.size(); ++s) {
+    const SegmentFile& segment = segments[s];
+    const bool newest = s + 1 == segments.size();
+    auto bytes = read_to_end((*files)[s], segment.path);
     if (!bytes) return bytes.error();
     LiveTail tail(options.settle);
     auto header = decode_segment_header(*bytes);
