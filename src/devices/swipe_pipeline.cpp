@@ -425,13 +425,6 @@ void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::
   stats.publish_failures += failed;
 }
 
-std::string swipe_key(std::string_view site, std::string_view door, std::string_view req) {
-  std::string key;
-  key.reserve(site.size() + door.size() + req.size() + 2);
-  key.append(site).append(1, '\x1f').append(door).append(1, '\x1f').append(req);
-  return key;
-}
-
 std::shared_ptr<SwipePipeline::Pending> SwipePipeline::Core::pending_for(
     std::string_view site, std::string_view door_id, const std::string& req) const {
   auto p = std::make_shared<Pending>();

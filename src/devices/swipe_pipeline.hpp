@@ -57,7 +57,12 @@ struct SwipeStats {
 };
 
 // The de-duplication key of a swipe: (site, door, req).
-std::string swipe_key(std::string_view site, std::string_view door, std::string_view req);
+inline std::string swipe_key(std::string_view site, std::string_view door, std::string_view req) {
+  std::string key;
+  key.reserve(site.size() + door.size() + req.size() + 2);
+  key.append(site).append(1, '\x1f').append(door).append(1, '\x1f').append(req);
+  return key;
+}
 
 class SwipePipeline {
  public:

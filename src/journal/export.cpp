@@ -68,7 +68,7 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
     const bool newest = s + 1 == segments.size();
     auto bytes = read_to_end((*files)[s], segment.path);
     if (!bytes) return bytes.error();
-    LiveTail tail(options.settle);
+    LiveTail tail(*options.clock, options.settle);
     auto header = decode_segment_header(*bytes);
     while (!header && newest && tail.reread(segment.path, 0, *bytes)) {
       header = decode_segment_header(*bytes);  // a segment being created

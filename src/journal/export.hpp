@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 
+#include "core/clock.hpp"
 #include "core/result.hpp"
 #include "core/time.hpp"
 
@@ -18,6 +19,7 @@ struct ExportOptions {
   // How long the end of the newest segment may take to become whole (a running server's
   // batch being written, live_tail.hpp) before it is taken as a torn tail or as damage.
   std::chrono::milliseconds settle{1000};
+  const Clock* clock = &SystemClock::instance();  // times the settle
 };
 
 // Writes one export line per intact record, in seq order, each followed by '\n'. Returns the

@@ -11,11 +11,11 @@ namespace castellan::journal {
 constexpr std::chrono::milliseconds kFirstPause{1};
 constexpr std::chrono::milliseconds kMaxPause{50};
 
-LiveTail::LiveTail(std::chrono::milliseconds settle)
-    : until_(std::chrono::steady_clock::now() + settle), pause_(kFirstPause) {}
+LiveTail::LiveTail(const Clock& clock, std::chrono::milliseconds settle)
+    : clock_(clock), until_(clock.monotonic() + settle), pause_(kFirstPause) {}
 
 bool LiveTail::reread(const std::string& path, std::uint64_t offset, std::string& bytes) {
-  if (std::chrono::steady_clock::now() >= until_) return false;
+  if (clock_.monotonic() >= until_) return false;
   std::this_thread::sleep_for(pause_);
   pause_ = std::min(pause_ * 2, kMaxPause);
   auto tail = read_to_end(path, offset);

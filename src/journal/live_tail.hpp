@@ -11,18 +11,21 @@
 #include <cstdint>
 #include <string>
 
+#include "core/clock.hpp"
+
 namespace castellan::journal {
 
 class LiveTail {
  public:
-  explicit LiveTail(std::chrono::milliseconds settle);
+  LiveTail(const Clock& clock, std::chrono::milliseconds settle);
 
   // After a pause, replaces `bytes` from `offset` on with the file's bytes from there (what
   // comes before was read already). False once the time is spent or the file cannot be read.
   bool reread(const std::string& path, std::uint64_t offset, std::string& bytes);
 
  private:
-  std::chrono::steady_clock::time_point until_;
+  const Clock& clock_;
+  Clock::Monotonic until_;
   std::chrono::milliseconds pause_;
 };
 

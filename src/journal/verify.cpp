@@ -65,7 +65,7 @@ class ChainChecker {
   }
 
   bool check_segment(const SegmentFile& segment, std::string& bytes, bool first, bool newest) {
-    LiveTail tail(options_.settle);
+    LiveTail tail(*options_.clock, options_.settle);
     // Whether what is wrong at `offset` may be a write in progress, now read again.
     auto settled = [&](std::uint64_t offset) {
       return newest && tail.reread(segment.path, offset, bytes);

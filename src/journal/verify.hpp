@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/clock.hpp"
+
 namespace castellan::journal {
 
 struct VerifyReport {
@@ -33,6 +35,7 @@ struct VerifyOptions {
   // whole before it is reported. A running server finishes writing a batch in microseconds;
   // a torn tail that stays (a crash's, or an edit's) is reported after this wait.
   std::chrono::milliseconds settle{1000};
+  const Clock* clock = &SystemClock::instance();  // times the settle
 };
 
 VerifyReport verify(const std::string& dir, VerifyOptions options = {});
