@@ -23,10 +23,27 @@ struct JournalArgs {
   std::string to;
 };
 
+// A journal directory holds its LOCK, index.dat and segments from its first open on. One with
+// none of them is not a journal: verifying DATA_DIR instead of DATA_DIR/journal must not say
+// "intact".
 bool check_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (std::filesystem::is_directory(dir, ec)) return true;
-  std::fprintf(stderr, "castellan journal: %s is not a directory\n", dir.c_str());
+  if (!fs::is_directory(dir, ec)) {
+    std::fprintf(stderr, "castellan journal: %s is not a directory\n", dir.c_str());
+    return false;
+  }
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "LOCK" || name == "index.dat" || name.starts_with("seg-")) return true;
+  }
+  const std::string hint = fs::is_directory(fs::path(dir) / "journal", ec)
+                               ? " (did you mean " + (fs::path(dir) / "journal").string() + "?)"
+                               : "";
+  std::fprintf(stderr,
+               "castellan journal: %s is not a journal directory: no segment files, no "
+               "index.dat%s\n",
+               dir.c_str(), hint.c_str());
   return false;
 }
 

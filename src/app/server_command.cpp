@@ -16,6 +16,10 @@ void register_server_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--config", *config_path, "TOML configuration file")->required();
   cmd->callback([&action, config_path] {
     action = [config_path] {
+      if (config_path->empty()) {  // an unset shell variable: never start on the defaults
+        std::fprintf(stderr, "castellan: --config needs a file (an empty path was given)\n");
+        return 2;
+      }
       auto config = load_config(*config_path, process_environment());
       if (!config) {
         std::fprintf(stderr, "castellan: %s\n", config.error().message.c_str());

@@ -1,9 +1,17 @@
 #include "core/config.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <functional>
+#include <limits>
 #include <sstream>
 #include <variant>
 
@@ -14,10 +22,31 @@ namespace {
 
 using Target = std::variant<std::string*, int*, std::int64_t*, double*, bool*>;
 
+// What a value must be beyond its type: a number within [min, max], or a string from a list
+// (or any non-empty string). A value that parses but would break the service later (a port of
+// 70000, a log level spdlog reads as "off", a sample interval of 0 that spins a thread) is a
+// start-up error like a wrong type.
+struct Rule {
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  std::vector<std::string> one_of;
+  bool non_empty = false;
+};
+
+Rule between(double min, double max) {
+  return Rule{.min = min, .max = max};
+}
+Rule one_of(std::vector<std::string> values) {
+  return Rule{.one_of = std::move(values)};
+}
+const Rule kNonEmpty{.non_empty = true};
+const Rule kAny{};
+
 struct Field {
   std::string section;
   std::string key;
   Target target;
+  Rule rule;
   std::string env_name() const {
     std::string name = "CASTELLAN_" + section + "_" + key;
     for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -27,54 +56,56 @@ struct Field {
 
 std::vector<Field> fields(Config& c) {
   return {
-      {"server", "data_dir", &c.server.data_dir},
-      {"server", "threads", &c.server.threads},
-      {"api", "listen", &c.api.listen},
-      {"api", "tls_cert", &c.api.tls_cert},
-      {"api", "tls_key", &c.api.tls_key},
-      {"api", "max_connections", &c.api.max_connections},
-      {"api", "max_body_bytes", &c.api.max_body_bytes},
-      {"api", "header_limit_bytes", &c.api.header_limit_bytes},
-      {"api", "request_timeout_ms", &c.api.request_timeout_ms},
-      {"api", "idle_timeout_ms", &c.api.idle_timeout_ms},
-      {"api", "token_ttl_s", &c.api.token_ttl_s},
-      {"api", "login_attempts_per_minute", &c.api.login_attempts_per_minute},
-      {"api", "account_login_attempts_per_minute", &c.api.account_login_attempts_per_minute},
-      {"ops", "listen", &c.ops.listen},
-      {"mqtt", "host", &c.mqtt.host},
-      {"mqtt", "port", &c.mqtt.port},
-      {"mqtt", "username", &c.mqtt.username},
-      {"mqtt", "password_file", &c.mqtt.password_file},
-      {"mqtt", "client_id", &c.mqtt.client_id},
-      {"mqtt", "tls_ca", &c.mqtt.tls_ca},
-      {"mqtt", "keepalive_s", &c.mqtt.keepalive_s},
-      {"mqtt", "passwd_file", &c.mqtt.passwd_file},
-      {"mqtt", "acl_file", &c.mqtt.acl_file},
-      {"mqtt", "broker_pid_file", &c.mqtt.broker_pid_file},
-      {"store", "path", &c.store.path},
-      {"journal", "dir", &c.journal.dir},
-      {"journal", "segment_bytes", &c.journal.segment_bytes},
-      {"journal", "batch_max", &c.journal.batch_max},
-      {"journal", "linger_us", &c.journal.linger_us},
-      {"journal", "retention_days", &c.journal.retention_days},
-      {"journal", "retention_bytes", &c.journal.retention_bytes},
-      {"decision", "timeout_ms", &c.decision.timeout_ms},
-      {"decision", "lookup_timeout_ms", &c.decision.lookup_timeout_ms},
-      {"decision", "device_timeout_ms", &c.decision.device_timeout_ms},
-      {"decision", "dedupe_window_s", &c.decision.dedupe_window_s},
-      {"decision", "signature_ttl_s", &c.decision.signature_ttl_s},
-      {"decision", "max_swipe_age_ms", &c.decision.max_swipe_age_ms},
-      {"decision", "door_swipes_per_s", &c.decision.door_swipes_per_s},
-      {"devices", "offline_after_ms", &c.devices.offline_after_ms},
-      {"runtime", "leak_sample_ms", &c.runtime.leak_sample_ms},
-      {"runtime", "leak_window_s", &c.runtime.leak_window_s},
-      {"runtime", "leak_score_threshold", &c.runtime.leak_score_threshold},
-      {"runtime", "leak_rate_per_hour_threshold", &c.runtime.leak_rate_per_hour_threshold},
-      {"runtime", "leak_fd_growth_threshold", &c.runtime.leak_fd_growth_threshold},
-      {"runtime", "stuck_task_s", &c.runtime.stuck_task_s},
-      {"debug", "fault_injection", &c.debug.fault_injection},
-      {"log", "level", &c.log.level},
-      {"log", "format", &c.log.format},
+      {"server", "data_dir", &c.server.data_dir, kNonEmpty},
+      {"server", "threads", &c.server.threads, between(1, 256)},
+      {"api", "listen", &c.api.listen, kNonEmpty},
+      {"api", "tls_cert", &c.api.tls_cert, kAny},
+      {"api", "tls_key", &c.api.tls_key, kAny},
+      {"api", "max_connections", &c.api.max_connections, between(1, 1e6)},
+      {"api", "max_body_bytes", &c.api.max_body_bytes, between(1024, 1LL << 30)},
+      {"api", "header_limit_bytes", &c.api.header_limit_bytes, between(1024, 1 << 20)},
+      {"api", "request_timeout_ms", &c.api.request_timeout_ms, between(100, 3.6e6)},
+      {"api", "idle_timeout_ms", &c.api.idle_timeout_ms, between(100, 8.64e7)},
+      {"api", "token_ttl_s", &c.api.token_ttl_s, between(60, 7 * 86400)},
+      {"api", "login_attempts_per_minute", &c.api.login_attempts_per_minute, between(1, 1e6)},
+      {"api", "account_login_attempts_per_minute", &c.api.account_login_attempts_per_minute,
+       between(1, 1e6)},
+      {"ops", "listen", &c.ops.listen, kNonEmpty},
+      {"mqtt", "host", &c.mqtt.host, kNonEmpty},
+      {"mqtt", "port", &c.mqtt.port, between(1, 65535)},
+      {"mqtt", "username", &c.mqtt.username, kAny},
+      {"mqtt", "password_file", &c.mqtt.password_file, kAny},
+      {"mqtt", "client_id", &c.mqtt.client_id, kNonEmpty},
+      {"mqtt", "tls_ca", &c.mqtt.tls_ca, kAny},
+      {"mqtt", "keepalive_s", &c.mqtt.keepalive_s, between(5, 65535)},
+      {"mqtt", "passwd_file", &c.mqtt.passwd_file, kAny},
+      {"mqtt", "acl_file", &c.mqtt.acl_file, kAny},
+      {"mqtt", "broker_pid_file", &c.mqtt.broker_pid_file, kAny},
+      {"store", "path", &c.store.path, kAny},
+      {"journal", "dir", &c.journal.dir, kAny},
+      {"journal", "segment_bytes", &c.journal.segment_bytes, between(4096, 1LL << 34)},
+      {"journal", "batch_max", &c.journal.batch_max, between(1, 65536)},
+      {"journal", "linger_us", &c.journal.linger_us, between(0, 1e6)},
+      {"journal", "retention_days", &c.journal.retention_days, between(0, 36500)},
+      {"journal", "retention_bytes", &c.journal.retention_bytes, between(0, 1e18)},
+      {"decision", "timeout_ms", &c.decision.timeout_ms, between(1, 60000)},
+      {"decision", "lookup_timeout_ms", &c.decision.lookup_timeout_ms, between(1, 60000)},
+      {"decision", "device_timeout_ms", &c.decision.device_timeout_ms, between(1, 60000)},
+      {"decision", "dedupe_window_s", &c.decision.dedupe_window_s, between(1, 86400)},
+      {"decision", "signature_ttl_s", &c.decision.signature_ttl_s, between(1, 10)},
+      {"decision", "max_swipe_age_ms", &c.decision.max_swipe_age_ms, between(0, 8.64e7)},
+      {"decision", "door_swipes_per_s", &c.decision.door_swipes_per_s, between(0, 1e6)},
+      {"devices", "offline_after_ms", &c.devices.offline_after_ms, between(1000, 8.64e7)},
+      {"runtime", "leak_sample_ms", &c.runtime.leak_sample_ms, between(100, 3.6e6)},
+      {"runtime", "leak_window_s", &c.runtime.leak_window_s, between(1, 86400)},
+      {"runtime", "leak_score_threshold", &c.runtime.leak_score_threshold, between(0.01, 1e9)},
+      {"runtime", "leak_rate_per_hour_threshold", &c.runtime.leak_rate_per_hour_threshold,
+       between(0.01, 1e9)},
+      {"runtime", "leak_fd_growth_threshold", &c.runtime.leak_fd_growth_threshold, between(1, 1e6)},
+      {"runtime", "stuck_task_s", &c.runtime.stuck_task_s, between(1, 86400)},
+      {"debug", "fault_injection", &c.debug.fault_injection, kAny},
+      {"log", "level", &c.log.level, one_of({"trace", "debug", "info", "warn", "error"})},
+      {"log", "format", &c.log.format, one_of({"json", "text", "auto"})},
   };
 }
 
@@ -123,6 +154,72 @@ std::optional<std::string> set_from_toml(const Field& f, const toml::node& node)
       f.target);
 }
 
+std::string number_text(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 1e15)
+    return fmt::format("{}", static_cast<long long>(v));
+  return fmt::format("{}", v);
+}
+
+// Whether the value now in `f` keeps its rule; what it must be, and what it is, when not.
+std::optional<std::string> break_of_rule(const Field& f) {
+  const Rule& r = f.rule;
+  return std::visit(
+      [&](auto* p) -> std::optional<std::string> {
+        using T = std::remove_pointer_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          if (!r.one_of.empty() &&
+              std::find(r.one_of.begin(), r.one_of.end(), *p) == r.one_of.end()) {
+            return fmt::format("one of {}, got \"{}\"", fmt::join(r.one_of, ", "), *p);
+          }
+          if (r.non_empty && p->empty()) return std::string("a non-empty string");
+          return {};
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return {};
+        } else {
+          const auto v = static_cast<double>(*p);
+          if (std::isnan(v) || v < r.min || v > r.max) {
+            return fmt::format("{} from {} to {}, got {}",
+                               std::is_same_v<T, double> ? "a number" : "an integer",
+                               number_text(r.min), number_text(r.max), number_text(v));
+          }
+          return {};
+        }
+      },
+      f.target);
+}
+
+// Rules that tie two keys together.
+std::optional<std::string> break_of_pairing(const Config& c) {
+  if (c.mqtt.passwd_file.empty() != c.mqtt.acl_file.empty()) {
+    return "keys 'mqtt.passwd_file' and 'mqtt.acl_file' must be set together (the server "
+           "manages device accounts in both) or both left out";
+  }
+  if (!c.mqtt.broker_pid_file.empty() && c.mqtt.passwd_file.empty()) {
+    return "key 'mqtt.broker_pid_file' only tells the server which broker to reload after it "
+           "changes 'mqtt.passwd_file'; set that too, or leave both out";
+  }
+  if (c.journal.retention_bytes != 0 && c.journal.retention_bytes < 2 * c.journal.segment_bytes) {
+    return fmt::format(
+        "key 'journal.retention_bytes' must be 0 (no size limit) or at least two segments "
+        "(2 × journal.segment_bytes = {}), got {}: retention drops whole segments",
+        2 * c.journal.segment_bytes, c.journal.retention_bytes);
+  }
+  return {};
+}
+
+// A config path must name a readable regular file: toml++ reads a directory as an empty file,
+// which would start the service on defaults without a word.
+std::optional<std::string> unreadable(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec) return fmt::format("cannot read {}: {}", path, ec.message());
+  if (!std::filesystem::is_regular_file(status)) return path + " is not a regular file";
+  if (::access(path.c_str(), R_OK) != 0) {
+    return fmt::format("cannot read {}: {}", path, std::strerror(errno));
+  }
+  return {};
+}
+
 std::optional<std::string> set_from_text(const Field& f, const std::string& text) {
   return std::visit(
       [&](auto* p) -> std::optional<std::string> {
@@ -168,6 +265,7 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
   auto table = fields(config);
 
   if (!path.empty()) {
+    if (auto why = unreadable(path)) return config_error(*why);
     toml::table doc;
     try {
       doc = toml::parse_file(path);
@@ -193,7 +291,9 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
           return config_error(
               fmt::format("{}: unknown key '{}.{}'", where(path, node.source()), section, key));
         }
-        if (auto wrong = set_from_toml(*it, node)) {
+        auto wrong = set_from_toml(*it, node);
+        if (!wrong) wrong = break_of_rule(*it);
+        if (wrong) {
           return config_error(fmt::format("{}: key '{}.{}' must be {}", where(path, node.source()),
                                           section, key, *wrong));
         }
@@ -208,10 +308,11 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
     if (it == table.end()) {
       return config_error("environment variable " + name + " matches no configuration key");
     }
-    if (auto wrong = set_from_text(*it, value)) {
-      return config_error("environment variable " + name + " must be " + *wrong);
-    }
+    auto wrong = set_from_text(*it, value);
+    if (!wrong) wrong = break_of_rule(*it);
+    if (wrong) return config_error("environment variable " + name + " must be " + *wrong);
   }
+  if (auto wrong = break_of_pairing(config)) return config_error(*wrong);
   return config;
 }
 
@@ -226,10 +327,24 @@ std::map<std::string, std::string> process_environment() {
   return env;
 }
 
-std::vector<std::pair<std::string, std::string>> config_keys() {
+std::vector<ConfigKey> config_keys() {
   Config c;
-  std::vector<std::pair<std::string, std::string>> keys;
-  for (const auto& f : fields(c)) keys.emplace_back(f.section + "." + f.key, f.env_name());
+  std::vector<ConfigKey> keys;
+  for (const auto& f : fields(c)) {
+    std::string value = std::visit(
+        [](auto* p) -> std::string {
+          using T = std::remove_pointer_t<decltype(p)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            return *p;
+          } else if constexpr (std::is_same_v<T, bool>) {
+            return *p ? "true" : "false";
+          } else {
+            return fmt::format("{}", *p);
+          }
+        },
+        f.target);
+    keys.push_back({f.section + "." + f.key, f.env_name(), std::move(value)});
+  }
   return keys;
 }
 

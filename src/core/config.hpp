@@ -1,9 +1,10 @@
 // Service configuration: one TOML file, every key overridable by CASTELLAN_<SECTION>_<KEY>.
-// An unknown key, a wrong type, or a CASTELLAN_* variable that names no key is a start-up
-// error that names it (contract §1) — never a silent default.
+// An unknown key, a wrong type, a value outside the key's range or list (docs/operations.md),
+// or a CASTELLAN_* variable that names no key is a start-up error that names it (contract §1)
+// — never a silent default or a silent clamp.
 //
-// Adding a key: add the member below with its default, then one line in config.cpp's
-// field table. docs/operations.md lists every key.
+// Adding a key: add the member below with its default, then one line (with its rule) in
+// config.cpp's field table. docs/operations.md lists every key.
 #pragma once
 
 #include <cstdint>
@@ -92,15 +93,21 @@ struct Config {
   } log;
 };
 
-// Reads `path` (empty: defaults only), then applies `env` (name -> value) overrides.
+// Reads `path` (empty: defaults only; otherwise it must be a readable regular file), then
+// applies `env` (name -> value) overrides, then checks the rules that tie keys together.
 // Only entries whose name starts with "CASTELLAN_" are considered.
 Result<Config> load_config(const std::string& path, const std::map<std::string, std::string>& env);
 
 // The process environment as a map, for load_config.
 std::map<std::string, std::string> process_environment();
 
-// Every key as "section.key" with its env name, for docs and tests.
-std::vector<std::pair<std::string, std::string>> config_keys();
+// Every key as "section.key" with its env name and its default as text, for docs and tests.
+struct ConfigKey {
+  std::string name;
+  std::string env;
+  std::string default_value;
+};
+std::vector<ConfigKey> config_keys();
 
 // Paths that default to inside data_dir resolved (store.path, journal.dir).
 void resolve_default_paths(Config& config);

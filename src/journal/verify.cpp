@@ -24,6 +24,13 @@ class ChainChecker {
       fail(0, segments.error().message);
       return report_;
     }
+    std::error_code ec;
+    if (segments->empty() && std::filesystem::exists(dir_ + "/index.dat", ec)) {
+      // index.dat is written at the first open, with the first segment: the segments are gone.
+      fail(1, "no segment files in " + dir_ +
+                  ", but its index.dat is there: the segments were removed");
+      return report_;
+    }
     if (segments->empty()) {
       report_.ok = true;
       report_.message = "no segments in " + dir_ + " (empty journal)";

@@ -95,6 +95,33 @@ TEST(Cli, StrayEnvironmentVariableFailsNamingIt) {
   std::filesystem::remove(file);
 }
 
+TEST(Cli, AConfigPathThatIsEmptyOrADirectoryFailsInsteadOfStartingOnDefaults) {
+  // `timeout`: a server that starts on its defaults would run until stopped.
+  const auto empty = run("timeout 5 " + kBinary + " server --config ''");
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_NE(empty.output.find("--config needs a file"), std::string::npos) << empty.output;
+
+  journal::testing::TempDir dir;
+  const auto directory = run("timeout 5 " + kBinary + " server --config " + dir.path());
+  EXPECT_EQ(directory.code, 2);
+  EXPECT_NE(directory.output.find("config: " + dir.path() + " is not a regular file"),
+            std::string::npos)
+      << directory.output;
+  EXPECT_FALSE(std::filesystem::exists("castellan-data")) << "the defaults' data_dir was created";
+}
+
+TEST(Cli, AConfigValueOutOfRangeFailsNamingKeyAndRange) {
+  const auto file = temp_file("port.toml", "[mqtt]\nport = 70000\n");
+  const auto r = run("timeout 5 " + kBinary + " server --config " + file);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("config: " + file +
+                          ":2: key 'mqtt.port' must be an integer from 1 to 65535, "
+                          "got 70000"),
+            std::string::npos)
+      << r.output;
+  std::filesystem::remove(file);
+}
+
 // A journal of a few segments written by the real writer, for the journal sub-commands.
 struct SmallJournal {
   SmallJournal() {
@@ -138,6 +165,34 @@ TEST(Cli, JournalExportOfADamagedJournalFailsAfterWhatItCouldExport) {
             std::string::npos)
       << r.output;
   EXPECT_EQ(run(kBinary + " journal verify " + journal.dir.path()).code, 1);
+}
+
+TEST(Cli, JournalVerifyOfADirectoryThatHoldsNoJournalIsAnError) {
+  journal::testing::TempDir data;
+  std::filesystem::create_directories(data.file("journal"));
+  std::ofstream(data.file("castellan.db")) << "x";
+  for (const char* sub : {"verify", "export"}) {
+    const auto r = run(kBinary + " journal " + sub + " " + data.path());
+    EXPECT_EQ(r.code, 2) << sub << ": " << r.output;
+    EXPECT_NE(r.output.find(data.path() +
+                            " is not a journal directory: no segment files, no "
+                            "index.dat (did you mean " +
+                            data.file("journal") + "?)"),
+              std::string::npos)
+        << r.output;
+  }
+}
+
+TEST(Cli, JournalVerifyOfAJournalWhoseSegmentsWereRemovedIsDamage) {
+  SmallJournal journal;
+  const auto segments = journal::list_segments(journal.dir.path());
+  ASSERT_TRUE(segments.ok());
+  for (const auto& segment : *segments) std::filesystem::remove(segment.path);
+  const auto r = run(kBinary + " journal verify " + journal.dir.path());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("but its index.dat is there: the segments were removed"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(Cli, ServerRefusesAnMqttPasswordFileOthersCanRead) {

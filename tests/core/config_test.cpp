@@ -99,12 +99,104 @@ TEST_F(ConfigTest, BadEnvironmentValueIsAnError) {
             "config: environment variable CASTELLAN_DECISION_TIMEOUT_MS must be an integer");
 }
 
-TEST_F(ConfigTest, EveryKeyHasAnEnvName) {
-  for (const auto& [key, env] : config_keys()) {
+TEST_F(ConfigTest, EveryKeyHasAnEnvNameAndItsDefaultKeepsItsRule) {
+  for (const auto& [key, env, default_value] : config_keys()) {
     EXPECT_EQ(env.rfind("CASTELLAN_", 0), 0u) << key;
-    auto c = load_config("", {{env, key == "debug.fault_injection" ? "true" : "1"}});
+    auto c = load_config("", {{env, default_value}});
     EXPECT_TRUE(c.ok()) << key << ": " << c.error().message;
   }
+}
+
+TEST_F(ConfigTest, ANumberOutsideItsRangeNamesTheKeyTheRangeAndTheValue) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[mqtt]\nport = 70000\n", "key 'mqtt.port' must be an integer from 1 to 65535, got 70000"},
+      {"[mqtt]\nkeepalive_s = 2\n",
+       "key 'mqtt.keepalive_s' must be an integer from 5 to 65535, got 2"},
+      {"[api]\nmax_body_bytes = -1\n",
+       "key 'api.max_body_bytes' must be an integer from 1024 to 1073741824, got -1"},
+      {"[runtime]\nleak_sample_ms = 0\n",
+       "key 'runtime.leak_sample_ms' must be an integer from 100 to 3600000, got 0"},
+      {"[decision]\nsignature_ttl_s = 0\n",
+       "key 'decision.signature_ttl_s' must be an integer from 1 to 10, got 0"},
+      {"[decision]\nsignature_ttl_s = 30\n",
+       "key 'decision.signature_ttl_s' must be an integer from 1 to 10, got 30"},
+      {"[server]\nthreads = 0\n", "key 'server.threads' must be an integer from 1 to 256, got 0"},
+      {"[runtime]\nleak_score_threshold = nan\n",
+       "key 'runtime.leak_score_threshold' must be a number from 0.01 to 1000000000, got nan"},
+  };
+  for (const auto& [text, expected] : cases) {
+    const auto file = write(text);
+    auto c = load_config(file, {});
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_EQ(c.error().message, "config: " + file + ":2: " + expected);
+  }
+  auto env = load_config("", {{"CASTELLAN_MQTT_PORT", "0"}});
+  ASSERT_FALSE(env.ok());
+  EXPECT_EQ(env.error().message,
+            "config: environment variable CASTELLAN_MQTT_PORT must be an integer from 1 to 65535, "
+            "got 0");
+}
+
+TEST_F(ConfigTest, ALogLevelOrFormatNotInItsListIsAnError) {
+  // spdlog reads a level it does not know as "off": the service would log nothing at all.
+  for (const std::string level : {"INFO", "verbose", ""}) {
+    const auto file = write("[log]\nlevel = \"" + level + "\"\n");
+    auto c = load_config(file, {});
+    ASSERT_FALSE(c.ok()) << level;
+    EXPECT_EQ(c.error().message, "config: " + file +
+                                     ":2: key 'log.level' must be one of trace, debug, info, "
+                                     "warn, error, got \"" +
+                                     level + "\"");
+  }
+  auto format = load_config("", {{"CASTELLAN_LOG_FORMAT", "JSON"}});
+  ASSERT_FALSE(format.ok());
+  EXPECT_EQ(format.error().message,
+            "config: environment variable CASTELLAN_LOG_FORMAT must be one of json, text, auto, "
+            "got \"JSON\"");
+  EXPECT_TRUE(load_config("", {{"CASTELLAN_LOG_LEVEL", "warn"}}).ok());
+}
+
+TEST_F(ConfigTest, AnEmptyPathOrHostIsAnError) {
+  auto c = load_config("", {{"CASTELLAN_SERVER_DATA_DIR", ""}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "config: environment variable CASTELLAN_SERVER_DATA_DIR must be a non-empty string");
+}
+
+TEST_F(ConfigTest, ADirectoryOrAMissingFileIsNotReadAsAnEmptyConfig) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("castellan-config-dir-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto c = load_config(dir.string(), {});
+  std::filesystem::remove(dir);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "config: " + dir.string() + " is not a regular file");
+
+  auto missing = load_config(dir.string() + "/nope.toml", {});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message,
+            "config: cannot read " + dir.string() + "/nope.toml: No such file or directory");
+}
+
+TEST_F(ConfigTest, KeysThatBelongTogetherAreCheckedTogether) {
+  auto acl = load_config(write("[mqtt]\npasswd_file = \"/etc/mosquitto/passwd\"\n"), {});
+  ASSERT_FALSE(acl.ok());
+  EXPECT_NE(acl.error().message.find("'mqtt.passwd_file' and 'mqtt.acl_file' must be set together"),
+            std::string::npos)
+      << acl.error().message;
+
+  auto pid = load_config("", {{"CASTELLAN_MQTT_BROKER_PID_FILE", "/run/mosquitto.pid"}});
+  ASSERT_FALSE(pid.ok());
+  EXPECT_NE(pid.error().message.find("'mqtt.broker_pid_file'"), std::string::npos);
+
+  auto retention = load_config(
+      write("[journal]\nsegment_bytes = 1048576\nretention_bytes = 1048576\n"), {});
+  ASSERT_FALSE(retention.ok());
+  EXPECT_NE(retention.error().message.find("at least two segments (2 × journal.segment_bytes = "
+                                           "2097152), got 1048576"),
+            std::string::npos)
+      << retention.error().message;
+  EXPECT_TRUE(load_config("", {{"CASTELLAN_JOURNAL_RETENTION_BYTES", "134217728"}}).ok());
 }
 
 }  // namespace
