@@ -42,7 +42,7 @@ struct MqttOptions {
   std::string username;   // empty: anonymous
   std::string password;
   int keepalive_s = 10;
-  std::string tls_ca;  // non-empty: TLS, server certificate verified against this CA file
+  std::string tls_ca;  // non-empty: TLS 1.3 only, server certificate verified against this CA
   std::optional<MqttWill> will;
   bool clean_session = true;
   int max_inflight = 1000;  // QoS 1 messages in flight before libmosquitto queues locally
