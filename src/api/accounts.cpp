@@ -1,5 +1,7 @@
 #include "api/accounts.hpp"
 
+#include <filesystem>
+
 #include <spdlog/spdlog.h>
 
 #include "core/crypto.hpp"
@@ -65,6 +67,10 @@ Result<AdminBootstrap> ensure_admin_account(AccountRepository& accounts,
                                             const std::string& data_dir) {
   AdminBootstrap out;
   out.password_file = data_dir + "/admin-password";
+  // The first password stays a secret while the file is there: checked at every start.
+  if (std::error_code ec; std::filesystem::exists(out.password_file, ec)) {
+    if (auto r = read_secret_file(out.password_file); !r) return r.error();
+  }
   // Only while nobody can administer: an `admin` that an administrator deleted stays deleted.
   std::string after;
   for (;;) {

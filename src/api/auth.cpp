@@ -131,7 +131,7 @@ TokenSigner::TokenSigner(std::string key, const Clock& clock, std::chrono::secon
 
 Result<std::string> TokenSigner::load_key(const std::string& data_dir) {
   if (auto dir = ensure_private_dir(data_dir); !dir) return dir.error();
-  return load_or_create_secret_file(data_dir + "/jwt-secret", to_hex(random_bytes(32)));
+  return load_or_create_key_file(data_dir + "/jwt-secret");
 }
 
 TokenSigner::Issued TokenSigner::issue(std::string_view username, Role role) const {

@@ -141,7 +141,11 @@ Result<TlsFiles> ensure_tls_files(const Config& config) {
   std::error_code ec;
   if (std::filesystem::exists(files.cert_chain, ec) && std::filesystem::exists(files.key, ec) &&
       std::filesystem::exists(files.ca, ec)) {
-    if (auto key = read_secret_file(files.key); !key) return key.error();
+    // Both private keys, the CA's too: whoever reads it can mint certificates clients trust.
+    for (const std::string& key_file : {files.key, dir + "/ca-key.pem"}) {
+      if (!std::filesystem::exists(key_file, ec)) continue;  // a CA key may be kept elsewhere
+      if (auto key = read_secret_file(key_file); !key) return key.error();
+    }
     return files;
   }
   return generate_local_tls(dir);

@@ -4,11 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "core/crypto.hpp"
 
 namespace castellan {
 namespace {
@@ -20,10 +24,30 @@ Error io_error(const std::string& what, const std::string& path) {
 }  // namespace
 
 Result<void> ensure_private_dir(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return make_error(Code::ERR_UNAVAILABLE, "cannot create " + path + ": " + ec.message());
-  ::chmod(path.c_str(), 0700);
+  namespace fs = std::filesystem;
+  if (path.empty()) return make_error(Code::ERR_BAD_REQUEST, "empty directory path");
+  // Each missing directory is made 0700 here; one that exists keeps its mode (chmod-ing a
+  // shared directory such as /tmp to 0700 would break every other user of it).
+  fs::path prefix;
+  for (const auto& part : fs::path(path)) {
+    prefix /= part;
+    if (::mkdir(prefix.c_str(), 0700) == 0) {
+      ::chmod(prefix.c_str(), 0700);  // umask may have narrowed it; it must be exactly 0700
+    } else if (errno != EEXIST) {
+      return io_error("cannot create", prefix.string());
+    }
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return io_error("cannot stat", path);
+  if (!S_ISDIR(st.st_mode)) {
+    return make_error(Code::ERR_UNAVAILABLE, path + " exists and is not a directory");
+  }
+  if ((st.st_mode & 022) != 0) {
+    // Whoever may write here could replace a secret file with one of their own.
+    return make_error(Code::ERR_UNAVAILABLE, "directory " + path +
+                                                 " is writable by group or others; use a private "
+                                                 "directory (chmod 700 it)");
+  }
   return {};
 }
 
@@ -62,6 +86,26 @@ Result<std::string> load_or_create_secret_file(const std::string& path,
     return new_content;
   }
   return read_secret_file(path);
+}
+
+Result<std::string> load_or_create_key_file(const std::string& path) {
+  auto content = load_or_create_secret_file(path, to_hex(random_bytes(32)));
+  if (!content) return content;
+  // A newline that an editor or `echo` added when the file was restored is not part of the
+  // key: keeping it would change every card hash, or every token signature, without a word.
+  const auto first = content->find_first_not_of(" \t\r\n");
+  const auto last = content->find_last_not_of(" \t\r\n");
+  std::string key = first == std::string::npos ? "" : content->substr(first, last - first + 1);
+  const bool hex =
+      std::all_of(key.begin(), key.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
+  if (key.size() != 64 || !hex) {
+    return make_error(Code::ERR_UNAVAILABLE,
+                      "key file " + path + " must hold 64 hex digits (a 32-byte key), found " +
+                          std::to_string(key.size()) + " characters" +
+                          (hex ? "" : ", not all hex") +
+                          "; restore it from a backup (a new key changes every card hash)");
+  }
+  return key;
 }
 
 Result<std::string> read_secret_file(const std::string& path) {

@@ -14,6 +14,11 @@ namespace castellan {
 Result<std::string> load_or_create_secret_file(const std::string& path,
                                                const std::string& new_content);
 
+// A 32-byte key kept as 64 hex digits (card_secret, JWT key): created random if missing. On
+// read, whitespace around it (the newline an editor adds) is ignored; anything else than 64
+// hex digits is refused, naming the file.
+Result<std::string> load_or_create_key_file(const std::string& path);
+
 // Returns the content of an existing secret file (one the operator provides, e.g. the MQTT
 // password). Fails if it cannot be read or group/other may read it.
 Result<std::string> read_secret_file(const std::string& path);
@@ -21,7 +26,8 @@ Result<std::string> read_secret_file(const std::string& path);
 // Writes `content` to `path` atomically (temp file + rename + fsync) with mode 0600.
 Result<void> write_secret_file(const std::string& path, const std::string& content);
 
-// Creates the directory (and parents) with mode 0700 if missing.
+// Creates the directory (and missing parents) with mode 0700. An existing directory keeps its
+// mode, but one that group or others may write to is refused.
 Result<void> ensure_private_dir(const std::string& path);
 
 }  // namespace castellan

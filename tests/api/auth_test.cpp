@@ -9,6 +9,7 @@
 #include "api/replies.hpp"
 #include "api/router.hpp"
 #include "api/tls_files.hpp"
+#include "core/secrets.hpp"
 #include "harness.hpp"
 
 namespace castellan::api {
@@ -150,6 +151,49 @@ TEST(TlsFiles, APrivateKeyOthersCanReadIsRefused) {
       << configured.error().message;
   ASSERT_EQ(::chmod(generated->key.c_str(), 0600), 0);
   EXPECT_TRUE(ensure_tls_files(config).ok());
+}
+
+TEST(TlsFiles, ACaKeyOthersCanReadIsRefused) {
+  Config config;
+  config.server.data_dir = testing::make_temp_dir();
+  ASSERT_TRUE(ensure_tls_files(config).ok());
+  const std::string ca_key = config.server.data_dir + "/tls/ca-key.pem";
+  ASSERT_EQ(::chmod(ca_key.c_str(), 0644), 0);
+  auto reused = ensure_tls_files(config);
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().message,
+            "secret file " + ca_key + " is readable by group or others; chmod 600 it");
+  std::filesystem::remove_all(config.server.data_dir);
+}
+
+TEST(Accounts, AnAdminPasswordFileOthersCanReadStopsTheStart) {
+  const std::string dir = testing::make_temp_dir();
+  MemoryAccountRepository accounts;
+  const auto hasher = PasswordHasher::fast_for_tests();
+  auto first = ensure_admin_account(accounts, hasher, dir);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(::chmod(first->password_file.c_str(), 0644), 0);
+  auto again = ensure_admin_account(accounts, hasher, dir);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().message.find("is readable by group or others"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TokenSigner, AKeyFileRestoredWithANewlineSignsAsBefore) {
+  const std::string dir = testing::make_temp_dir();
+  auto key = TokenSigner::load_key(dir);
+  ASSERT_TRUE(key.ok()) << key.error().message;
+  ASSERT_TRUE(write_secret_file(dir + "/jwt-secret", *key + "\n").ok());  // `echo "$KEY" >`
+  auto restored = TokenSigner::load_key(dir);
+  ASSERT_TRUE(restored.ok()) << restored.error().message;
+  EXPECT_EQ(*restored, *key);
+  ASSERT_TRUE(write_secret_file(dir + "/jwt-secret", "").ok());  // an empty key anyone knows
+  auto empty = TokenSigner::load_key(dir);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.error().message.find("must hold 64 hex digits (a 32-byte key), found 0"),
+            std::string::npos)
+      << empty.error().message;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Accounts, FirstStartCreatesAdminWithA0600PasswordFileOnce) {
