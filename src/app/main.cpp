@@ -1,4 +1,5 @@
 // castellan: one binary, sub-commands server | demo | sim | journal | version (contract §1).
+// Exit 2 for a command line it cannot parse.
 #include <cstdio>
 
 #include "app/commands.hpp"
@@ -24,6 +25,12 @@ int main(int argc, char** argv) {
     };
   });
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every bad option or value exits 2 (CLI11's own codes
+    // differ per kind of mistake), as a bad config does.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   return action ? action() : 2;
 }

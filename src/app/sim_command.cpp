@@ -212,13 +212,23 @@ void register_sim_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--demo-json", a->demo_json,
                   "Take broker address and mqtt_admin account from demo.json");
   cmd->add_option("--site", o.site, "Site id")->capture_default_str();
-  cmd->add_option("--doors", o.doors, "Number of door controllers")->capture_default_str();
-  cmd->add_option("--sensors", o.sensors, "Number of sensors")->capture_default_str();
-  cmd->add_option("--rate", o.rate, "Swipes per second over all doors")->capture_default_str();
+  // Every number has its range: a count of 0 connections, say, would divide by zero, and an
+  // interval of 0 ms would flood the broker in a busy loop.
+  cmd->add_option("--doors", o.doors, "Number of door controllers")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--sensors", o.sensors, "Number of sensors")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--rate", o.rate, "Swipes per second over all doors")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
   cmd->add_option("--duration", a->duration_s, "Seconds to run (0: until SIGINT/SIGTERM)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag("--progress", a->progress, "Print a progress line every 5 s");
-  cmd->add_option("--progress-interval", a->progress_s, "Seconds between progress lines");
+  cmd->add_option("--progress-interval", a->progress_s, "Seconds between progress lines")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--mix", a->mix,
                   "Swipe mix weights, e.g. valid=70,unknown=10,expired=10,malformed=10");
   cmd->add_option("--valid-cards", a->valid_cards_file,
@@ -234,17 +244,25 @@ void register_sim_command(CLI::App& app, CommandAction& action) {
                   "Comma-separated controller ids, one per door");
   cmd->add_option("--sensor-ids", a->sensor_ids,
                   "Comma-separated sensor ids (default sensor-1..M)");
-  cmd->add_option("--heartbeat-ms", a->heartbeat_ms, "Heartbeat interval")->capture_default_str();
-  cmd->add_option("--telemetry-ms", a->telemetry_ms, "Telemetry interval")->capture_default_str();
+  cmd->add_option("--heartbeat-ms", a->heartbeat_ms, "Heartbeat interval")
+      ->check(CLI::Range(10, 86'400'000))
+      ->capture_default_str();
+  cmd->add_option("--telemetry-ms", a->telemetry_ms, "Telemetry interval")
+      ->check(CLI::Range(10, 86'400'000))
+      ->capture_default_str();
   cmd->add_option("--answer-timeout-ms", a->answer_timeout_ms,
                   "A swipe not answered by then is unanswered")
+      ->check(CLI::Range(1, 3'600'000))
       ->capture_default_str();
   cmd->add_option("--forced-open-per-min", o.forced_open_per_door_per_min,
                   "Forced openings per door per minute")
+      ->check(CLI::Range(0.0, 60'000.0))
       ->capture_default_str();
   cmd->add_option("--held-open-ratio", o.held_open_ratio, "Share of grants held open too long")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--max-clients", o.max_clients, "More devices than this share connections")
+      ->check(CLI::Range(1, 100'000))
       ->capture_default_str();
   cmd->add_flag("--fail-on-loss", a->fail_on_loss,
                 "Exit 1 if any swipe went unanswered, was refused by the server (5xxxx, 42901) "

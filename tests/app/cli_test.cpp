@@ -122,6 +122,18 @@ TEST(Cli, AConfigValueOutOfRangeFailsNamingKeyAndRange) {
   std::filesystem::remove(file);
 }
 
+TEST(Cli, ABadOptionOrAnOptionValueOutOfRangeExits2NamingIt) {
+  const auto unknown = run(kBinary + " server --config /dev/null --bogus");
+  EXPECT_EQ(unknown.code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("--bogus"), std::string::npos) << unknown.output;
+  // 0 connections divided by zero (SIGFPE); 0 ms between heartbeats flooded the broker.
+  for (const std::string bad : {"--max-clients 0", "--heartbeat-ms 0", "--doors -3"}) {
+    const auto r = run("timeout 10 " + kBinary + " sim --broker 127.0.0.1:1 " + bad);
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find(bad.substr(0, bad.find(' '))), std::string::npos) << r.output;
+  }
+}
+
 // A journal of a few segments written by the real writer, for the journal sub-commands.
 struct SmallJournal {
   SmallJournal() {
