@@ -108,6 +108,14 @@ struct EngineOnlyVerify final : VerifyPort {
   std::string secret;
 };
 
+// A token as a log-in gives it: its account exists and the token carries the account's tag
+// (the API checks both on every request).
+std::string bench_token(AccountRepository& accounts, const TokenSigner& tokens) {
+  const Account bench{"bench", "no-password: tokens are minted here", Role::kOperator};
+  (void)accounts.create(bench);
+  return tokens.issue(bench.username, bench.role, account_tag(bench)).token;
+}
+
 void BM_ApiPipelineVerify(benchmark::State& state) {
   Config config;
   MemoryAccountRepository accounts;
@@ -129,7 +137,7 @@ void BM_ApiPipelineVerify(benchmark::State& state) {
                             devices,
                             runtime,
                             {}});
-  const std::string auth = "Bearer " + tokens.issue("bench", Role::kOperator).token;
+  const std::string auth = "Bearer " + bench_token(accounts, tokens);
   int status = 0;
   for (auto _ : state) {
     Request r;
@@ -209,8 +217,7 @@ int serve(const std::string& dir, int threads, bool journal_wait) {
   if (!tls) return std::cerr << tls.error().message << "\n", 1;
   HttpsServer server(api, config, *tls, registry, pool.executor(), pool.executors());
   if (auto s = server.start(); !s) return std::cerr << s.error().message << "\n", 1;
-  std::cout << "READY " << server.api_port() << " " << tokens.issue("bench", Role::kOperator).token
-            << std::endl;
+  std::cout << "READY " << server.api_port() << " " << bench_token(accounts, tokens) << std::endl;
   int sig = 0;
   sigwait(&signals, &sig);
   server.stop();

@@ -52,6 +52,37 @@ Result<void> MemoryAccountRepository::remove(const std::string& username) {
   return {};
 }
 
+std::string account_tag(const Account& account) {
+  const Digest d = sha256("castellan-account-tag-v1|" + account.password_hash + "|" +
+                          std::string(role_name(account.role)));
+  return to_hex(std::span<const std::uint8_t>(d.data(), 8));
+}
+
+Result<std::optional<std::string>> AccountTags::current(const std::string& username) {
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = tags_.find(username); it != tags_.end()) return it->second;
+    generation = generation_;
+  }
+  auto found = accounts_.find(username);
+  if (!found) return found.error();
+  std::optional<std::string> tag;
+  if (*found) tag = account_tag(**found);
+  std::lock_guard lock(mu_);
+  // A change meanwhile may have made what was read stale: answer it, but do not remember it.
+  if (generation_ != generation) return tag;
+  if (tags_.size() >= kMax) tags_.clear();
+  tags_[username] = tag;
+  return tag;
+}
+
+void AccountTags::forget(const std::string& username) {
+  std::lock_guard lock(mu_);
+  tags_.erase(username);
+  ++generation_;
+}
+
 bool is_valid_username(std::string_view username) {
   if (username.empty() || username.size() > 64) return false;
   for (char c : username) {

@@ -2,6 +2,7 @@
 // first-start `admin` account.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -46,6 +47,30 @@ class MemoryAccountRepository final : public AccountRepository {
  private:
   std::mutex mu_;
   std::map<std::string, Account> accounts_;
+};
+
+// What a token remembers of its account (the "acct" claim): 16 hex digits of a SHA-256 over
+// the password hash and the role. A new password (a new salt, even for the same password) or
+// role gives a new tag, so every token issued before is refused; it survives restarts, as it
+// is computed from the stored account.
+std::string account_tag(const Account& account);
+
+// The current tag of each account, for the check of every request: remembered after the first
+// look-up (which may block on the store), forgotten when the API changes or deletes the
+// account. Thread-safe.
+class AccountTags {
+ public:
+  explicit AccountTags(AccountRepository& accounts) : accounts_(accounts) {}
+  // The account's tag; nullopt when there is no such account; an error when the store cannot say.
+  Result<std::optional<std::string>> current(const std::string& username);
+  void forget(const std::string& username);
+
+ private:
+  static constexpr std::size_t kMax = 100000;  // emptied when full, like the token cache
+  AccountRepository& accounts_;
+  std::mutex mu_;
+  std::map<std::string, std::optional<std::string>, std::less<>> tags_;
+  std::uint64_t generation_ = 0;  // counts forget()s
 };
 
 // Usernames: 1–64 of [A-Za-z0-9_.@-]. Passwords: 8–1024 bytes.

@@ -31,8 +31,9 @@ ApiService::ApiService(ApiContext ctx)
     : ctx_(std::move(ctx)),
       login_limiter_(ctx_.clock, ctx_.config.api.login_attempts_per_minute,
                      ctx_.config.api.account_login_attempts_per_minute),
+      account_tags_(ctx_.accounts),
       pool_(std::make_unique<BlockingPool>()) {
-  add_auth_routes(router_, ctx_, login_limiter_);
+  add_auth_routes(router_, ctx_, login_limiter_, account_tags_);
   add_resource_routes(router_, ctx_);
   add_event_routes(router_, ctx_);
   add_door_routes(router_, ctx_);
@@ -76,7 +77,17 @@ void ApiService::handle(Request request, ReplyFn done) {
       return make_error(Code::ERR_UNAUTHENTICATED,
                         "This route needs an 'Authorization: Bearer <token>' header.");
     }
-    return ctx_.tokens.check(std::string_view(request.authorization).substr(kBearer.size()));
+    auto claims = ctx_.tokens.check(std::string_view(request.authorization).substr(kBearer.size()));
+    if (!claims) return claims;
+    // A token outlives neither its account nor a change of its password or role.
+    auto tag = account_tags_.current(claims->username);
+    if (!tag) return tag.error();
+    if (!*tag || **tag != claims->account_tag) {
+      return make_error(Code::ERR_UNAUTHENTICATED,
+                        "The bearer token was issued before its account's password or role "
+                        "changed, or the account is gone; log in again.");
+    }
+    return claims;
   };
   if (!match.route) {
     if (auto claims = authenticate(); !claims) {

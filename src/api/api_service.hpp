@@ -34,6 +34,7 @@ class ApiService {
 
   ApiContext ctx_;
   LoginLimiter login_limiter_;
+  AccountTags account_tags_;
   Router router_;
   RequestMetrics metrics_;
   struct BlockingPool;
@@ -41,7 +42,7 @@ class ApiService {
 };
 
 // Route registration, one function per area (routes_*.cpp).
-void add_auth_routes(Router& router, ApiContext& ctx, LoginLimiter& limiter);
+void add_auth_routes(Router& router, ApiContext& ctx, LoginLimiter& limiter, AccountTags& tags);
 void add_resource_routes(Router& router, ApiContext& ctx);
 void add_event_routes(Router& router, ApiContext& ctx);
 void add_door_routes(Router& router, ApiContext& ctx);

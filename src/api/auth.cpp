@@ -134,19 +134,22 @@ Result<std::string> TokenSigner::load_key(const std::string& data_dir) {
   return load_or_create_key_file(data_dir + "/jwt-secret");
 }
 
-TokenSigner::Issued TokenSigner::issue(std::string_view username, Role role) const {
+TokenSigner::Issued TokenSigner::issue(std::string_view username, Role role,
+                                       std::string_view account_tag) const {
   const TimePoint expires = std::chrono::floor<std::chrono::seconds>(clock_.now()) + ttl_;
-  return Issued{sign(username, role, expires), expires};
+  return Issued{sign(username, role, expires, account_tag), expires};
 }
 
-std::string TokenSigner::sign(std::string_view username, Role role, TimePoint expires_at) const {
+std::string TokenSigner::sign(std::string_view username, Role role, TimePoint expires_at,
+                              std::string_view account_tag) const {
   const auto secs = [](TimePoint t) {
     return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
   };
   json::object claims{{"sub", username},
                       {"role", role_name(role)},
                       {"iat", secs(clock_.now())},
-                      {"exp", secs(expires_at)}};
+                      {"exp", secs(expires_at)},
+                      {"acct", account_tag}};
   std::string signing_input = base64url(kJwtHeader) + "." + base64url(json::serialize(claims));
   const Digest mac = hmac_sha256(key_, signing_input);
   return signing_input + "." +
@@ -203,7 +206,9 @@ Result<TokenClaims> TokenSigner::check_signed(std::string_view token) const {
   if (!parsed_role) return bad("The bearer token names an unknown role.");
   const TimePoint expires{std::chrono::seconds{exp->get_int64()}};
   if (clock_.now() >= expires) return expired_token();
-  return TokenClaims{std::string(sub->get_string()), *parsed_role, expires};
+  const auto* acct = o.if_contains("acct");
+  std::string account_tag = acct && acct->is_string() ? std::string(acct->get_string()) : "";
+  return TokenClaims{std::string(sub->get_string()), *parsed_role, expires, std::move(account_tag)};
 }
 
 LoginLimiter::LoginLimiter(const Clock& clock, int per_address_per_minute,

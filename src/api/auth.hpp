@@ -47,9 +47,12 @@ struct TokenClaims {
   std::string username;
   Role role = Role::kAuditor;
   TimePoint expires_at;
+  std::string account_tag;  // "acct": the account's state when the token was issued
 };
 
-// HS256 JSON Web Tokens: header {"alg":"HS256","typ":"JWT"}, claims {"sub","role","iat","exp"}.
+// HS256 JSON Web Tokens: header {"alg":"HS256","typ":"JWT"}, claims {"sub","role","iat","exp",
+// "acct"}. `acct` is account_tag() of the account at log-in (accounts.hpp): the API refuses a
+// token whose account has since changed its password or role, or was deleted.
 class TokenSigner {
  public:
   TokenSigner(std::string key, const Clock& clock, std::chrono::seconds ttl);
@@ -59,9 +62,10 @@ class TokenSigner {
     std::string token;
     TimePoint expires_at;
   };
-  Issued issue(std::string_view username, Role role) const;
+  Issued issue(std::string_view username, Role role, std::string_view account_tag = "") const;
   // Same, with an explicit expiry (tests mint expired tokens this way).
-  std::string sign(std::string_view username, Role role, TimePoint expires_at) const;
+  std::string sign(std::string_view username, Role role, TimePoint expires_at,
+                   std::string_view account_tag = "") const;
   // 40101 when malformed, badly signed, or expired.
   Result<TokenClaims> check(std::string_view token) const;
 

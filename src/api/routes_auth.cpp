@@ -70,7 +70,7 @@ void login(ApiContext& ctx, LoginLimiter& limiter, Request& req, const ReplyFn& 
     return done(
         error_reply(Code::ERR_UNAUTHENTICATED, "The username or password is wrong.", req.trace_id));
   }
-  const auto issued = ctx.tokens.issue(account->username, account->role);
+  const auto issued = ctx.tokens.issue(account->username, account->role, account_tag(*account));
   done(json_reply(
       200, json::object{{"token", issued.token}, {"expires_at", format_utc(issued.expires_at)}}));
 }
@@ -90,7 +90,7 @@ void list_accounts(ApiContext& ctx, Request& req, const ReplyFn& done) {
   done(json_reply(200, json::object{{"items", std::move(items)}, {"next_cursor", next}}));
 }
 
-void create_account(ApiContext& ctx, Request& req, const ReplyFn& done) {
+void create_account(ApiContext& ctx, AccountTags& tags, Request& req, const ReplyFn& done) {
   auto body = parse_object(req.body);
   if (!body) return done(error_reply(body.error(), req.trace_id));
   auto username = required_string(*body, "username");
@@ -108,11 +108,12 @@ void create_account(ApiContext& ctx, Request& req, const ReplyFn& done) {
   if (!hash) return done(error_reply(hash.error(), req.trace_id));
   const Account account{*username, *hash, *role};
   if (auto r = ctx.accounts.create(account); !r) return done(error_reply(r.error(), req.trace_id));
+  tags.forget(account.username);  // "no such account" may be remembered
   audit(ctx, req, "create_account", account_json(account));
   done(json_reply(201, account_json(account)));
 }
 
-void patch_account(ApiContext& ctx, Request& req, const ReplyFn& done) {
+void patch_account(ApiContext& ctx, AccountTags& tags, Request& req, const ReplyFn& done) {
   auto body = parse_object(req.body);
   if (!body) return done(error_reply(body.error(), req.trace_id));
   // Validate and hash first (Argon2id is slow), then read, change and write under one lock, so
@@ -154,13 +155,14 @@ void patch_account(ApiContext& ctx, Request& req, const ReplyFn& done) {
     changed["password"] = "changed";
   }
   if (auto r = ctx.accounts.update(account); !r) return done(error_reply(r.error(), req.trace_id));
+  tags.forget(account.username);  // its earlier tokens are refused from now on
   lock.unlock();
   changed["username"] = account.username;
   audit(ctx, req, "update_account", changed);
   done(json_reply(200, account_json(account)));
 }
 
-void delete_account(ApiContext& ctx, Request& req, const ReplyFn& done) {
+void delete_account(ApiContext& ctx, AccountTags& tags, Request& req, const ReplyFn& done) {
   if (req.params[0] == req.username) {
     return done(error_reply(Code::ERR_CONFLICT, "An admin may not delete their own account.",
                             req.trace_id));
@@ -168,24 +170,26 @@ void delete_account(ApiContext& ctx, Request& req, const ReplyFn& done) {
   if (auto r = ctx.accounts.remove(req.params[0]); !r) {
     return done(error_reply(r.error(), req.trace_id));
   }
+  tags.forget(req.params[0]);
   audit(ctx, req, "delete_account", json::object{{"username", req.params[0]}});
   done(Reply{204, ""});
 }
 
 }  // namespace
 
-void add_auth_routes(Router& router, ApiContext& ctx, LoginLimiter& limiter) {
+void add_auth_routes(Router& router, ApiContext& ctx, LoginLimiter& limiter, AccountTags& tags) {
   ApiContext* c = &ctx;
+  AccountTags* t = &tags;
   router.add({"POST", "/v1/auth/token", Access::kPublic,
               [c, &limiter](Request& r, ReplyFn d) { login(*c, limiter, r, d); }, true});
   router.add({"GET", "/v1/accounts", Access::kAdmin,
               [c](Request& r, ReplyFn d) { list_accounts(*c, r, d); }, true});
   router.add({"POST", "/v1/accounts", Access::kAdmin,
-              [c](Request& r, ReplyFn d) { create_account(*c, r, d); }, true});
+              [c, t](Request& r, ReplyFn d) { create_account(*c, *t, r, d); }, true});
   router.add({"PATCH", "/v1/accounts/{username}", Access::kAdmin,
-              [c](Request& r, ReplyFn d) { patch_account(*c, r, d); }, true});
+              [c, t](Request& r, ReplyFn d) { patch_account(*c, *t, r, d); }, true});
   router.add({"DELETE", "/v1/accounts/{username}", Access::kAdmin,
-              [c](Request& r, ReplyFn d) { delete_account(*c, r, d); }, true});
+              [c, t](Request& r, ReplyFn d) { delete_account(*c, *t, r, d); }, true});
 }
 
 }  // namespace castellan::api

@@ -52,7 +52,8 @@ class ApiHarness {
                        real.verify ? *real.verify : verify, real.events ? *real.events : events,
                        devices, runtime_port, [this] { return readiness; }}),
         registry(SystemClock::instance()),
-        work(io.get_executor()) {
+        work(io.get_executor()),
+        account_repo(real.accounts) {
     auto files = ensure_tls_files(config);
     tls = files.value();
     server = std::make_unique<HttpsServer>(api, config, tls, registry, io.get_executor());
@@ -70,7 +71,18 @@ class ApiHarness {
   }
 
   std::string token(Role role) {
-    return "Bearer " + tokens.issue(std::string(role_name(role)) + "-user", role).token;
+    const std::string username = std::string(role_name(role)) + "-user";
+    return "Bearer " + tokens.issue(username, role, account_tag_for(username, role)).token;
+  }
+  // The tag a log-in as `username` would put in its token (the API checks it), the account
+  // created with `role` first if it does not exist; "" when the accounts cannot be reached.
+  std::string account_tag_for(const std::string& username, Role role) {
+    AccountRepository& repo = account_repo ? *account_repo : accounts;
+    auto found = repo.find(username);
+    if (!found) return "";
+    if (*found) return account_tag(**found);
+    const Account account{username, hasher.hash("harness-password").value(), role};
+    return repo.create(account) ? account_tag(account) : "";
   }
   std::string expired_token(Role role) {
     return "Bearer " +
@@ -110,6 +122,7 @@ class ApiHarness {
   runtime::TaskRegistry registry;
   boost::asio::io_context io;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
+  AccountRepository* account_repo = nullptr;  // the overriding accounts; null: `accounts`
   TlsFiles tls;
   std::unique_ptr<HttpsServer> server;
   std::vector<std::thread> threads;

@@ -140,7 +140,7 @@ class FlakyAccounts final : public AccountRepository {
   Result<std::optional<Account>> find(const std::string& username) override {
     if (down) return make_error(Code::ERR_UNAVAILABLE, "database is locked");
     auto found = inner.find(username);
-    if (slow_finds > 0) {
+    if (slow_finds > 0 && username == slow_user) {
       --slow_finds;
       std::this_thread::sleep_for(std::chrono::milliseconds(300));  // read, then held up
     }
@@ -157,6 +157,7 @@ class FlakyAccounts final : public AccountRepository {
   MemoryAccountRepository inner;
   std::atomic<bool> down{false};
   std::atomic<int> slow_finds{0};
+  std::string slow_user;  // whose reads are held up (not the caller's, whose token is checked)
 };
 
 // A store that cannot answer is a 503, never "wrong password": that would count against the
@@ -182,6 +183,7 @@ TEST(HttpsServer, ConcurrentPatchesOfOneAccountBothTakeEffect) {
   FlakyAccounts accounts;
   ApiHarness h({}, {.accounts = &accounts});
   ASSERT_TRUE(accounts.create({"bob", h.hasher.hash("old-password").value(), Role::kAdmin}).ok());
+  accounts.slow_user = "bob";
   accounts.slow_finds = 1;  // the first patch reads bob, then is held up before it writes
   std::thread role_change(
       [&] { EXPECT_EQ(h.call("PATCH", "/v1/accounts/bob", R"({"role":"auditor"})").status, 200); });
@@ -472,7 +474,8 @@ TEST(HttpsServer, SseStreamEndsWhenItsTokenExpires) {
   // `exp` is in whole seconds (rounded down): 3 s leaves 2 to 3 s, enough to open the stream
   // and well inside the client's 10 s read timeout.
   const auto token = h.tokens.sign("short-lived", Role::kAuditor,
-                                   SystemClock::instance().now() + std::chrono::seconds(3));
+                                   SystemClock::instance().now() + std::chrono::seconds(3),
+                                   h.account_tag_for("short-lived", Role::kAuditor));
   c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
                "\r\n\r\n");
   c->read_until(": stream open\n\n");
@@ -522,6 +525,42 @@ TEST(OpsListener, MetricsPassPromtoolAndHealthAndReadiness) {
   auto not_ready = http_get(h.server->ops_port(), "/readyz");
   EXPECT_EQ(not_ready.status, 503);
   EXPECT_NE(not_ready.body.find("\"broker\":\"down\""), std::string::npos) << not_ready.body;
+}
+
+// A stolen token must not outlive the answer to its theft: a new password, a new role or the
+// account's deletion refuses every token issued before it.
+TEST(HttpsServer, ATokenIsRefusedOnceItsAccountChangesPasswordOrRoleOrIsDeleted) {
+  ApiHarness h;
+  ASSERT_TRUE(
+      h.accounts.create({"eve", h.hasher.hash("first-password").value(), Role::kAdmin}).ok());
+  const auto log_in = [&](const std::string& password) {
+    auto r = h.client()->request("POST", "/v1/auth/token",
+                                 R"({"username":"eve","password":")" + password + R"("})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return "Bearer " + std::string(body_of(r).at("token").as_string());
+  };
+  const auto as = [&](const std::string& token) {
+    return h.client()->request("GET", "/v1/accounts", "", {{"Authorization", token}});
+  };
+  const std::string before = log_in("first-password");
+  ASSERT_EQ(as(before).status, 200);
+
+  ASSERT_EQ(h.call("PATCH", "/v1/accounts/eve", R"({"password":"second-password"})").status, 200);
+  const auto refused = as(before);
+  expect_error(refused, 401, 40101);
+  EXPECT_NE(refused.body.find("issued before its account's password or role changed"),
+            std::string::npos)
+      << refused.body;
+  const std::string after_password = log_in("second-password");
+  EXPECT_EQ(as(after_password).status, 200);
+
+  ASSERT_EQ(h.call("PATCH", "/v1/accounts/eve", R"({"role":"auditor"})").status, 200);
+  expect_error(as(after_password), 401, 40101);
+  const std::string auditor = log_in("second-password");
+  expect_error(as(auditor), 403, 40311);  // the new role, not the old one
+
+  ASSERT_EQ(h.call("DELETE", "/v1/accounts/eve").status, 204);
+  expect_error(as(auditor), 401, 40101);
 }
 
 TEST(HttpsServer, AccountsCrudNeverReturnsPasswords) {
