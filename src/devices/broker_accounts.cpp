@@ -1,5 +1,7 @@
 #include "devices/broker_accounts.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <openssl/evp.h>
 
 #include <fstream>
@@ -211,6 +213,26 @@ Result<void> BrokerAccounts::save() const {
   return write_secret_file(password_file_, render_password_file());
 }
 
+Result<void> BrokerAccounts::save_or_restore(const std::string& username,
+                                             std::optional<Account> previous) {
+  auto saved = save();
+  if (saved) return saved;
+  if (previous) {
+    accounts_[username] = std::move(*previous);
+  } else {
+    accounts_.erase(username);
+  }
+  // The ACL may already hold the change (it is written first): write the old state back, as
+  // far as the disk lets us, or the broker would apply half a change at its next reload.
+  if (auto restored = save(); !restored) {
+    spdlog::error(
+        "broker accounts: the files could not be restored after a failed change of "
+        "'{}': {}",
+        username, restored.error().message);
+  }
+  return saved;
+}
+
 Result<MqttCredentials> BrokerAccounts::set_service_account(std::string_view username,
                                                             std::optional<std::string> password) {
   if (!is_valid_id(username)) {
@@ -230,13 +252,7 @@ Result<MqttCredentials> BrokerAccounts::set_service_account(std::string_view use
                       ? std::nullopt
                       : std::optional<Account>(accounts_.find(username)->second);
   accounts_[creds.username] = std::move(a);
-  if (auto r = save(); !r) {
-    if (previous)
-      accounts_[creds.username] = *previous;
-    else
-      accounts_.erase(creds.username);
-    return r.error();
-  }
+  if (auto r = save_or_restore(creds.username, std::move(previous)); !r) return r.error();
   return creds;
 }
 
@@ -270,13 +286,7 @@ Result<MqttCredentials> BrokerAccounts::set_device_credentials(
   a.site = std::string(site);
   a.doors = doors;
   accounts_[creds.username] = std::move(a);
-  if (auto r = save(); !r) {
-    if (previous)
-      accounts_[creds.username] = *previous;
-    else
-      accounts_.erase(creds.username);
-    return r.error();
-  }
+  if (auto r = save_or_restore(creds.username, std::move(previous)); !r) return r.error();
   return creds;
 }
 
@@ -286,11 +296,7 @@ Result<void> BrokerAccounts::remove_account(std::string_view username) {
   if (it == accounts_.end()) return {};
   Account previous = it->second;
   accounts_.erase(it);
-  if (auto r = save(); !r) {
-    accounts_[std::string(username)] = std::move(previous);
-    return r;
-  }
-  return {};
+  return save_or_restore(std::string(username), std::move(previous));
 }
 
 bool BrokerAccounts::has_account(std::string_view username) const {

@@ -62,6 +62,9 @@ class BrokerAccounts {
   BrokerAccounts(std::string password_file, std::string acl_file);
   Result<void> load();
   Result<void> save() const;
+  // save(); when it fails, `username` goes back to `previous` (none: removed), in memory and
+  // in the files. Called with mutex_ held.
+  Result<void> save_or_restore(const std::string& username, std::optional<Account> previous);
   std::string render_password_file() const;
   std::string render_acl() const;
 

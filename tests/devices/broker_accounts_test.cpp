@@ -126,6 +126,25 @@ TEST_F(BrokerAccountsFiles, WritesBothFilesWithMode0600AndReadsThemBack) {
   EXPECT_TRUE(b->remove_account("nobody").ok());
 }
 
+// The ACL is written before the password file: when that second write fails, the ACL on disk
+// must not keep the change either, or the broker would apply it at its next reload.
+TEST_F(BrokerAccountsFiles, AChangeWhosePasswordFileCannotBeWrittenLeavesTheAclAsItWas) {
+  auto a = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(a->set_device_credentials("ctl-1", "hq", {"d1"}).ok());
+  const std::string acl_before = read_file(dir_ + "/acl");
+  // The password file's temporary file cannot be created (a directory is in its place).
+  std::filesystem::create_directory(dir_ + "/passwd.tmp");
+  auto widened = a->set_device_credentials("ctl-1", "hq", {"d1", "d2"});
+  ASSERT_FALSE(widened.ok());
+  EXPECT_EQ(read_file(dir_ + "/acl"), acl_before) << "the failed change is in the ACL on disk";
+  EXPECT_EQ(read_file(dir_ + "/acl").find("doors/d2/"), std::string::npos);
+  std::filesystem::remove(dir_ + "/passwd.tmp");
+  auto reopened = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(reopened->usernames(), (std::vector<std::string>{"ctl-1"}));
+}
+
 TEST_F(BrokerAccountsFiles, RejectsBadIdsAndKindConflicts) {
   auto a = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");
   ASSERT_TRUE(a.ok());
