@@ -152,6 +152,31 @@ void BM_ApiPipelineVerify(benchmark::State& state) {
 }
 BENCHMARK(BM_ApiPipelineVerify);
 
+// What the account check adds to every request (a remembered tag, compared with the token's),
+// and, as its baseline in the same run, the per-request token check it follows (a remembered
+// token: no HMAC, no JSON).
+void BM_RequestAccountTagCheck(benchmark::State& state) {
+  MemoryAccountRepository accounts;
+  TokenSigner tokens("bench-key", SystemClock::instance(), std::chrono::seconds(3600));
+  const std::string token = bench_token(accounts, tokens);
+  AccountTags tags(accounts);
+  const auto claims = tokens.check(token).value();
+  for (auto _ : state) {
+    auto tag = tags.current(claims.username);
+    benchmark::DoNotOptimize(tag.ok() && *tag && **tag == claims.account_tag);
+  }
+}
+BENCHMARK(BM_RequestAccountTagCheck);
+
+void BM_RequestRememberedTokenCheck(benchmark::State& state) {
+  MemoryAccountRepository accounts;
+  TokenSigner tokens("bench-key", SystemClock::instance(), std::chrono::seconds(3600));
+  const std::string token = bench_token(accounts, tokens);
+  (void)tokens.check(token);
+  for (auto _ : state) benchmark::DoNotOptimize(tokens.check(token).ok());
+}
+BENCHMARK(BM_RequestRememberedTokenCheck);
+
 int serve(const std::string& dir, int threads, bool journal_wait) {
   init_logging("warn", "json");
   sigset_t signals;
