@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -69,7 +71,9 @@ struct MqttClient::Impl {
   bool paused_ack = false;  // the network thread has seen `paused`
   std::string broker_ip;    // of the current or last connection
   std::atomic<bool> is_connected{false};
-  bool connected_this_attempt = false;  // network thread only
+  bool connected_this_attempt = false;     // network thread only
+  bool failure_said_this_attempt = false;  // network thread only
+  std::string last_failure;                // network thread only: the last attempt's reason
 
   std::mutex subs_mu;
   std::vector<std::pair<std::string, int>> subscriptions;
@@ -113,11 +117,22 @@ struct MqttClient::Impl {
     if (state_handler) state_handler(up, reason);
   }
 
+  // A connection attempt that failed: said once per reason (the same broker down every 5 s
+  // for an hour is one line), and again after a connection or when the reason changes.
+  void notify_failed_attempt(const std::string& reason) {
+    failure_said_this_attempt = true;
+    if (reason == last_failure) return;
+    last_failure = reason;
+    notify_state(false, reason);
+  }
+
   void handle_connect(int rc) {
     if (rc != 0) {
-      notify_state(false, mosquitto_connack_string(rc));
+      notify_failed_attempt(std::string("the broker refused the connection: ") +
+                            mosquitto_connack_string(rc));
       return;
     }
+    last_failure.clear();
     if (connects.fetch_add(1) > 0) reconnects.fetch_add(1);
     connected_this_attempt = true;
     std::string ip = peer_address(mosquitto_socket(mosq));
@@ -156,6 +171,7 @@ struct MqttClient::Impl {
     bool first = true;
     while (!stop_requested()) {
       connected_this_attempt = false;
+      failure_said_this_attempt = false;
       int rc = first ? mosquitto_connect_async(mosq, opts.host.c_str(), opts.port, opts.keepalive_s)
                      : mosquitto_reconnect_async(mosq);
       first = false;
@@ -166,7 +182,13 @@ struct MqttClient::Impl {
         }
       }
       if (stop_requested()) break;
+      const int saved_errno = errno;
       handle_disconnect(rc);
+      if (!connected_this_attempt && !failure_said_this_attempt) {
+        notify_failed_attempt(
+            "cannot connect to " + opts.host + ":" + std::to_string(opts.port) + ": " +
+            (rc == MOSQ_ERR_ERRNO ? std::strerror(saved_errno) : mosquitto_strerror(rc)));
+      }
       if (connected_this_attempt) delay = opts.reconnect_min;
       std::unique_lock lock(mu);
       // Paused (shutting down): no reconnect, whose CONNACK would have to be read.

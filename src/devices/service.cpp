@@ -55,6 +55,14 @@ DeviceService::DeviceService(const Clock& clock, const Config& config, const Doo
 DeviceService::~DeviceService() = default;
 
 Result<void> DeviceService::attach(MqttClient& client) {
+  // Without these lines a wrong broker address or password would show only in /readyz.
+  client.on_state([](bool connected, std::string_view reason) {
+    if (connected) {
+      spdlog::info("MQTT broker connection up");
+    } else {
+      spdlog::warn("MQTT broker connection down: {}; retrying", reason);
+    }
+  });
   client.on_message([this](std::string_view topic, std::string_view payload, bool retained) {
     bridge_.on_message(topic, payload, retained);
   });

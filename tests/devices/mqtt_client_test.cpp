@@ -6,6 +6,7 @@
 
 #include "broker_fixture.hpp"
 #include "devices/mqtt_client.hpp"
+#include "held_port.hpp"
 
 namespace castellan::devices {
 namespace {
@@ -144,6 +145,31 @@ TEST(MqttClientNoBroker, PublishFailsWithClearErrorAndStopIsPrompt) {
   c.stop();
   c.stop();  // idempotent
   EXPECT_EQ(c.stats().publish_failed, 1u);
+}
+
+// A broker that is not there is said once, with the reason, however often the client retries.
+TEST(MqttClientState, AFailedConnectIsReportedOncePerReason) {
+  testing::HeldPort nothing;
+  const int port = nothing.port();
+  nothing.release();  // nobody listens there now
+  MqttOptions o;
+  o.port = port;
+  o.reconnect_min = std::chrono::milliseconds(20);
+  o.reconnect_max = std::chrono::milliseconds(40);
+  MqttClient c(o);
+  std::mutex mu;
+  std::vector<std::string> reasons;
+  c.on_state([&](bool connected, std::string_view reason) {
+    std::lock_guard lock(mu);
+    reasons.push_back((connected ? "up: " : "down: ") + std::string(reason));
+  });
+  ASSERT_TRUE(c.start().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a dozen attempts or more
+  c.stop();
+  std::lock_guard lock(mu);
+  ASSERT_EQ(reasons.size(), 1u) << ::testing::PrintToString(reasons);
+  EXPECT_EQ(reasons[0],
+            "down: cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
 }
 
 TEST(MqttClientOptions, RejectsBadTlsFileAndBadFilter) {
