@@ -77,7 +77,7 @@ void DeviceBridge::route(std::string_view topic, std::string_view payload) {
       return;
     }
     case TopicKind::kStatus: {
-      auto st = parse_status(payload);
+      auto st = parse_status(payload, max_payload_bytes_);
       if (!st.ok()) return reject(*st.error);
       heartbeats_.on_status(t.site, t.entity, *st.value);
       return;

@@ -50,6 +50,7 @@ std::string device_list_json(const HeartbeatMonitor& monitor, const TelemetrySto
   json::array out;
   for (const auto& d : monitor.devices()) listed.insert(d.id);
   for (const auto& id : known_ids) listed.insert(id);
+  for (const auto& id : telemetry.device_ids()) listed.insert(id);  // as device_view_json finds it
   for (const auto& id : listed) out.push_back(view(id, monitor.device(id), telemetry));
   return json::serialize(out);
 }

@@ -200,7 +200,7 @@ Parsed<HeartbeatPayload> parse_heartbeat(std::string_view payload, std::size_t m
   if ((out.error = parse_object(payload, max_bytes, o))) return out;
   HeartbeatPayload hb;
   if (auto* fw = o.if_contains("fw")) {
-    if (!fw->is_string() || fw->as_string().size() > 64) {
+    if (!fw->is_string() || utf8_length(fw->as_string()) > 64) {
       out.error = err(RejectReason::kBadField, "fw must be a string of at most 64 characters");
       return out;
     }
@@ -255,10 +255,11 @@ Parsed<TelemetryPayload> parse_telemetry(std::string_view payload, std::size_t m
   return out;
 }
 
-Parsed<DeviceStatus> parse_status(std::string_view payload) {
+Parsed<DeviceStatus> parse_status(std::string_view payload, std::size_t max_bytes) {
   Parsed<DeviceStatus> out;
-  if (payload.size() > 64) {
-    out.error = err(RejectReason::kTooLarge, "status payload longer than 64 bytes");
+  if (payload.size() > max_bytes) {
+    out.error =
+        err(RejectReason::kTooLarge, "payload larger than " + std::to_string(max_bytes) + " bytes");
     return out;
   }
   auto is_space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };

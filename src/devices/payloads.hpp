@@ -105,6 +105,7 @@ Parsed<HeartbeatPayload> parse_heartbeat(std::string_view payload,
 Parsed<TelemetryPayload> parse_telemetry(std::string_view payload,
                                          std::size_t max_bytes = kDefaultMaxPayloadBytes);
 // `offline` (the last will) or `online`, as plain text or a JSON string; whitespace ignored.
-Parsed<DeviceStatus> parse_status(std::string_view payload);
+Parsed<DeviceStatus> parse_status(std::string_view payload,
+                                  std::size_t max_bytes = kDefaultMaxPayloadBytes);
 
 }  // namespace castellan::devices

@@ -1,5 +1,7 @@
 #include "devices/telemetry.hpp"
 
+#include <algorithm>
+
 namespace castellan::devices {
 
 bool TelemetryStore::record(std::string_view device, const TelemetryPayload& payload,
@@ -47,6 +49,15 @@ std::vector<TelemetrySample> TelemetryStore::history(std::string_view device,
   auto series = it->second.find(metric);
   if (series == it->second.end()) return {};
   return {series->second.samples.begin(), series->second.samples.end()};
+}
+
+std::vector<std::string> TelemetryStore::device_ids() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> ids;
+  ids.reserve(devices_.size());
+  for (const auto& [id, series] : devices_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 }  // namespace castellan::devices

@@ -101,6 +101,15 @@ TEST(HeartbeatPayload, FieldsAreOptionalButTyped) {
   EXPECT_EQ(parse_heartbeat(std::string(5000, ' ')).error->reason, RejectReason::kTooLarge);
 }
 
+// protocol.md: "fw a string ≤ 64 characters" — characters, as for `req`, not bytes.
+TEST(HeartbeatPayload, FwLengthCountsCharacters) {
+  std::string umlauts;
+  for (int i = 0; i < 64; ++i) umlauts += "\xc3\xa4";  // 64 characters, 128 bytes
+  EXPECT_TRUE(parse_heartbeat(R"({"fw":")" + umlauts + R"("})").ok());
+  EXPECT_EQ(parse_heartbeat(R"({"fw":")" + umlauts + R"(a"})").error->reason,
+            RejectReason::kBadField);
+}
+
 TEST(TelemetryPayload, NumbersOnlyAndBounded) {
   auto t = parse_telemetry(
       R"({"ts":"2026-11-22T03:04:05Z","metrics":{"temperature_c":21.5,"humidity_pct":40}})");
@@ -124,7 +133,16 @@ TEST(StatusPayload, LastWill) {
   EXPECT_EQ(*parse_status(" \"offline\"\n").value, DeviceStatus::kOffline);
   EXPECT_EQ(*parse_status("online").value, DeviceStatus::kOnline);
   EXPECT_FALSE(parse_status("gone").ok());
-  EXPECT_EQ(parse_status(std::string(100, 'x')).error->reason, RejectReason::kTooLarge);
+  EXPECT_EQ(parse_status(std::string(5000, 'x')).error->reason, RejectReason::kTooLarge);
+}
+
+// `too_large` means over 4096 bytes (protocol.md); a longer will that is neither word, such as
+// a JSON object, is a bad field, not a large payload.
+TEST(StatusPayload, ALongerWillThatIsNeitherWordIsABadFieldNotTooLarge) {
+  const std::string will =
+      R"({"status":"offline","reason":"power lost","ts":"2026-11-22T03:04:05Z"})";
+  EXPECT_EQ(parse_status(will).error->reason, RejectReason::kBadField);
+  EXPECT_EQ(parse_status(std::string(100, 'x')).error->reason, RejectReason::kBadField);
 }
 
 TEST(RejectReasons, NamesAreStableLabels) {

@@ -69,7 +69,8 @@ TEST(SwipeMixText, ParsesAndRejects) {
   EXPECT_EQ(m->valid, 70);
   EXPECT_EQ(m->expired, 0);
   EXPECT_EQ(m->malformed, 20);
-  for (const char* bad : {"", "valid", "valid=x", "valid=-1", "bogus=1", "valid=0,unknown=0"}) {
+  for (const char* bad : {"", "valid", "valid=x", "valid=-1", "bogus=1", "valid=0,unknown=0",
+                          "valid=70,unknown=nan", "valid=inf"}) {
     EXPECT_FALSE(parse_swipe_mix(bad).ok()) << bad;
   }
 }

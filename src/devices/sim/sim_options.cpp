@@ -1,5 +1,7 @@
 #include "devices/sim/sim_options.hpp"
 
+#include <cmath>
+
 #include <boost/json.hpp>
 #include <charconv>
 #include <fstream>
@@ -125,7 +127,7 @@ Result<SwipeMix> parse_swipe_mix(std::string_view text) {
     std::string_view name = item.substr(0, eq), num = item.substr(eq + 1);
     double w = 0;
     auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), w);
-    if (ec != std::errc{} || p != num.data() + num.size() || w < 0) {
+    if (ec != std::errc{} || p != num.data() + num.size() || !std::isfinite(w) || w < 0) {
       return make_error(Code::ERR_BAD_REQUEST,
                         "swipe mix weight '" + std::string(num) + "' is not a number >= 0");
     }
