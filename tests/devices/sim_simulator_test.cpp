@@ -136,6 +136,27 @@ TEST_F(SimulatorTest, DecisionsWithTheWrongKeyAreRejectedAndCounted) {
   EXPECT_EQ(r.state_changes, o.door_keys.size()) << "a rejected grant must not open the door";
 }
 
+TEST_F(SimulatorTest, AGrantWhoseCodeSaysDenyIsUnexpectedAndOpensNoDoor) {
+  SimOptions o = sim_options();
+  auto responder = echo(o, EchoSigning::kGrantWithDenyCode);
+  Simulator sim(o);
+  SimReport r = run(sim);
+  EXPECT_GT(r.answered, 0u);
+  EXPECT_EQ(r.unexpected_code, r.answered);
+  EXPECT_EQ(r.state_changes, o.door_keys.size()) << "an inconsistent grant must not open the door";
+}
+
+TEST_F(SimulatorTest, AnAnswerOnAnotherDoorsTopicIsStrayAndLeavesTheSwipeUnanswered) {
+  SimOptions o = sim_options();
+  auto responder = echo(o, EchoSigning::kOtherDoor);
+  Simulator sim(o);
+  SimReport r = run(sim);
+  EXPECT_GT(r.expecting_reply, 0u);
+  EXPECT_EQ(r.answered, 0u);
+  EXPECT_EQ(r.stray_answers, r.expecting_reply);
+  EXPECT_EQ(r.unanswered, r.expecting_reply);
+}
+
 TEST_F(SimulatorTest, StaleDecisionsAreRejectedAndCounted) {
   SimOptions o = sim_options();
   auto responder = echo(o, EchoSigning::kExpired);

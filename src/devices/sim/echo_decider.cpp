@@ -29,15 +29,35 @@ void EchoDecider::on_swipe(std::string_view topic, std::string_view payload) {
   SwipeParse swipe = parse_swipe(payload);
   if (swipe.req.empty()) return;  // no usable req: no reply (contract §3)
   if (options_.delay.count() > 0) std::this_thread::sleep_for(options_.delay);
-  const bool ok = swipe.swipe.has_value();
+  bool grant = swipe.swipe.has_value();
+  std::int64_t code = grant ? 0 : 40001;
   TimePoint exp = clock_.now() + options_.ttl;
+  std::string door = t->entity;
   std::string signing_key = key->second;
-  if (options_.signing == EchoSigning::kWrongKey) signing_key = "not-the-door-key-" + signing_key;
-  if (options_.signing == EchoSigning::kExpired) exp = clock_.now() - std::chrono::seconds(30);
-  DecisionMessage m = make_decision_message(t->site, t->entity, signing_key, swipe.req, ok,
-                                            ok ? 0 : 40001, ok ? options_.unlock_ms : 0, exp);
-  if (client_.publish(decision_topic(t->site, t->entity), serialize(m)).ok())
-    answered_.fetch_add(1);
+  switch (options_.signing) {
+    case EchoSigning::kCorrect:
+      break;
+    case EchoSigning::kWrongKey:
+      signing_key = "not-the-door-key-" + signing_key;
+      break;
+    case EchoSigning::kExpired:
+      exp = clock_.now() - std::chrono::seconds(30);
+      break;
+    case EchoSigning::kGrantWithDenyCode:
+      grant = true;
+      code = 40304;
+      break;
+    case EchoSigning::kOtherDoor: {
+      auto next = std::next(key);
+      if (next == options_.door_keys.end()) next = options_.door_keys.begin();
+      door = next->first;
+      signing_key = next->second;
+      break;
+    }
+  }
+  DecisionMessage m = make_decision_message(t->site, door, signing_key, swipe.req, grant, code,
+                                            grant ? options_.unlock_ms : 0, exp);
+  if (client_.publish(decision_topic(t->site, door), serialize(m)).ok()) answered_.fetch_add(1);
 }
 
 }  // namespace castellan::devices::sim

@@ -19,6 +19,9 @@ enum class EchoSigning {
   kCorrect,   // the door's key, exp = now + ttl
   kWrongKey,  // a different key: every signature is bad
   kExpired,   // the right key, but exp already in the past
+  // Correctly signed, but wrong in what they say, for the simulator's consistency checks:
+  kGrantWithDenyCode,  // "grant" with code 40304 (card unknown)
+  kOtherDoor,          // answered on the next door's topic, signed with that door's key
 };
 
 struct EchoOptions {

@@ -39,9 +39,10 @@ struct SimReport {
   std::uint64_t unanswered = 0;          // no decision within answer_timeout
   std::uint64_t late = 0;                // a decision after answer_timeout (already unanswered)
   std::uint64_t duplicate_answers = 0;   // a second decision for the same req
-  std::uint64_t stray_answers = 0;       // decision for a req we never sent / unparsable
-  std::uint64_t unexpected_code = 0;     // answered with a code no correct server gives
-  std::uint64_t replies_to_no_req = 0;   // replies to swipes that had no usable req
+  std::uint64_t stray_answers = 0;  // decision for a req we never sent (on that door) / unparsable
+  std::uint64_t unexpected_code = 0;    // a code no correct server gives, or a grant/deny that
+                                        // contradicts its code (such a grant opens no door)
+  std::uint64_t replies_to_no_req = 0;  // replies to swipes that had no usable req
   std::uint64_t publish_failed = 0;
   std::uint64_t heartbeats = 0, telemetry = 0, state_changes = 0;
   std::uint64_t forced_open = 0, held_open = 0;

@@ -200,7 +200,7 @@ void Simulator::send_swipe(std::size_t door_index) {
   SwipePlan plan = generator_->next(req, now_text());
   if (plan.expects_reply) {
     std::lock_guard lock(pending_mu_);
-    pending_[req] = Pending{clock_.monotonic(), plan.kind};
+    pending_[req] = Pending{clock_.monotonic(), plan.kind, door_index};
   }
   counters_.sent.fetch_add(1);
   counters_.by_kind[static_cast<int>(plan.kind)].fetch_add(1);
@@ -234,6 +234,10 @@ void Simulator::on_decision(const std::string& door, std::string_view payload) {
       // Not ours, or an answer to a swipe without a usable req (the contract forbids that).
       bool ours = msg->req.starts_with("s" + run_id_ + "-");
       (ours ? counters_.replies_to_no_req : counters_.stray).fetch_add(1);
+      return;
+    }
+    if (it->second.door != door_index_.at(door)) {
+      counters_.stray.fetch_add(1);  // another door's decision topic: the swiping door got none
       return;
     }
     if (it->second.answered) {
@@ -272,12 +276,19 @@ void Simulator::on_decision(const std::string& door, std::string_view payload) {
   }
   rtt_.add(static_cast<std::uint32_t>(
       std::min<std::int64_t>(duration_cast<microseconds>(received - p.sent).count(), UINT32_MAX)));
-  if (!is_plausible_answer(p.kind, msg->code)) counters_.unexpected_code.fetch_add(1);
+  // Contract §4: a grant is code 0, or a fail-safe door's 50301/50401; a deny has a code and
+  // no unlock time. A decision that says otherwise is counted, and opens no door.
+  const bool grant = msg->decision == "grant";
+  const bool consistent = grant ? (msg->code == 0 || msg->code == 50301 || msg->code == 50401)
+                                : (msg->code != 0 && msg->unlock_ms == 0);
+  if (!consistent || !is_plausible_answer(p.kind, msg->code)) {
+    counters_.unexpected_code.fetch_add(1);
+  }
   {
     std::lock_guard lock(pending_mu_);
     codes_[msg->code]++;
   }
-  if (msg->decision == "grant") run_grant_sequence(door_index_.at(door), msg->unlock_ms);
+  if (grant && consistent) run_grant_sequence(door_index_.at(door), msg->unlock_ms);
 }
 
 void Simulator::on_command(const std::string& door, std::string_view payload) {

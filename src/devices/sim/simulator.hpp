@@ -58,6 +58,7 @@ class Simulator {
   struct Pending {
     Clock::Monotonic sent;
     SwipeKind kind;
+    std::size_t door = 0;  // the answer must come on this door's topic
     bool answered = false;
     bool timed_out = false;  // counted unanswered; erased after 3x answer_timeout
   };
