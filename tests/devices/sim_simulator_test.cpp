@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 
 #include "broker_fixture.hpp"
@@ -155,6 +156,41 @@ TEST_F(SimulatorTest, AnAnswerOnAnotherDoorsTopicIsStrayAndLeavesTheSwipeUnanswe
   EXPECT_EQ(r.answered, 0u);
   EXPECT_EQ(r.stray_answers, r.expecting_reply);
   EXPECT_EQ(r.unanswered, r.expecting_reply);
+}
+
+// Stopping the simulator in the middle of grants must not leave a door open or unlocked for
+// the server to raise held_open alarms about.
+TEST_F(SimulatorTest, AStoppedSimulatorLeavesEveryDoorClosedAndLocked) {
+  SimOptions o = sim_options();
+  auto responder = echo(o, EchoSigning::kCorrect);
+  MessageInbox& spy = new_inbox();
+  MqttClient& watcher = admin_client(&spy);
+  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/doors/+/state").ok());
+  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/devices/+/status").ok());
+  ASSERT_TRUE(watcher.wait_subacks(2, 10s));
+  Simulator sim(o);
+  SimReport r = run(sim);  // 1 s of swipes: every door is in the middle of a 5 s grant
+  ASSERT_GT(r.codes[0], 0u);
+  ASSERT_TRUE(spy.wait_for_count(1));
+  for (int i = 0; i < 500; ++i) {  // each controller says "offline" after its last state
+    std::size_t offline = 0;
+    for (const auto& m : spy.messages()) offline += m.payload == "offline";
+    if (offline >= sim.controllers().size()) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  std::map<std::string, std::string> last_state;
+  for (const auto& m : spy.messages()) {
+    auto t = parse_topic(m.topic);
+    if (t.ok() && t->kind == TopicKind::kState) last_state[t->entity] = m.payload;
+  }
+  ASSERT_EQ(last_state.size(), o.door_keys.size());
+  for (const auto& [door, payload] : last_state) {
+    auto state = parse_door_state(payload);
+    ASSERT_TRUE(state.ok()) << payload;
+    EXPECT_NE(payload.find(R"("lock":"locked","contact":"closed","beam":"clear")"),
+              std::string::npos)
+        << door << ": " << payload;
+  }
 }
 
 TEST_F(SimulatorTest, StaleDecisionsAreRejectedAndCounted) {

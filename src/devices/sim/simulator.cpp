@@ -341,6 +341,19 @@ void Simulator::stop() {
     }
   }
   scheduler_.stop();
+  // The door steps still pending went with the scheduler: a door in the middle of a grant would
+  // stay unlocked or open, and the server would raise a held_open alarm 30 s later for a door
+  // nobody holds. A real door closes and relocks; these do so at once.
+  for (std::size_t i = 0; i < door_models_.size(); ++i) {
+    bool at_rest = true;
+    {
+      std::lock_guard lock(doors_mu_);
+      const DoorModel& m = door_models_[i];
+      at_rest = m.locked && !m.open && !m.beam_blocked;
+      door_models_[i] = DoorModel{};
+    }
+    if (!at_rest) publish_door_state(i);
+  }
   // A device that shuts down properly says so; the will covers the crash case.
   for (const auto& id : all_devices_) {
     if (client_by_device_.contains(id)) publish(id, topic("devices", id, "status"), "offline");

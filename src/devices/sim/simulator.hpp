@@ -43,7 +43,8 @@ class Simulator {
   // each door's initial state and a first heartbeat, then starts swiping.
   Result<void> start(std::chrono::milliseconds connect_timeout = std::chrono::seconds(10));
   // Stops swiping, waits up to answer_timeout for outstanding decisions (the rest count as
-  // unanswered), publishes `offline` for each device and disconnects. Idempotent.
+  // unanswered), closes and relocks every door still in a grant or forced-open sequence,
+  // publishes `offline` for each device and disconnects. Idempotent.
   void stop();
   SimReport report() const;
   // True while swipes are still being sent (false once `duration` has passed).
