@@ -189,8 +189,8 @@ TEST_F(ConfigTest, KeysThatBelongTogetherAreCheckedTogether) {
   ASSERT_FALSE(pid.ok());
   EXPECT_NE(pid.error().message.find("'mqtt.broker_pid_file'"), std::string::npos);
 
-  auto retention = load_config(
-      write("[journal]\nsegment_bytes = 1048576\nretention_bytes = 1048576\n"), {});
+  auto retention =
+      load_config(write("[journal]\nsegment_bytes = 1048576\nretention_bytes = 1048576\n"), {});
   ASSERT_FALSE(retention.ok());
   EXPECT_NE(retention.error().message.find("at least two segments (2 × journal.segment_bytes = "
                                            "2097152), got 1048576"),

@@ -137,7 +137,7 @@ TEST_F(ExportTest, ABatchBeingWrittenAtTheTailIsReadAgain) {
   spit(path, partial);
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    spit(path, whole);
+    write_in_place(path, whole);
   });
   std::ostringstream out;
   auto n = export_jsonl(dir_.path(), {}, out);

@@ -22,6 +22,14 @@ inline void spit(const std::string& path, const std::string& bytes) {
   out << bytes;
 }
 
+// Writes `bytes` over the file from its start without truncating it first, as the journal's
+// writer copies a batch in: a concurrent reader never sees the file shorter than before (with
+// spit(), it could find it cut at a frame boundary and take that for the end).
+inline void write_in_place(const std::string& path, const std::string& bytes) {
+  std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
 struct FrameSpan {
   std::uint64_t seq;
   std::size_t offset;

@@ -84,7 +84,7 @@ TEST_F(TamperTest, AFrameBeingWrittenAtTheTailIsReadAgainNotReported) {
   spit(segment_path(), partial);
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    spit(segment_path(), whole);
+    write_in_place(segment_path(), whole);
   });
   auto report = verify(dir_.path());
   writer.join();
@@ -213,7 +213,7 @@ TEST_F(SegmentTamperTest, ANewestSegmentBeingCreatedIsReadAgainNotReported) {
   spit(newest, "");
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    spit(newest, whole);
+    write_in_place(newest, whole);
   });
   auto report = verify(dir_.path());
   writer.join();
