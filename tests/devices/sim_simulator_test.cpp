@@ -54,6 +54,14 @@ class SimulatorTest : public BrokerFixture {
     EXPECT_TRUE(r.ok()) << r.error().message;
     return d;
   }
+  // Everything published on `filters` from now on, collected by an admin client.
+  MessageInbox& watch(std::initializer_list<const char*> filters) {
+    MessageInbox& spy = new_inbox();
+    MqttClient& watcher = admin_client(&spy);
+    for (const char* filter : filters) EXPECT_TRUE(watcher.subscribe(filter).ok()) << filter;
+    EXPECT_TRUE(watcher.wait_subacks(filters.size(), 10s));
+    return spy;
+  }
   SimReport run(Simulator& sim) {
     auto r = sim.start();
     EXPECT_TRUE(r.ok()) << r.error().message;
@@ -66,11 +74,7 @@ class SimulatorTest : public BrokerFixture {
 TEST_F(SimulatorTest, EverySwipeWithAReqIsAnsweredAndVerified) {
   SimOptions o = sim_options();
   auto responder = echo(o, EchoSigning::kCorrect);
-  MessageInbox& spy = new_inbox();
-  MqttClient& watcher = admin_client(&spy);
-  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/devices/#").ok());
-  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/doors/+/state").ok());
-  ASSERT_TRUE(watcher.wait_subacks(2, 10s));
+  MessageInbox& spy = watch({"castellan/v1/hq/devices/#", "castellan/v1/hq/doors/+/state"});
 
   Simulator sim(o);
   SimReport r = run(sim);
@@ -163,11 +167,7 @@ TEST_F(SimulatorTest, AnAnswerOnAnotherDoorsTopicIsStrayAndLeavesTheSwipeUnanswe
 TEST_F(SimulatorTest, AStoppedSimulatorLeavesEveryDoorClosedAndLocked) {
   SimOptions o = sim_options();
   auto responder = echo(o, EchoSigning::kCorrect);
-  MessageInbox& spy = new_inbox();
-  MqttClient& watcher = admin_client(&spy);
-  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/doors/+/state").ok());
-  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/devices/+/status").ok());
-  ASSERT_TRUE(watcher.wait_subacks(2, 10s));
+  MessageInbox& spy = watch({"castellan/v1/hq/doors/+/state", "castellan/v1/hq/devices/+/status"});
   Simulator sim(o);
   SimReport r = run(sim);  // 1 s of swipes: every door is in the middle of a 5 s grant
   ASSERT_GT(r.codes[0], 0u);
@@ -272,10 +272,7 @@ TEST_F(SimulatorTest, DevicesWithTheirOwnCredentialsStayWithinTheirAcl) {
   }
   ASSERT_TRUE(broker_->reload().ok());
   auto responder = echo(o, EchoSigning::kCorrect);
-  MessageInbox& spy = new_inbox();
-  MqttClient& watcher = admin_client(&spy);
-  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/devices/+/heartbeat").ok());
-  ASSERT_TRUE(watcher.wait_subacks(1, 10s));
+  MessageInbox& spy = watch({"castellan/v1/hq/devices/+/heartbeat"});
   // SIGHUP is asynchronous: the first connection attempts may still meet the old password file.
   Simulator sim(o);
   auto started = sim.start(15s);
@@ -300,10 +297,7 @@ TEST_F(SimulatorTest, DoorsAreForcedOpenAndHeldOpen) {
   o.held_open_ratio = 1;
   o.held_open_for = 600ms;
   auto responder = echo(o, EchoSigning::kCorrect);
-  MessageInbox& spy = new_inbox();
-  MqttClient& watcher = admin_client(&spy);
-  ASSERT_TRUE(watcher.subscribe("castellan/v1/hq/doors/+/state").ok());
-  ASSERT_TRUE(watcher.wait_subacks(1, 10s));
+  MessageInbox& spy = watch({"castellan/v1/hq/doors/+/state"});
   Simulator sim(o);
   SimReport r = run(sim);
   EXPECT_GT(r.forced_open, 0u);
