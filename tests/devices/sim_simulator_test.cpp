@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "broker_fixture.hpp"
@@ -172,10 +174,21 @@ TEST_F(SimulatorTest, AStoppedSimulatorLeavesEveryDoorClosedAndLocked) {
   SimReport r = run(sim);  // 1 s of swipes: every door is in the middle of a 5 s grant
   ASSERT_GT(r.codes[0], 0u);
   ASSERT_TRUE(spy.wait_for_count(1));
-  for (int i = 0; i < 500; ++i) {  // each controller says "offline" after its last state
-    std::size_t offline = 0;
-    for (const auto& m : spy.messages()) offline += m.payload == "offline";
-    if (offline >= sim.controllers().size()) break;
+  // Each controller says "offline" after its last state, on its own connection: wait for every
+  // one of them (a sensor's "offline" says nothing about a door's connection).
+  for (int i = 0; i < 500; ++i) {
+    std::set<std::string> offline;
+    for (const auto& m : spy.messages()) {
+      auto t = parse_topic(m.topic);
+      if (t.ok() && t->kind == TopicKind::kStatus && m.payload == "offline") {
+        offline.insert(t->entity);
+      }
+    }
+    const auto& controllers = sim.controllers();
+    if (std::all_of(controllers.begin(), controllers.end(),
+                    [&](const std::string& c) { return offline.contains(c); })) {
+      break;
+    }
     std::this_thread::sleep_for(10ms);
   }
   std::map<std::string, std::string> last_state;
