@@ -65,9 +65,10 @@ class MqttClient {
   // `retained`: the broker replayed a retained message on subscribing, not a live publish.
   using MessageHandler =
       std::function<void(std::string_view topic, std::string_view payload, bool retained)>;
-  // connected == false carries a human reason ("connection lost", "the broker refused the
-  // connection: not authorised", "cannot connect to HOST:PORT: Connection refused", ...). A
-  // connection attempt that fails is reported once per reason, not at every retry.
+  // connected == false carries a human reason: "disconnected" after this client's own stop(),
+  // otherwise "connection lost", "the broker refused the connection: not authorised", "cannot
+  // connect to HOST:PORT: Connection refused", ... A connection attempt that fails is reported
+  // once per reason, not at every retry.
   using StateHandler = std::function<void(bool connected, std::string_view reason)>;
 
   explicit MqttClient(MqttOptions options);

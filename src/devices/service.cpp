@@ -59,6 +59,8 @@ Result<void> DeviceService::attach(MqttClient& client) {
   client.on_state([](bool connected, std::string_view reason) {
     if (connected) {
       spdlog::info("MQTT broker connection up");
+    } else if (reason == "disconnected") {  // our own DISCONNECT, at shutdown: no retry follows
+      spdlog::info("MQTT broker connection closed");
     } else {
       spdlog::warn("MQTT broker connection down: {}; retrying", reason);
     }
