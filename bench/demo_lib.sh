@@ -3,8 +3,12 @@
 
 # Starts the demo in the background (demo_pid) and waits until it wrote demo.json; on failure
 # prints why, prefixed with $1, and exits.
+# The demo gives its server none of the caller's CASTELLAN_* variables; the ones a load script
+# (or whoever runs it, e.g. CASTELLAN_JOURNAL_LINGER_US=600) sets for the server go as --set.
 start_demo() {
-  "$bin" demo --no-sim --data-dir "$dir" > "$dir/demo.out" 2>&1 &
+  local settings=()
+  while IFS= read -r var; do settings+=(--set "$var"); done < <(env | grep '^CASTELLAN_' || true)
+  "$bin" demo --no-sim --data-dir "$dir" "${settings[@]}" > "$dir/demo.out" 2>&1 &
   demo_pid=$!
   for _ in $(seq 1 6000); do  # 2 minutes; finely, as startup_load.sh times it
     [[ -f "$dir/demo.json" ]] && return 0

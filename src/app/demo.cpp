@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <cerrno>
@@ -26,6 +27,7 @@
 #include "app/http_probe.hpp"
 #include "app/stop_signals.hpp"
 #include "core/clock.hpp"
+#include "core/config.hpp"
 #include "core/crypto.hpp"
 #include "core/secrets.hpp"
 #include "devices/broker_accounts.hpp"
@@ -242,8 +244,32 @@ std::vector<std::string> sim_arguments(const std::string& broker, const DemoSeed
 
 }  // namespace
 
-int run_demo(const std::string& data_dir_arg, bool no_sim) {
+// `--set KEY=VALUE` (KEY as `section.key` or `CASTELLAN_SECTION_KEY`): a setting the caller
+// chose for the demo's server on purpose, given to it as its environment override. The server
+// checks the value as it checks any override.
+Result<void> apply_server_settings(const std::vector<std::string>& settings) {
+  const auto keys = config_keys();
+  for (const auto& setting : settings) {
+    const auto eq = setting.find('=');
+    const std::string name = setting.substr(0, eq);
+    const auto key = std::find_if(keys.begin(), keys.end(), [&](const ConfigKey& k) {
+      return k.name == name || k.env == name;
+    });
+    if (eq == std::string::npos || key == keys.end()) {
+      return make_error(Code::ERR_BAD_REQUEST,
+                        "--set " + setting +
+                            ": expected KEY=VALUE with a configuration key "
+                            "(docs/operations.md), e.g. decision.door_swipes_per_s=0");
+    }
+    ::setenv(key->env.c_str(), setting.substr(eq + 1).c_str(), 1);
+  }
+  return {};
+}
+
+int run_demo(const std::string& data_dir_arg, bool no_sim,
+             const std::vector<std::string>& server_settings) {
   drop_castellan_environment();
+  if (auto set = apply_server_settings(server_settings); !set) return fail(set.error().message);
   const sigset_t stop_signals = block_stop_signals();
   std::error_code ec;
   const std::string dir = fs::absolute(data_dir_arg, ec).lexically_normal().string();

@@ -80,10 +80,12 @@ class DemoDataDirTest : public ::testing::Test {
   // `castellan demo --data-dir DIR --no-sim`, with `env` (NAME=value) added to its
   // environment; its output goes to base_/`log`.
   void start(ChildProcess& demo, const fs::path& dir, const std::string& log,
-             const std::vector<std::string>& env = {}) {
+             const std::vector<std::string>& env = {},
+             const std::vector<std::string>& demo_args = {}) {
     std::vector<std::string> args{"/usr/bin/env"};
     args.insert(args.end(), env.begin(), env.end());
     args.insert(args.end(), {kBinary, "demo", "--data-dir", dir.string(), "--no-sim"});
+    args.insert(args.end(), demo_args.begin(), demo_args.end());
     ASSERT_TRUE(demo.start(args, (base_ / log).string()).ok());
   }
 
@@ -155,6 +157,27 @@ TEST_F(DemoDataDirTest, TheChildrenDoNotSeeTheCallersCastellanVariables) {
   for (const auto& entry : server_env) EXPECT_NE(entry.rfind("CASTELLAN_", 0), 0u) << entry;
   EXPECT_NE(std::find(server_env.begin(), server_env.end(), "DEMO_TEST_KEPT=yes"), server_env.end())
       << "the rest of the environment is kept";
+}
+
+// A setting meant for the demo's server is given by name with --set (load scripts turn the
+// per-door swipe limit off this way); a name that is no configuration key stops the demo.
+TEST_F(DemoDataDirTest, ASettingGivenWithSetReachesTheServerAndAnUnknownKeyIsRefused) {
+  start(demo_, dir_, "demo.log", {}, {"--set", "decision.door_swipes_per_s=0"});
+  const auto info = wait_ready(demo_, dir_, "demo.log");
+  ASSERT_FALSE(info.empty());
+  const auto server_env = environment_of(static_cast<pid_t>(info.at("pid").as_int64()));
+  EXPECT_NE(
+      std::find(server_env.begin(), server_env.end(), "CASTELLAN_DECISION_DOOR_SWIPES_PER_S=0"),
+      server_env.end());
+  ::kill(demo_.pid(), SIGTERM);
+  ASSERT_TRUE(exits_within(demo_, 30s));
+
+  start(second_, base_ / "other", "bad.log", {}, {"--set", "decision.no_such_key=1"});
+  ASSERT_TRUE(exits_within(second_, 30s));
+  EXPECT_EQ(second_.exit_code(), 1);
+  EXPECT_NE(read_file(base_ / "bad.log").find("--set decision.no_such_key=1: expected KEY=VALUE"),
+            std::string::npos)
+      << read_file(base_ / "bad.log");
 }
 
 // The second demo on a dir exits 1 before it touches a file of the first; the lock is the
