@@ -14,14 +14,18 @@ PayloadError err(RejectReason r, std::string message) {
   return PayloadError{r, std::move(message)};
 }
 
+// too_large when `payload` is over the limit: such a payload is not parsed at all.
+std::optional<PayloadError> check_size(std::string_view payload, std::size_t max_bytes) {
+  if (payload.size() <= max_bytes) return std::nullopt;
+  return err(RejectReason::kTooLarge, "payload of " + std::to_string(payload.size()) +
+                                          " bytes exceeds the limit of " +
+                                          std::to_string(max_bytes));
+}
+
 // Parses `payload` into an object, or says why not.
 std::optional<PayloadError> parse_object(std::string_view payload, std::size_t max_bytes,
                                          json::object& out) {
-  if (payload.size() > max_bytes) {
-    return err(RejectReason::kTooLarge, "payload of " + std::to_string(payload.size()) +
-                                            " bytes exceeds the limit of " +
-                                            std::to_string(max_bytes));
-  }
+  if (auto too_large = check_size(payload, max_bytes)) return too_large;
   json::parse_options options;
   options.max_depth = 8;
   std::error_code ec;
@@ -257,11 +261,7 @@ Parsed<TelemetryPayload> parse_telemetry(std::string_view payload, std::size_t m
 
 Parsed<DeviceStatus> parse_status(std::string_view payload, std::size_t max_bytes) {
   Parsed<DeviceStatus> out;
-  if (payload.size() > max_bytes) {
-    out.error =
-        err(RejectReason::kTooLarge, "payload larger than " + std::to_string(max_bytes) + " bytes");
-    return out;
-  }
+  if ((out.error = check_size(payload, max_bytes))) return out;
   auto is_space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
   while (!payload.empty() && is_space(payload.front())) payload.remove_prefix(1);
   while (!payload.empty() && is_space(payload.back())) payload.remove_suffix(1);

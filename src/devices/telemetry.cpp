@@ -1,7 +1,5 @@
 #include "devices/telemetry.hpp"
 
-#include <algorithm>
-
 namespace castellan::devices {
 
 bool TelemetryStore::record(std::string_view device, const TelemetryPayload& payload,
@@ -56,7 +54,6 @@ std::vector<std::string> TelemetryStore::device_ids() const {
   std::vector<std::string> ids;
   ids.reserve(devices_.size());
   for (const auto& [id, series] : devices_) ids.push_back(id);
-  std::sort(ids.begin(), ids.end());
   return ids;
 }
 

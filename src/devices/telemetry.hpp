@@ -40,7 +40,7 @@ class TelemetryStore {
 
   // Latest value per metric, sorted by name; empty for an unknown device.
   std::map<std::string, TelemetrySample> latest(std::string_view device) const;
-  // Every device with telemetry, sorted.
+  // Every device with telemetry, in no particular order.
   std::vector<std::string> device_ids() const;
   // Oldest-first history of one metric.
   std::vector<TelemetrySample> history(std::string_view device, std::string_view metric) const;

@@ -15,6 +15,7 @@
 #include "../devices/held_port.hpp"
 #include "../journal/segment_bytes.hpp"
 #include "../journal/test_support.hpp"
+#include "castellan_binary.hpp"
 #include "core/clock.hpp"
 #include "journal/journal.hpp"
 
@@ -22,7 +23,7 @@ namespace {
 
 using namespace castellan;
 
-const std::string kBinary = std::string(CASTELLAN_BINARY_DIR) + "/src/app/castellan";
+using app::testing::kBinary;
 
 struct Run {
   int code = -1;

@@ -14,6 +14,7 @@
 
 #include "../devices/held_port.hpp"
 #include "app/child_process.hpp"
+#include "castellan_binary.hpp"
 #include "core/config.hpp"
 
 namespace castellan::app {
@@ -23,12 +24,8 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-const std::string kBinary = std::string(CASTELLAN_BINARY_DIR) + "/src/app/castellan";
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::kBinary;
+using testing::read_file;
 
 void write_file(const fs::path& path, const std::string& content) {
   std::ofstream(path) << content;

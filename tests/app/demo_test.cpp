@@ -15,6 +15,7 @@
 
 #include "app/child_process.hpp"
 #include "app/http_probe.hpp"
+#include "castellan_binary.hpp"
 #include "devices/mqtt_client.hpp"
 #include "devices/signing.hpp"
 
@@ -25,14 +26,12 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-const std::string kBinary = std::string(CASTELLAN_BINARY_DIR) + "/src/app/castellan";
+using testing::kBinary;
+using testing::read_file;
 
 json::object read_json(const std::string& path) {
-  std::ifstream in(path);
-  return json::parse(std::string(std::istreambuf_iterator<char>(in), {})).as_object();
+  return json::parse(read_file(path)).as_object();
 }
-
-std::string read_file(const std::string& path);
 
 // Alive and not a zombie (an orphan's zombie waits for a reaper that may be slow in a container).
 bool process_alive(pid_t pid) {
@@ -50,11 +49,6 @@ pid_t process_group(pid_t pid) {
   pid_t ppid = 0, pgrp = 0;
   in >> state >> ppid >> pgrp;
   return pgrp;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // Polls `path` until `done(content)` holds or `timeout` passes; returns the last content.

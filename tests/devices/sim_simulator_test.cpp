@@ -64,6 +64,12 @@ class SimulatorTest : public BrokerFixture {
     EXPECT_TRUE(watcher.wait_subacks(filters.size(), 10s));
     return spy;
   }
+  // A whole run of `o` against an echo that answers with `signing`.
+  SimReport run_answered(const SimOptions& o, EchoSigning signing) {
+    auto responder = echo(o, signing);
+    Simulator sim(o);
+    return run(sim);
+  }
   SimReport run(Simulator& sim) {
     auto r = sim.start();
     EXPECT_TRUE(r.ok()) << r.error().message;
@@ -133,9 +139,7 @@ TEST_F(SimulatorTest, EverySwipeWithAReqIsAnsweredAndVerified) {
 
 TEST_F(SimulatorTest, DecisionsWithTheWrongKeyAreRejectedAndCounted) {
   SimOptions o = sim_options();
-  auto responder = echo(o, EchoSigning::kWrongKey);
-  Simulator sim(o);
-  SimReport r = run(sim);
+  SimReport r = run_answered(o, EchoSigning::kWrongKey);
   EXPECT_GT(r.expecting_reply, 0u);
   EXPECT_EQ(r.rejected_signature, r.expecting_reply);
   EXPECT_EQ(r.answered, 0u);
@@ -145,9 +149,7 @@ TEST_F(SimulatorTest, DecisionsWithTheWrongKeyAreRejectedAndCounted) {
 
 TEST_F(SimulatorTest, AGrantWhoseCodeSaysDenyIsUnexpectedAndOpensNoDoor) {
   SimOptions o = sim_options();
-  auto responder = echo(o, EchoSigning::kGrantWithDenyCode);
-  Simulator sim(o);
-  SimReport r = run(sim);
+  SimReport r = run_answered(o, EchoSigning::kGrantWithDenyCode);
   EXPECT_GT(r.answered, 0u);
   EXPECT_EQ(r.unexpected_code, r.answered);
   EXPECT_EQ(r.state_changes, o.door_keys.size()) << "an inconsistent grant must not open the door";
@@ -155,9 +157,7 @@ TEST_F(SimulatorTest, AGrantWhoseCodeSaysDenyIsUnexpectedAndOpensNoDoor) {
 
 TEST_F(SimulatorTest, AnAnswerOnAnotherDoorsTopicIsStrayAndLeavesTheSwipeUnanswered) {
   SimOptions o = sim_options();
-  auto responder = echo(o, EchoSigning::kOtherDoor);
-  Simulator sim(o);
-  SimReport r = run(sim);
+  SimReport r = run_answered(o, EchoSigning::kOtherDoor);
   EXPECT_GT(r.expecting_reply, 0u);
   EXPECT_EQ(r.answered, 0u);
   EXPECT_EQ(r.stray_answers, r.expecting_reply);
@@ -208,9 +208,7 @@ TEST_F(SimulatorTest, AStoppedSimulatorLeavesEveryDoorClosedAndLocked) {
 
 TEST_F(SimulatorTest, StaleDecisionsAreRejectedAndCounted) {
   SimOptions o = sim_options();
-  auto responder = echo(o, EchoSigning::kExpired);
-  Simulator sim(o);
-  SimReport r = run(sim);
+  SimReport r = run_answered(o, EchoSigning::kExpired);
   EXPECT_GT(r.expecting_reply, 0u);
   EXPECT_EQ(r.rejected_stale, r.expecting_reply);
   EXPECT_EQ(r.rejected_signature, 0u);
