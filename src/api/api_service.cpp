@@ -35,7 +35,7 @@ ApiService::ApiService(ApiContext ctx)
       pool_(std::make_unique<BlockingPool>()) {
   add_auth_routes(router_, ctx_, login_limiter_, account_tags_);
   add_resource_routes(router_, ctx_);
-  add_event_routes(router_, ctx_);
+  add_event_routes(router_, ctx_, account_tags_);
   add_door_routes(router_, ctx_);
   add_system_routes(router_, ctx_);
 }
@@ -106,6 +106,7 @@ void ApiService::handle(Request request, ReplyFn done) {
     request.username = claims->username;
     request.role = claims->role;
     request.token_expires_at = claims->expires_at;
+    request.account_tag = claims->account_tag;
     if (!route.enabled) {
       return finish(error_reply(
           Code::ERR_NOT_FOUND,

@@ -44,7 +44,7 @@ class ApiService {
 // Route registration, one function per area (routes_*.cpp).
 void add_auth_routes(Router& router, ApiContext& ctx, LoginLimiter& limiter, AccountTags& tags);
 void add_resource_routes(Router& router, ApiContext& ctx);
-void add_event_routes(Router& router, ApiContext& ctx);
+void add_event_routes(Router& router, ApiContext& ctx, AccountTags& tags);
 void add_door_routes(Router& router, ApiContext& ctx);
 void add_system_routes(Router& router, ApiContext& ctx);
 

@@ -46,6 +46,7 @@ struct Request {
   std::string username;
   Role role = Role::kAuditor;
   TimePoint token_expires_at{};     // of the bearer token (routes that need one)
+  std::string account_tag;          // the token's `acct` claim (routes that need one)
   std::vector<std::string> params;  // path parameters in pattern order
   // Set by the HTTPS transport, which answers 504 at api.request_timeout_ms; null elsewhere
   // (then every answer counts).
@@ -60,6 +61,9 @@ struct Reply {
   // stream at `stream_until` (the token's expiry: a stream is not a way around it).
   bool event_stream = false;
   TimePoint stream_until{};
+  // Asked before each write to the stream: false ends it (the token's account changed its
+  // password or role, or is gone). Null: nothing to ask.
+  std::function<bool()> stream_allowed;
 };
 
 // A handler answers by calling this exactly once, from any thread.

@@ -202,7 +202,7 @@ asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::soc
         reply = co_await dispatch(to_request(msg, client));
       }
       if (reply.event_stream) {
-        co_await stream_events(self, stream, reply.stream_until);
+        co_await stream_events(self, stream, reply.stream_until, std::move(reply.stream_allowed));
         break;
       }
       const auto bytes = response_bytes(reply, version, keep_alive);
@@ -221,7 +221,8 @@ asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::soc
 
 asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
                                                        std::shared_ptr<TlsStream> stream,
-                                                       TimePoint until) {
+                                                       TimePoint until,
+                                                       std::function<bool()> allowed) {
   auto ex = co_await asio::this_coro::executor;
   auto& lowest = beast::get_lowest_layer(*stream);
   lowest.expires_never();
@@ -263,7 +264,8 @@ asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
   };
   // A client that stopped reading must not hold the task until TCP gives up.
   const auto write_timeout = std::chrono::milliseconds(config.api.request_timeout_ms);
-  auto writer = [stream, queue, wake, self, write_timeout]() -> asio::awaitable<void> {
+  auto writer = [stream, queue, wake, self, write_timeout,
+                 allowed = std::move(allowed)]() -> asio::awaitable<void> {
     for (;;) {
       std::string out;
       {
@@ -283,6 +285,11 @@ asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
           out = ": keep-alive\n\n";
         else
           continue;
+      }
+      // Records and keep-alives alike: a changed account is noticed within one keep-alive.
+      if (allowed && !allowed()) {
+        spdlog::info("event stream ended: its token's account changed or is gone");
+        co_return;
       }
       WaitMarker wait(self, "sse write");
       beast::get_lowest_layer(*stream).expires_after(write_timeout);

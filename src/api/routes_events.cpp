@@ -92,18 +92,26 @@ void query_events(ApiContext& ctx, Request& req, const ReplyFn& done) {
 
 }  // namespace
 
-void add_event_routes(Router& router, ApiContext& ctx) {
+void add_event_routes(Router& router, ApiContext& ctx, AccountTags& tags) {
   ApiContext* c = &ctx;
+  AccountTags* t = &tags;
   router.add({"POST", "/v1/verify", Access::kOperate,
               [c](Request& r, ReplyFn d) { verify(*c, r, d); }, false});
   router.add({"GET", "/v1/events", Access::kRead,
               [c](Request& r, ReplyFn d) { query_events(*c, r, d); }, true});
   router.add({"GET", "/v1/events/stream", Access::kRead,
-              [](Request& r, ReplyFn d) {
+              [t](Request& r, ReplyFn d) {
                 Reply reply;
                 reply.content_type = "text/event-stream";
                 reply.event_stream = true;
                 reply.stream_until = r.token_expires_at;
+                // A stream outlives the request that opened it, so it is asked again, as every
+                // request is, whether the token's account still has that password and role. A
+                // store that cannot say ends the stream: the client reconnects and is checked.
+                reply.stream_allowed = [t, user = r.username, tag = r.account_tag] {
+                  auto current = t->current(user);
+                  return current && *current && **current == tag;
+                };
                 d(std::move(reply));
               },
               false});

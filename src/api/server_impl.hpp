@@ -30,7 +30,7 @@ struct HttpsServer::Impl {
   asio::awaitable<void> session(runtime::TaskRef self, tcp::socket socket);
   asio::awaitable<void> ops_session(tcp::socket socket);
   asio::awaitable<void> stream_events(runtime::TaskRef self, std::shared_ptr<TlsStream> stream,
-                                      TimePoint until);
+                                      TimePoint until, std::function<bool()> allowed);
   // Runs the API on `request` and waits for its reply, at most request_timeout (then 504).
   asio::awaitable<Reply> dispatch(Request request);
 

@@ -563,6 +563,46 @@ TEST(HttpsServer, ATokenIsRefusedOnceItsAccountChangesPasswordOrRoleOrIsDeleted)
   expect_error(as(auditor), 401, 40101);
 }
 
+// An open stream is no way around the check either: once the account changes, the stream
+// ends before it sends another record.
+TEST(HttpsServer, AnOpenEventStreamEndsOnceItsAccountChangesPasswordOrIsDeleted) {
+  ApiHarness h;
+  ASSERT_TRUE(
+      h.accounts.create({"eve", h.hasher.hash("first-password").value(), Role::kAuditor}).ok());
+  const auto open_stream = [&](const std::string& password) {
+    auto login = h.client()->request("POST", "/v1/auth/token",
+                                     R"({"username":"eve","password":")" + password + R"("})");
+    EXPECT_EQ(login.status, 200) << login.body;
+    auto c = h.client();
+    c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                 std::string(body_of(login).at("token").as_string()) + "\r\n\r\n");
+    c->read_until(": stream open\n\n");
+    for (int i = 0; i < 500 && h.events.subscribers() == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(h.events.subscribers(), 1u);
+    return c;
+  };
+  const auto ends_before = [&](HttpsClient& c, const std::string& record) {
+    h.events.publish(record);
+    const auto got = c.read_until(record);  // returns early if the server closes the stream
+    EXPECT_EQ(got.find(record), std::string::npos) << got;
+    EXPECT_TRUE(c.closed_by_peer());
+  };
+
+  auto first = open_stream("first-password");
+  h.events.publish(R"({"seq":7})");
+  EXPECT_NE(first->read_until(R"({"seq":7})").find(R"(data: {"seq":7})"), std::string::npos);
+  ASSERT_EQ(h.call("PATCH", "/v1/accounts/eve", R"({"password":"second-password"})").status, 200);
+  ends_before(*first, R"({"seq":8})");
+  EXPECT_TRUE(h.wait_for_tasks(2)) << h.registry.active_count() << " tasks left";
+
+  auto second = open_stream("second-password");
+  ASSERT_EQ(h.call("DELETE", "/v1/accounts/eve").status, 204);
+  ends_before(*second, R"({"seq":9})");
+  EXPECT_TRUE(h.wait_for_tasks(2)) << h.registry.active_count() << " tasks left";
+}
+
 TEST(HttpsServer, AccountsCrudNeverReturnsPasswords) {
   ApiHarness h;
   auto created = h.call("POST", "/v1/accounts",
