@@ -7,8 +7,15 @@ namespace castellan::app {
 Result<std::uint64_t> scan_decisions(
     const journal::Journal& journal, TimePoint from,
     const std::function<void(const journal::JournalRecord&)>& visit, const std::string& door) {
+  return scan_records(journal, journal::RecordKind::decision, from, visit, door);
+}
+
+Result<std::uint64_t> scan_records(const journal::Journal& journal, journal::RecordKind kind,
+                                   TimePoint from,
+                                   const std::function<void(const journal::JournalRecord&)>& visit,
+                                   const std::string& door) {
   journal::EventQuery query;
-  query.kind = journal::RecordKind::decision;
+  query.kind = kind;
   query.door = door;
   query.from = from;
   query.limit = 1000;

@@ -1,5 +1,5 @@
-// Reading back the decision records of a recent window at start, for the state that the
-// engine keeps in memory or saves late (anti-passback positions, pass uses).
+// Reading back the records of a recent window at start, for the state that the engine and the
+// door tracker keep in memory or save late (anti-passback positions, pass uses, open alarms).
 #pragma once
 
 #include <cstdint>
@@ -12,8 +12,14 @@
 
 namespace castellan::app {
 
-// Calls `visit` for each decision record journaled at or after `from` (at `door` only, unless
+// Calls `visit` for each record of `kind` journaled at or after `from` (at `door` only, unless
 // empty), newest first; returns how many there were.
+Result<std::uint64_t> scan_records(const journal::Journal& journal, journal::RecordKind kind,
+                                   TimePoint from,
+                                   const std::function<void(const journal::JournalRecord&)>& visit,
+                                   const std::string& door = "");
+
+// scan_records of the decision records.
 Result<std::uint64_t> scan_decisions(
     const journal::Journal& journal, TimePoint from,
     const std::function<void(const journal::JournalRecord&)>& visit, const std::string& door = "");

@@ -18,6 +18,7 @@
 #include "app/api_adapters.hpp"
 #include "app/commands.hpp"
 #include "app/data_dir.hpp"
+#include "app/door_alarm_replay.hpp"
 #include "app/pass_use_replay.hpp"
 #include "app/passback_replay.hpp"
 #include "app/stop_signals.hpp"
@@ -166,6 +167,16 @@ int run_server(const Config& config) {
   } else if (*remembered > 0) {
     spdlog::info("de-duplication: {} swipe answer(s) of the last {} s remembered", *remembered,
                  config.decision.dedupe_window_s);
+  }
+  // Before any door state arrives: an alarm raised before a restart gets its `cleared` record.
+  if (auto alarms = replay_door_alarms(**journal, doors, device_service.door_states()); !alarms) {
+    spdlog::error(
+        "door alarms raised before the restart not read back (they get no 'cleared' "
+        "record): {}",
+        alarms.error().message);
+  } else if (alarms->carried_over > 0) {
+    spdlog::info("door alarms: {} raised before the restart and not yet cleared",
+                 alarms->carried_over);
   }
   if (auto attached = device_service.attach(mqtt); !attached) return fail(attached.error().message);
 

@@ -65,7 +65,9 @@ void DoorStateTracker::on_state(const DoorInfo& door, const DoorStateUpdate& upd
       s.forced_open = true;
       journal_alarm(s, "forced_open", true);
     }
-  } else if (s.contact == ContactState::kClosed && before == ContactState::kOpen) {
+  } else if (s.contact == ContactState::kClosed && before != ContactState::kClosed) {
+    // From open, or at first sight: only an alarm carried over from before a restart can be
+    // raised while the contact is still unknown.
     if (s.forced_open) {
       s.forced_open = false;
       journal_alarm(s, "forced_open", false);
@@ -137,6 +139,13 @@ void DoorStateTracker::tick() {
       journal_alarm(s, "held_open", true);
     }
   }
+}
+
+void DoorStateTracker::carry_over_alarm(const DoorInfo& door, std::string_view alarm) {
+  std::lock_guard lock(mu_);
+  State& s = state_for(door);
+  if (alarm == "forced_open") s.forced_open = true;
+  if (alarm == "held_open") s.held_open = true;
 }
 
 AssistView DoorStateTracker::view(const State& s) const {

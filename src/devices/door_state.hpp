@@ -7,6 +7,8 @@
 //   A window whose message the door never got is withdrawn; lock and lockdown end it.
 // - held_open: the contact stays open longer than the door's held_open_s (checked by tick()).
 //   Cleared when the contact closes.
+//   An alarm still raised when the last process stopped is carried over (carry_over_alarm) and
+//   cleared at the door's first `closed`.
 //   Alarms are `door_alarm` records with extra {"alarm":"forced_open"|"held_open",
 //   "state":"raised"|"cleared"}.
 // - Assist: current state, the last 3 passages (grants), the failure rate of the last 24 h
@@ -83,6 +85,10 @@ class DoorStateTracker {
   void end_authorisation(const DoorInfo& door);
   // Raises held_open alarms that came due.
   void tick();
+  // At start, before any state arrives: `alarm` ("forced_open" | "held_open") was raised at the
+  // door before the restart and never cleared. It is not raised again, and is cleared (and
+  // journaled so) when the door is first seen closed.
+  void carry_over_alarm(const DoorInfo& door, std::string_view alarm);
 
   AssistView assist(std::string_view door) const;
   // {"lock","contact","beam","recent":[{"ts","user","dir","trace_id"}],"failure_rate_24h",
