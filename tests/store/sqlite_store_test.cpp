@@ -1,7 +1,10 @@
 // SqliteStore on real files: round trip, reopen, migration from schema v1, conflicts,
 // not-found, pagination, pass use counts, file mode.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+
+#include <csignal>
 
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/migrations.hpp"
@@ -218,10 +221,46 @@ TEST(SqliteStore, RefusesNewerSchema) {
   EXPECT_NE(s.error().message.find("schema version 99 is newer"), std::string::npos);
 }
 
+// A write the disk refuses (the file size limit stands in for a full disk) fails with an error
+// that names the store file, and loses nothing written before; once there is room, writes work.
+TEST(SqliteStore, AWriteTheDiskRefusesNamesTheStoreAndLosesNothing) {
+  TempDir dir;
+  auto file = dir.path() / "castellan.db";
+  auto s = open_store(file);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->insert(Collection::sites, doc(R"({"id":"hq","name":"HQ"})")).ok());
+
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
+  rlimit tiny = old;
+  tiny.rlim_cur = 1;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+  std::string big(64 * 1024, 'x');  // more than the WAL holds already
+  auto refused = s->insert(Collection::sites, doc(R"({"id":"b1","name":")" + big + R"("})"));
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+  std::signal(SIGXFSZ, SIG_DFL);
+
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Code::ERR_UNAVAILABLE);
+  EXPECT_NE(refused.error().message.find("store " + file.string() + ": "), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(s->get(Collection::sites, "hq")->at("name").as_string(), "HQ");
+  EXPECT_FALSE(s->get(Collection::sites, "b1").ok());
+  ASSERT_TRUE(s->insert(Collection::sites, doc(R"({"id":"b2","name":"B2"})")).ok());
+  s.reset();
+  auto reopened = open_store(file);
+  ASSERT_TRUE(reopened);
+  EXPECT_TRUE(reopened->get(Collection::sites, "hq").ok());
+  EXPECT_TRUE(reopened->get(Collection::sites, "b2").ok());
+}
+
 TEST(SqliteStore, UnopenablePathIsAnError) {
   auto s = SqliteStore::open("/nonexistent-dir/x/db");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, Code::ERR_UNAVAILABLE);
+  EXPECT_NE(s.error().message.find("/nonexistent-dir/x/db"), std::string::npos)
+      << s.error().message;
 }
 
 }  // namespace

@@ -5,6 +5,15 @@
 #include <unistd.h>
 
 namespace castellan::store::sqlite {
+namespace {
+
+// Every error names its store file: "database or disk is full" must say which disk.
+std::string store_of(sqlite3* db) {
+  const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
+  return std::string("store ") + (file && *file ? file : "(no file)") + ": ";
+}
+
+}  // namespace
 
 Statement& Statement::bind(int index, std::string_view text) {
   sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
@@ -20,8 +29,8 @@ Result<bool> Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return make_error(Code::ERR_UNAVAILABLE,
-                    std::string("sqlite step: ") + sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+  sqlite3* db = sqlite3_db_handle(stmt_);
+  return make_error(Code::ERR_UNAVAILABLE, store_of(db) + "sqlite step: " + sqlite3_errmsg(db));
 }
 
 std::string_view Statement::text(int column) const {
@@ -43,7 +52,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
   int rc =
       sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<Connection> conn(new Connection(raw));  // closes even on failure
-  if (rc != SQLITE_OK) return conn->error("open " + file.string());
+  if (rc != SQLITE_OK) {
+    return make_error(Code::ERR_UNAVAILABLE, "store " + file.string() + ": open: " +
+                                                 (raw ? sqlite3_errmsg(raw) : "out of memory"));
+  }
   sqlite3_busy_timeout(raw, 5000);
   // synchronous=FULL: in WAL mode NORMAL does not sync at commit, so a power cut could undo a
   // change the API already confirmed (a revoked card active again). Writes here are rare.
@@ -59,8 +71,8 @@ Connection::~Connection() {
 }
 
 Error Connection::error(std::string_view context) const {
-  return make_error(Code::ERR_UNAVAILABLE,
-                    std::string(context) + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
+  return make_error(Code::ERR_UNAVAILABLE, store_of(db_) + std::string(context) + ": " +
+                                               (db_ ? sqlite3_errmsg(db_) : "out of memory"));
 }
 
 Result<void> Connection::exec(std::string_view sql) {
@@ -69,7 +81,7 @@ Result<void> Connection::exec(std::string_view sql) {
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
     std::string m = msg ? msg : "unknown error";
     sqlite3_free(msg);
-    return make_error(Code::ERR_UNAVAILABLE, "sqlite: " + m);
+    return make_error(Code::ERR_UNAVAILABLE, store_of(db_) + "sqlite: " + m);
   }
   return {};
 }
