@@ -1,6 +1,7 @@
 // castellan: one binary, sub-commands server | demo | sim | journal | version (contract §1).
-// Exit 2 for a command line it cannot parse.
+// Exit 2 for a command line it cannot parse, 1 for a command that fails.
 #include <cstdio>
+#include <exception>
 
 #include "app/commands.hpp"
 
@@ -32,5 +33,13 @@ int main(int argc, char** argv) {
     // differ per kind of mistake), as a bad config does.
     return app.exit(e) == 0 ? 0 : 2;
   }
-  return action ? action() : 2;
+  if (!action) return 2;
+  try {
+    return action();
+  } catch (const std::exception& e) {
+    // What a command cannot recover from at start (a thread that cannot be created) ends it
+    // with its reason and exit 1, not with std::terminate's abort.
+    std::fprintf(stderr, "castellan: %s\n", e.what());
+    return 1;
+  }
 }

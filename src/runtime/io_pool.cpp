@@ -1,6 +1,7 @@
 #include "runtime/io_pool.hpp"
 
 #include <algorithm>
+#include <system_error>
 
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
@@ -13,20 +14,31 @@ IoPool::IoPool(int threads) : thread_count_(std::max(1, threads)) {
     work_.push_back(boost::asio::make_work_guard(*contexts_.back()));
   }
   workers_.reserve(static_cast<std::size_t>(thread_count_));
-  for (int i = 0; i < thread_count_; ++i) {
-    workers_.emplace_back([this, i] {
-      name_this_thread("io-" + std::to_string(i));
-      auto& context = *contexts_[static_cast<std::size_t>(i)];
-      for (;;) {
-        try {
-          context.run();
-          return;
-        } catch (const std::exception& e) {
-          // A handler threw past its coroutine: a bug. Keep the worker alive.
-          spdlog::error("io worker: unhandled exception: {}", e.what());
+  try {
+    for (int i = 0; i < thread_count_; ++i) {
+      workers_.emplace_back([this, i] {
+        name_this_thread("io-" + std::to_string(i));
+        auto& context = *contexts_[static_cast<std::size_t>(i)];
+        for (;;) {
+          try {
+            context.run();
+            return;
+          } catch (const std::exception& e) {
+            // A handler threw past its coroutine: a bug. Keep the worker alive.
+            spdlog::error("io worker: unhandled exception: {}", e.what());
+          }
         }
-      }
-    });
+      });
+    }
+  } catch (const std::system_error& e) {
+    // No destructor runs for a constructor that throws: without this, the threads already
+    // started would still be joinable when workers_ is destroyed, and that aborts the process.
+    stop();
+    join();
+    throw std::system_error(e.code(), "cannot start io thread " +
+                                          std::to_string(workers_.size() + 1) + " of " +
+                                          std::to_string(thread_count_) +
+                                          " (server.threads; a thread or memory limit?)");
   }
 }
 

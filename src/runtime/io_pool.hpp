@@ -22,6 +22,7 @@ namespace castellan::runtime {
 
 class IoPool {
  public:
+  // Throws std::system_error, with every thread it started joined, when a thread cannot start.
   explicit IoPool(int threads);
   ~IoPool();
   IoPool(const IoPool&) = delete;

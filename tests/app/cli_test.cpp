@@ -249,4 +249,22 @@ TEST(Cli, ServerWhoseApiPortIsTakenExitsNamingIt) {
   std::filesystem::remove(config);
 }
 
+// A server that cannot start its io threads (here a 1 GiB address-space limit against 256
+// threads' stacks) exits 1 naming the setting, instead of aborting in std::thread's destructor.
+TEST(Cli, AServerThatCannotStartItsThreadsExitsNamingTheSetting) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "a sanitized binary cannot run under an address-space limit";
+#endif
+  journal::testing::TempDir dir;
+  const auto config = temp_file("threads.toml", "[server]\ndata_dir = \"" + dir.file("data") +
+                                                    "\"\nthreads = 256\n[api]\nlisten = "
+                                                    "\"127.0.0.1:0\"\n[ops]\nlisten = "
+                                                    "\"127.0.0.1:0\"\n");
+  const auto r = run("ulimit -v 1048576 && exec " + kBinary + " server --config " + config);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot start io thread"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(server.threads; a thread or memory limit?)"), std::string::npos);
+  std::filesystem::remove(config);
+}
+
 }  // namespace
