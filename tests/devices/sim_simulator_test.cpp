@@ -256,6 +256,36 @@ TEST_F(SimulatorTest, AnswersAfterTheTimeoutAreUnansweredEvenBeforeTheSweep) {
   EXPECT_EQ(r.rtt.count, 0u);
 }
 
+// An answer so late that the swipe was already forgotten (after 3 x answer_timeout) is still
+// late, not an answer to a swipe the simulator never sent.
+TEST_F(SimulatorTest, AnAnswerAfterTheSwipeWasForgottenIsLateNotAReplyToNoReq) {
+  SimOptions o = sim_options(1, 0);
+  o.mix = SwipeMix{1, 0, 0, 0};
+  o.rate = 4;
+  o.duration = 600ms;
+  o.answer_timeout = 100ms;
+  // Past 3 x 100 ms and the once-a-second sweep that forgets the swipe. The echo answers one
+  // swipe after another, each after this delay.
+  auto responder = echo(o, EchoSigning::kCorrect, 1200ms);
+  Simulator sim(o);
+  ASSERT_TRUE(sim.start().ok());
+  while (sim.swiping()) std::this_thread::sleep_for(20ms);
+  const auto answers = [&] {
+    const SimReport r = sim.report();
+    return r.late + r.replies_to_no_req + r.stray_answers;
+  };
+  for (int i = 0; i < 1000 && answers() < sim.report().expecting_reply; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  sim.stop();
+  SimReport r = sim.report();
+  ASSERT_GT(r.expecting_reply, 0u);
+  EXPECT_EQ(r.unanswered, r.expecting_reply);
+  EXPECT_EQ(r.late, r.expecting_reply);
+  EXPECT_EQ(r.replies_to_no_req, 0u);
+  EXPECT_EQ(r.stray_answers, 0u);
+}
+
 TEST(LatencyRecorder, PercentilesAreNearestRank) {
   LatencyRecorder hundred;
   for (std::uint32_t us = 100; us >= 1; --us) hundred.add(us);

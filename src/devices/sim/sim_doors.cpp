@@ -143,8 +143,10 @@ void Simulator::sweep_unanswered() {
         p.timed_out = true;
         counters_.unanswered.fetch_add(1);
       }
-      // Keep answered entries a while to recognise duplicates, then forget them.
+      // Keep answered entries a while to recognise duplicates, then forget them; of an
+      // unanswered one keep the req, so that a very late answer still counts as late.
       if (age > 3 * options_.answer_timeout) {
+        if (!p.answered) expired_.insert(it->first);
         it = pending_.erase(it);
       } else {
         ++it;

@@ -231,6 +231,10 @@ void Simulator::on_decision(const std::string& door, std::string_view payload) {
     std::lock_guard lock(pending_mu_);
     auto it = pending_.find(msg->req);
     if (it == pending_.end()) {
+      if (expired_.erase(msg->req) > 0) {
+        counters_.late.fetch_add(1);  // counted unanswered when it timed out
+        return;
+      }
       // Not ours, or an answer to a swipe without a usable req (the contract forbids that).
       bool ours = msg->req.starts_with("s" + run_id_ + "-");
       (ours ? counters_.replies_to_no_req : counters_.stray).fetch_add(1);

@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -61,7 +62,7 @@ class Simulator {
     SwipeKind kind;
     std::size_t door = 0;  // the answer must come on this door's topic
     bool answered = false;
-    bool timed_out = false;  // counted unanswered; erased after 3x answer_timeout
+    bool timed_out = false;  // counted unanswered; moved to expired_ after 3x answer_timeout
   };
   struct DoorModel {
     bool locked = true;
@@ -108,6 +109,8 @@ class Simulator {
   std::vector<DoorModel> door_models_;
   mutable std::mutex pending_mu_;
   std::unordered_map<std::string, Pending> pending_;
+  // Swipes erased from pending_ without an answer: an answer to one is late, not a stray.
+  std::unordered_set<std::string> expired_;
   std::map<std::int32_t, std::uint64_t> codes_;  // answered decisions by code
   std::mutex rng_mu_;
   std::mt19937_64 rng_;
