@@ -393,6 +393,31 @@ TEST_F(BridgeMqttTest, HeartbeatsOnlineThenOfflineAfterTimeoutAndOnLastWill) {
   EXPECT_NE(world_.metrics.render().find("castellan_devices_online 0"), std::string::npos);
 }
 
+// Heartbeats the broker kept while the service was away are delivered when it is back, and are
+// taken as fresh (a device's clock is not trusted to age them). A device that lost its
+// connection meanwhile does not show online for 8 s on the strength of them: its last will was
+// kept too, behind them, and takes it offline at once.
+TEST_F(BridgeMqttTest, ADeviceThatDiedWhileTheServiceWasAwayIsOfflineAtOnceWhenItIsBack) {
+  stop_service();
+  auto o = options_for(admin_);
+  o.will = MqttWill{"castellan/v1/hq/devices/ctl-2/status", "offline"};
+  MqttClient& device = client(o);
+  ASSERT_TRUE(device.publish("castellan/v1/hq/devices/ctl-2/heartbeat", "{}").ok());
+  std::this_thread::sleep_for(200ms);  // the broker has the heartbeat queued
+  device.stop_abruptly();
+  std::this_thread::sleep_for(200ms);  // and the will behind it
+  start_service();
+  ASSERT_FALSE(HasFatalFailure());
+  auto& hb = service_->heartbeats();
+  ASSERT_TRUE(
+      eventually([&] { return records(journal::RecordKind::device_offline).size() == 1; }, 900ms))
+      << "offline by its will, before the 1 s timeout of this test";
+  EXPECT_EQ(records(journal::RecordKind::device_online).size(), 1u);
+  EXPECT_NE(records(journal::RecordKind::device_offline)[0].extra.find("last_will"),
+            std::string::npos);
+  EXPECT_EQ(hb.device("ctl-2")->status, DeviceLiveness::kOffline);
+}
+
 TEST_F(BridgeMqttTest, ForcedOpenAndHeldOpenAlarmsRaisedAndCleared) {
   auto state = [&](const std::string& door, const std::string& payload) {
     ASSERT_TRUE(controller_->publish("castellan/v1/hq/doors/" + door + "/state", payload).ok());
