@@ -278,9 +278,15 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
       const auto* section_table = section_node.as_table();
       const bool known_section = std::any_of(table.begin(), table.end(),
                                              [&](const Field& f) { return f.section == section; });
-      if (!known_section || section_table == nullptr) {
+      if (!known_section) {
         return config_error(where(path, section_node.source()) + ": unknown section '" + section +
                             "'");
+      }
+      if (section_table == nullptr) {  // `[[server]]` or `server = 1`
+        return config_error(
+            where(path, section_node.source()) + ": '" + section + "' must be a table written [" +
+            section + "], not " +
+            (section_node.is_array() ? "an array of tables [[" + section + "]]" : "a value"));
       }
       for (auto& [key_key, node] : *section_table) {
         const std::string key(key_key.str());

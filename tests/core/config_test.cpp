@@ -58,6 +58,20 @@ TEST_F(ConfigTest, UnknownSectionIsAnError) {
       << c.error().message;
 }
 
+TEST_F(ConfigTest, AKnownSectionWrittenAsAnArrayOrAValueSaysHowToWriteIt) {
+  const auto tables = write("[[server]]\nthreads = 2\n");
+  auto c = load_config(tables, {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "config: " + tables +
+                                   ":1: 'server' must be a table written [server], not an array "
+                                   "of tables [[server]]");
+  const auto value = write("server = 1\n");
+  c = load_config(value, {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "config: " + value + ":1: 'server' must be a table written [server], not a value");
+}
+
 TEST_F(ConfigTest, WrongTypeIsAnError) {
   const auto file = write("[decision]\ntimeout_ms = \"fast\"\n");
   auto c = load_config(file, {});
