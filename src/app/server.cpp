@@ -5,7 +5,6 @@
 //   ... SIGINT/SIGTERM ...        API -> MQTT -> task groups -> pool
 #include <signal.h>
 
-#include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
 
@@ -19,6 +18,7 @@
 #include "app/commands.hpp"
 #include "app/data_dir.hpp"
 #include "app/door_alarm_replay.hpp"
+#include "app/leak_record.hpp"
 #include "app/pass_use_replay.hpp"
 #include "app/passback_replay.hpp"
 #include "app/stop_signals.hpp"
@@ -29,7 +29,6 @@
 #include "core/secrets.hpp"
 #include "devices/adapters/adapters.hpp"
 #include "devices/journal_records.hpp"
-#include "runtime/debug_json.hpp"
 #include "runtime/io_pool.hpp"
 #include "runtime/task_group.hpp"
 #include "store/pass_use_flusher.hpp"
@@ -51,17 +50,6 @@ Result<std::string> read_password_file(const std::string& path) {
   if (!content)
     return make_error(Code::ERR_UNAVAILABLE, "mqtt.password_file: " + content.error().message);
   return content->substr(0, content->find_first_of("\r\n"));
-}
-
-void journal_leak(journal::Journal& journal, const runtime::LeakReport& report) {
-  journal::JournalRecord record;
-  record.kind = journal::RecordKind::task_leak;
-  record.trace_id = new_trace_id();
-  record.source = "runtime";
-  record.extra = boost::json::serialize(runtime::leak_report_json(report));
-  journal.append(std::move(record), [](Result<journal::JournalRecord> r) {
-    if (!r) spdlog::error("task_leak record not journaled: {}", r.error().message);
-  });
 }
 
 // Pass uses journaled but not saved before the last stop (app/pass_use_replay.hpp). On failure

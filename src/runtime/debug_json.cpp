@@ -73,7 +73,8 @@ json::object leak_report_json(const LeakReport& report) {
   for (const auto& [target, count] : report.fd_kinds) {
     fds.push_back(json::object{{"target", target}, {"count", count}});
   }
-  json::object o{{"kind", leak_kind_name(report.kind)},
+  // "rule", not "kind": the report is a journal record's extra, where "kind" is a §5 member.
+  json::object o{{"rule", leak_kind_name(report.kind)},
                  {"message", report.message},
                  {"spawn_site", report.spawn_site},
                  {"sli", sli_fields(report.sli)},
