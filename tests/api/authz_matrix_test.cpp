@@ -58,6 +58,7 @@ TEST(AuthorizationMatrix, EveryRouteChecksTokenExpiryAndRole) {
     auto expired =
         c->request(route.method, path, body, {{"Authorization", h.expired_token(Role::kAdmin)}});
     EXPECT_EQ(expired.status, 401) << what;
+    EXPECT_NE(expired.body.find("has expired"), std::string::npos) << what << " " << expired.body;
     auto garbage = c->request(route.method, path, body, {{"Authorization", "Bearer abc.def.ghi"}});
     EXPECT_EQ(garbage.status, 401) << what;
     std::vector<Role> wrong;

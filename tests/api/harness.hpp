@@ -87,9 +87,12 @@ class ApiHarness {
     auto created = repo.find(username);
     return created && *created ? account_tag(**created) : "";
   }
+  // A token of an existing account, right in every way but its expiry.
   std::string expired_token(Role role) {
-    return "Bearer " +
-           tokens.sign("old", role, SystemClock::instance().now() - std::chrono::seconds(5));
+    const std::string username = std::string(role_name(role)) + "-user";
+    return "Bearer " + tokens.sign(username, role,
+                                   SystemClock::instance().now() - std::chrono::seconds(5),
+                                   account_tag_for(username, role));
   }
   std::unique_ptr<HttpsClient> client(const std::string& from = "") {
     return std::make_unique<HttpsClient>(server->api_port(), tls.ca, false, from);

@@ -1,7 +1,6 @@
 #include "https_client.hpp"
 
 #include <openssl/ssl.h>
-#include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <chrono>
 
 namespace castellan::api::testing {
 namespace asio = boost::asio;
@@ -44,12 +44,6 @@ HttpsClient::HttpsClient(unsigned short port, const std::string& ca_file, bool m
   if (!ec)
     impl_->stream->next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
                                         ec);
-  if (!ec) {
-    // Reads give up after 10 s so a test that waits for the server to act cannot hang.
-    timeval tv{10, 0};
-    ::setsockopt(impl_->stream->next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
-                 sizeof tv);
-  }
   if (!ec) impl_->stream->handshake(asio::ssl::stream_base::client, ec);
   impl_->ok = !ec;
   impl_->error = ec.message();
@@ -88,13 +82,41 @@ void HttpsClient::write_raw(const std::string& bytes) {
   asio::write(*impl_->stream, asio::buffer(bytes));
 }
 
+namespace {
+
+// Reads what comes within `timeout`; ec is timed_out when nothing did. (A blocking read with
+// SO_RCVTIMEO would not do: asio waits again with poll() when recv gives up.)
+std::size_t read_some_for(HttpsClient::Impl& impl, asio::mutable_buffer into,
+                          std::chrono::seconds timeout, boost::system::error_code& ec) {
+  std::size_t n = 0;
+  bool done = false;
+  impl.stream->async_read_some(into, [&](boost::system::error_code e, std::size_t got) {
+    ec = e;
+    n = got;
+    done = true;
+  });
+  impl.io.restart();
+  impl.io.run_for(timeout);
+  if (!done) {
+    impl.stream->next_layer().cancel();
+    impl.io.restart();
+    impl.io.run();
+    ec = asio::error::timed_out;
+  }
+  return n;
+}
+
+constexpr std::chrono::seconds kReadTimeout{10};
+
+}  // namespace
+
 std::string HttpsClient::read_until(const std::string& needle) {
   std::string got = beast::buffers_to_string(impl_->buffer.data());
   impl_->buffer.consume(impl_->buffer.size());
   char chunk[4096];
   while (got.find(needle) == std::string::npos) {
     boost::system::error_code ec;
-    const auto n = impl_->stream->read_some(asio::buffer(chunk), ec);
+    const auto n = read_some_for(*impl_, asio::buffer(chunk), kReadTimeout, ec);
     if (ec) break;
     got.append(chunk, n);
   }
@@ -105,8 +127,8 @@ bool HttpsClient::closed_by_peer() {
   char chunk[256];
   boost::system::error_code ec;
   for (;;) {
-    impl_->stream->read_some(asio::buffer(chunk), ec);
-    if (ec) return ec != asio::error::would_block && ec != asio::error::try_again;
+    read_some_for(*impl_, asio::buffer(chunk), kReadTimeout, ec);
+    if (ec) return ec != asio::error::timed_out;
   }
 }
 

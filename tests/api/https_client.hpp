@@ -28,9 +28,11 @@ class HttpsClient {
                      const std::map<std::string, std::string>& headers = {});
   // Raw bytes on the TLS stream (for slow-client and chunked tests).
   void write_raw(const std::string& bytes);
-  // Reads until `needle` appears or the peer closes; returns what was read.
+  // Reads until `needle` appears, the peer closes or 10 s pass without data; returns what was
+  // read.
   std::string read_until(const std::string& needle);
-  // True when the server closed the connection (a read returns EOF/error).
+  // True when the server closed the connection (a read returns EOF or an error) before 10 s
+  // passed without data; false when it kept the connection open.
   bool closed_by_peer();
 
   struct Impl;

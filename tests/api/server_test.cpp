@@ -478,7 +478,7 @@ TEST(HttpsServer, SseStreamEndsWhenItsTokenExpires) {
                                    h.account_tag_for("short-lived", Role::kAuditor));
   c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
                "\r\n\r\n");
-  c->read_until(": stream open\n\n");
+  ASSERT_NE(c->read_until(": stream open\n\n").find(": stream open"), std::string::npos);
   // No record and no keep-alive comes within the client's read timeout: only the expiry ends it.
   EXPECT_TRUE(c->closed_by_peer());
   EXPECT_TRUE(h.wait_for_tasks(2)) << h.registry.active_count() << " tasks left";
@@ -489,11 +489,13 @@ TEST(HttpsServer, StopEndsOpenStreamsAndConnections) {
   auto c = h.client();
   c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: " +
                h.token(Role::kAuditor) + "\r\n\r\n");
-  c->read_until(": stream open\n\n");
+  ASSERT_NE(c->read_until(": stream open\n\n").find(": stream open"), std::string::npos);
   auto idle = h.client();
+  ASSERT_TRUE(idle->connected());
   h.server->stop();
   EXPECT_EQ(h.registry.active_count(), 0u);
   EXPECT_TRUE(c->closed_by_peer());
+  EXPECT_TRUE(idle->closed_by_peer());
 }
 
 TEST(OpsListener, MetricsPassPromtoolAndHealthAndReadiness) {
@@ -576,7 +578,7 @@ TEST(HttpsServer, AnOpenEventStreamEndsOnceItsAccountChangesPasswordOrIsDeleted)
     auto c = h.client();
     c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                  std::string(body_of(login).at("token").as_string()) + "\r\n\r\n");
-    c->read_until(": stream open\n\n");
+    EXPECT_NE(c->read_until(": stream open\n\n").find(": stream open"), std::string::npos);
     for (int i = 0; i < 500 && h.events.subscribers() == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

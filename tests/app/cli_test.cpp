@@ -79,7 +79,7 @@ TEST(Cli, NoSubcommandIsAnError) {
 
 TEST(Cli, UnknownConfigKeyFailsNamingIt) {
   const auto file = temp_file("bad-key.toml", "[api]\nlisten = \"127.0.0.1:0\"\nlissten = 1\n");
-  const auto r = run(kBinary + " server --config " + file);
+  const auto r = run("timeout 30 " + kBinary + " server --config " + file);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("config: " + file + ":3: unknown key 'api.lissten'"), std::string::npos)
       << r.output;
@@ -88,7 +88,7 @@ TEST(Cli, UnknownConfigKeyFailsNamingIt) {
 
 TEST(Cli, StrayEnvironmentVariableFailsNamingIt) {
   const auto file = temp_file("ok.toml", "[api]\nlisten = \"127.0.0.1:0\"\n");
-  const auto r = run("CASTELLAN_FOO=1 " + kBinary + " server --config " + file);
+  const auto r = run("CASTELLAN_FOO=1 timeout 30 " + kBinary + " server --config " + file);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("environment variable CASTELLAN_FOO matches no configuration key"),
             std::string::npos)
@@ -98,12 +98,12 @@ TEST(Cli, StrayEnvironmentVariableFailsNamingIt) {
 
 TEST(Cli, AConfigPathThatIsEmptyOrADirectoryFailsInsteadOfStartingOnDefaults) {
   // `timeout`: a server that starts on its defaults would run until stopped.
-  const auto empty = run("timeout 5 " + kBinary + " server --config ''");
+  const auto empty = run("timeout 30 " + kBinary + " server --config ''");
   EXPECT_EQ(empty.code, 2);
   EXPECT_NE(empty.output.find("--config needs a file"), std::string::npos) << empty.output;
 
   journal::testing::TempDir dir;
-  const auto directory = run("timeout 5 " + kBinary + " server --config " + dir.path());
+  const auto directory = run("timeout 30 " + kBinary + " server --config " + dir.path());
   EXPECT_EQ(directory.code, 2);
   EXPECT_NE(directory.output.find("config: " + dir.path() + " is not a regular file"),
             std::string::npos)
@@ -113,7 +113,7 @@ TEST(Cli, AConfigPathThatIsEmptyOrADirectoryFailsInsteadOfStartingOnDefaults) {
 
 TEST(Cli, AConfigValueOutOfRangeFailsNamingKeyAndRange) {
   const auto file = temp_file("port.toml", "[mqtt]\nport = 70000\n");
-  const auto r = run("timeout 5 " + kBinary + " server --config " + file);
+  const auto r = run("timeout 30 " + kBinary + " server --config " + file);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("config: " + file +
                           ":2: key 'mqtt.port' must be an integer from 1 to 65535, "
@@ -124,7 +124,7 @@ TEST(Cli, AConfigValueOutOfRangeFailsNamingKeyAndRange) {
 }
 
 TEST(Cli, ABadOptionOrAnOptionValueOutOfRangeExits2NamingIt) {
-  const auto unknown = run(kBinary + " server --config /dev/null --bogus");
+  const auto unknown = run("timeout 30 " + kBinary + " server --config /dev/null --bogus");
   EXPECT_EQ(unknown.code, 2) << unknown.output;
   EXPECT_NE(unknown.output.find("--bogus"), std::string::npos) << unknown.output;
   // 0 connections divided by zero (SIGFPE); 0 ms between heartbeats flooded the broker.
@@ -218,7 +218,7 @@ TEST(Cli, ServerRefusesAnMqttPasswordFileOthersCanRead) {
                                           "\"\n[api]\nlisten = \"127.0.0.1:0\"\n[ops]\nlisten = "
                                           "\"127.0.0.1:0\"\n[mqtt]\npassword_file = \"" +
                                           password + "\"\n");
-  const auto r = run(kBinary + " server --config " + config);
+  const auto r = run("timeout 30 " + kBinary + " server --config " + config);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("mqtt.password_file: secret file " + password +
                           " is readable by group or others; chmod 600 it"),
@@ -239,7 +239,7 @@ TEST(Cli, ServerWhoseApiPortIsTakenExitsNamingIt) {
                                        "\"\n[api]\nlisten = \"" + listen +
                                        "\"\n[ops]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = "
                                        "\"debug\"\n");
-  const auto r = run(kBinary + " server --config " + config);
+  const auto r = run("timeout 30 " + kBinary + " server --config " + config);
   taken.release();
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("Cannot listen on " + listen), std::string::npos) << r.output;
@@ -260,7 +260,8 @@ TEST(Cli, AServerThatCannotStartItsThreadsExitsNamingTheSetting) {
                                                     "\"\nthreads = 256\n[api]\nlisten = "
                                                     "\"127.0.0.1:0\"\n[ops]\nlisten = "
                                                     "\"127.0.0.1:0\"\n");
-  const auto r = run("ulimit -v 1048576 && exec " + kBinary + " server --config " + config);
+  const auto r =
+      run("ulimit -v 1048576 && exec timeout 30 " + kBinary + " server --config " + config);
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("cannot start io thread"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("(server.threads; a thread or memory limit?)"), std::string::npos);

@@ -177,8 +177,11 @@ TEST(TaskRegistryTest, AWaitIsNeverReadHalfChanged) {
   });
   std::size_t samples = 0, torn = 0;
   double worst_p99 = 0;
-  for (auto until = std::chrono::steady_clock::now() + 1500ms;
-       std::chrono::steady_clock::now() < until;) {
+  // At least 1.5 s, and on a slow machine on until a thousand samples are taken.
+  const auto started = std::chrono::steady_clock::now();
+  for (auto elapsed = 0ms; elapsed < 1500ms || (samples <= 1000 && elapsed < 60s);
+       elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::steady_clock::now() - started)) {
     for (const auto& t : registry.snapshot()) {
       ++samples;
       if (!t.waiting_on.empty() && t.wait_kind == WaitKind::kBounded) ++torn;
@@ -251,7 +254,8 @@ TEST_F(TaskGroupTest, ClosingWhileATaskIsBeingSpawnedStillCancelsIt) {
     std::thread spawner([&] { group.spawn(pool.executor(), "conn", wait_forever(&cancelled)); });
     while (group.size() == 0) {
     }
-    if (!group.close_blocking(500ms)) {
+    // With the bug the close waits out its whole timeout; without it, it returns at once.
+    if (!group.close_blocking(20s)) {
       ++left_running;
       group.cancel_all();  // the start has run by now: this one reaches it
       EXPECT_TRUE(group.close_blocking(10s));
