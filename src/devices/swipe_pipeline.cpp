@@ -164,8 +164,18 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
     if (table.find(p->key) == nullptr && !limiter.take(p->door.site, p->door.id, received)) {
       ++stats.rate_limited;
       lock.unlock();
-      metrics.rejected(RejectReason::kRateLimited);
-      answer(*p, Outcome{false, Code::ERR_RATE_LIMITED, 0}, 1, false);
+      // Refused unjournaled, but with the code the swipe would have had anyway when it was
+      // never going to be decided (contract §4: 40401 first), and counted under one reason.
+      Code code = Code::ERR_RATE_LIMITED;
+      if (!p->door_known) {
+        code = Code::ERR_DOOR_UNKNOWN;
+      } else if (parsed.error) {
+        code = Code::ERR_BAD_REQUEST;
+      }
+      if (!parsed.error) {
+        metrics.rejected(p->door_known ? RejectReason::kRateLimited : RejectReason::kUnknownDoor);
+      }
+      answer(*p, Outcome{false, code, 0}, 1, false);
       return;
     }
     const DedupeTable<Outcome, Pending>::Entry* done = nullptr;

@@ -515,5 +515,29 @@ TEST_F(SwipePipelineTest, NewSwipesOverTheDoorsLimitGet42901AndAreReportedOnce) 
   EXPECT_EQ(decision_for("d1", "f-100").code, 0) << "the bucket refilled";
 }
 
+// Over the limit, a swipe that would never have been decided keeps its own code and is
+// counted under one reason only: 40401 at an unknown door (contract §4: it comes first), 40001
+// for bad fields (counted bad_field, not also rate_limited).
+TEST_F(SwipePipelineTest, OverTheLimitAnUnknownDoorIs40401AndABadFieldIs40001CountedOnce) {
+  for (int i = 0; i < 41; ++i) {
+    pipeline_.handle("hq", "nope", swipe_json("n-" + std::to_string(i), kUidOk));
+  }
+  EXPECT_EQ(pipeline_.stats().rate_limited, 1u) << "the 41st is over the 2-s burst";
+  EXPECT_EQ(decision_for("nope", "n-40").code, 40401);
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kUnknownDoor), 41.0);
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kRateLimited), 0.0);
+
+  for (int i = 0; i < 40; ++i) {
+    pipeline_.handle("hq", "d1", swipe_json("f-" + std::to_string(i), kUidOk));
+  }
+  pipeline_.handle("hq", "d1", R"({"req":"bad-1","card":"zz"})");
+  EXPECT_EQ(pipeline_.stats().rate_limited, 2u);
+  auto bad = decision_for("d1", "bad-1");
+  EXPECT_EQ(bad.code, 40001);
+  expect_signed("d1", bad);
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kBadField), 1.0);
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kRateLimited), 0.0);
+}
+
 }  // namespace
 }  // namespace castellan::devices
