@@ -2,6 +2,7 @@
 
 #include <array>
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <cmath>
 
 #include "core/ids.hpp"
@@ -82,6 +83,110 @@ std::size_t utf8_length(std::string_view text) {
   return n;
 }
 
+// Reads the top-level "req" in one pass of the JSON grammar that keeps nothing else: the
+// basic_parser handler of req_of_unparsed_swipe().
+class ReqFinder {
+ public:
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+
+  // The req when the document was a JSON object with a string "req" member.
+  std::optional<std::string> req() const {
+    if (!top_is_object_) return std::nullopt;
+    return req_;
+  }
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) {
+    if (depth_ == 0) top_is_object_ = true;
+    not_a_string();
+    ++depth_;
+    return true;
+  }
+  bool on_object_end(std::size_t, json::error_code&) {
+    --depth_;
+    return true;
+  }
+  bool on_array_begin(json::error_code&) {
+    not_a_string();
+    ++depth_;
+    return true;
+  }
+  bool on_array_end(std::size_t, json::error_code&) {
+    --depth_;
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    if (depth_ == 1) key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code&) {
+    if (depth_ == 1) {
+      key_.append(s.data(), s.size());
+      reading_req_ = key_ == "req";  // the last "req" wins, as in a parsed document
+      key_.clear();
+      value_.clear();
+    }
+    return true;
+  }
+  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+    if (depth_ == 1 && reading_req_) value_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, json::error_code&) {
+    if (depth_ == 1 && reading_req_) {
+      value_.append(s.data(), s.size());
+      req_ = std::move(value_);
+      reading_req_ = false;
+    }
+    return true;
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, json::error_code&) { return not_a_string(); }
+  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return not_a_string(); }
+  bool on_double(double, json::string_view, json::error_code&) { return not_a_string(); }
+  bool on_bool(bool, json::error_code&) { return not_a_string(); }
+  bool on_null(json::error_code&) { return not_a_string(); }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+
+ private:
+  // A value at the top level that is not a string: if it belongs to "req", there is no req.
+  bool not_a_string() {
+    if (depth_ == 1 && reading_req_) {
+      req_.reset();
+      reading_req_ = false;
+    }
+    return true;
+  }
+
+  std::size_t depth_ = 0;
+  bool top_is_object_ = false;
+  bool reading_req_ = false;
+  std::string key_, value_;
+  std::optional<std::string> req_;
+};
+
+// Contract §3: a swipe that is valid JSON with a req is answered (40001) even when it is too
+// large or too deep to be parsed into a document. Its req is read by one pass that keeps
+// nothing else, up to kMaxScannedSwipeBytes: beyond that no reply, so that one controller's
+// huge messages cannot hold up everyone's swipes.
+std::string req_of_unparsed_swipe(std::string_view payload) {
+  if (payload.size() > kMaxScannedSwipeBytes) return {};
+  json::parse_options options;
+  options.max_depth = payload.size() + 1;  // no document is built: depth costs nothing here
+  json::basic_parser<ReqFinder> parser(options);
+  json::error_code ec;
+  parser.write_some(false, payload.data(), payload.size(), ec);
+  if (ec || !parser.done()) return {};
+  auto req = parser.handler().req();
+  if (!req || req->empty() || utf8_length(*req) > 64) return {};
+  return std::move(*req);
+}
+
 }  // namespace
 
 std::string_view reject_reason_name(RejectReason r) {
@@ -137,6 +242,7 @@ SwipeParse parse_swipe(std::string_view payload, std::size_t max_bytes) {
   SwipeParse out;
   json::object o;
   if (auto e = parse_object(payload, max_bytes, o)) {
+    out.req = req_of_unparsed_swipe(payload);
     out.error = std::move(e);
     return out;
   }

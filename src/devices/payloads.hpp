@@ -42,6 +42,9 @@ struct PayloadError {
 
 // Default upper bound of an incoming payload.
 inline constexpr std::size_t kDefaultMaxPayloadBytes = 4096;
+// A swipe over the bound (or nested too deeply to parse) still has its req read, to be answered
+// 40001, up to this size; a larger one gets no reply.
+inline constexpr std::size_t kMaxScannedSwipeBytes = 65536;
 
 enum class Direction { kIn, kOut };
 std::string_view direction_name(Direction d);
@@ -54,7 +57,9 @@ struct SwipeRequest {
 };
 
 struct SwipeParse {
-  std::string req;                    // the usable req, or empty when there is none
+  // The usable req, or empty when there is none; also set, with `error`, for a payload that is
+  // valid JSON with a req but too large or too deep (see kMaxScannedSwipeBytes).
+  std::string req;
   std::optional<SwipeRequest> swipe;  // set when the payload is valid
   std::optional<PayloadError> error;  // set when it is not
 };

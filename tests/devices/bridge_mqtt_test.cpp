@@ -217,6 +217,9 @@ TEST_F(BridgeMqttTest, MalformedPayloadsAreCountedAndDisturbNothing) {
   swipe("d1", R"({"req":7,"card":"04a1b2c3"})");                 // no usable req
   swipe("d1", R"({"req":"w-1","card":12345678})");               // wrong type -> 40001
   swipe("d1", R"({"req":"w-2","card":"04a1b2c3","dir":"up"})");  // bad dir -> 40001
+  // Over 4096 bytes: too large, but valid JSON with a req -> 40001 (contract §3); over the
+  // 64 KiB that are read for a req: no reply.
+  swipe("d1", "{\"req\":\"big\",\"card\":\"" + std::string(10000, 'a') + "\"}");
   swipe("d1", "{\"req\":\"huge\",\"card\":\"" + std::string(100000, 'a') + "\"}");
   // Over the broker's message_size_limit: dropped by the broker, never read by the server.
   swipe("d1", "{\"req\":\"vast\",\"card\":\"" + std::string(BrokerProcess::kMessageSizeLimit, 'a') +
@@ -234,20 +237,21 @@ TEST_F(BridgeMqttTest, MalformedPayloadsAreCountedAndDisturbNothing) {
   EXPECT_EQ(decision("d1", "w-1")->code, 40001);
   EXPECT_EQ(decision("d1", "w-2")->code, 40001);
   EXPECT_EQ(decision("nope", "w-3")->code, 40401);
+  EXPECT_EQ(decision("d1", "big")->code, 40001);
   ASSERT_TRUE(eventually([&] { return m.rejected_count(RejectReason::kBadTopic) >= 1; }));
   EXPECT_EQ(m.rejected_count(RejectReason::kNotJson), 2.0) << "swipe + telemetry";
   EXPECT_EQ(m.rejected_count(RejectReason::kNoReq), 1.0);
   EXPECT_EQ(m.rejected_count(RejectReason::kBadField), 3.0) << "two swipes + state";
-  EXPECT_EQ(m.rejected_count(RejectReason::kTooLarge), 1.0) << "the vast one never arrived";
+  EXPECT_EQ(m.rejected_count(RejectReason::kTooLarge), 2.0) << "the vast one never arrived";
   EXPECT_EQ(m.rejected_count(RejectReason::kUnknownDoor), 1.0);
   EXPECT_EQ(m.rejected_count(RejectReason::kBadTopic), 1.0) << "upper-case site";
-  // Exactly the four swipes with a usable req were answered; nothing for the rest.
+  // Exactly the five swipes with a usable req were answered; nothing for the rest.
   std::size_t answered = 0;
   for (const auto& msg : decisions_.messages())
     answered += parse_decision_message(msg.payload).ok();
-  EXPECT_EQ(answered, 4u) << "w-1, w-2, w-3, w-ok";
+  EXPECT_EQ(answered, 5u) << "w-1, w-2, w-3, big, w-ok";
   auto text = world_.metrics.render();
-  EXPECT_NE(text.find("castellan_mqtt_rejected_total{reason=\"too_large\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("castellan_mqtt_rejected_total{reason=\"too_large\"} 2"), std::string::npos);
 }
 
 TEST_F(BridgeMqttTest, RetainedSwipeIsDecidedLiveOnceAndIgnoredWhenReplayed) {

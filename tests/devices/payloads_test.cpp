@@ -45,8 +45,11 @@ TEST(SwipePayload, EveryKindOfBadPayloadHasAReasonAndReqIsKeptWhenUsable) {
       {R"({"req":"r-1","card":"04a1b2c3","dir":1})", RejectReason::kBadField, true},
       {R"({"req":"r-1","card":"04a1b2c3","ts":"yesterday"})", RejectReason::kBadField, true},
       {R"({"req":"r-1","card":"04a1b2c3","ts":12})", RejectReason::kBadField, true},
+      // Valid JSON with a req, too large or too deep to parse: answered 40001 (contract §3).
       {"{\"req\":\"r-1\",\"card\":\"" + std::string(5000, 'a') + "\"}", RejectReason::kTooLarge,
-       false},
+       true},
+      {R"({"req":"r-1","x":)" + std::string(100, '[') + std::string(100, ']') + "}",
+       RejectReason::kNotJson, true},
       {std::string(100, '[') + std::string(100, ']'), RejectReason::kNotJson, false},  // too deep
   };
   for (const auto& c : cases) {
@@ -57,6 +60,30 @@ TEST(SwipePayload, EveryKindOfBadPayloadHasAReasonAndReqIsKeptWhenUsable) {
     EXPECT_EQ(!p.req.empty(), c.has_req) << c.payload.substr(0, 80);
     EXPECT_FALSE(p.error->message.empty());
   }
+}
+
+// The req of a swipe too large or too deep to parse is read without building the document, and
+// only when the whole payload is valid JSON whose top-level object has a string req.
+TEST(SwipePayload, AReqIsReadFromATooLargeSwipeOnlyWhenThePayloadIsValidJsonWithAReq) {
+  const std::string pad = R"(,"pad":")" + std::string(5000, 'p') + R"(")";
+  const std::string deep = R"(,"x":)" + std::string(200, '[') + std::string(200, ']');
+  const auto req_of = [](const std::string& payload) {
+    auto p = parse_swipe(payload);
+    EXPECT_TRUE(p.error) << payload.substr(0, 60);
+    EXPECT_FALSE(p.swipe);
+    return p.req;
+  };
+  EXPECT_EQ(req_of(R"({"card":"04a1b2c3")" + pad + R"(,"req":"r-1"})"), "r-1");
+  EXPECT_EQ(req_of(R"({"req":"r\u002d2")" + pad + "}"), "r-2") << "escapes are decoded";
+  EXPECT_EQ(req_of(R"({"req":"r-3")" + deep + "}"), "r-3");
+  EXPECT_EQ(req_of(R"({"req":"r-4")" + pad), "") << "not valid JSON: cut short";
+  EXPECT_EQ(req_of(R"({"req":42)" + pad + "}"), "") << "req not a string";
+  EXPECT_EQ(req_of(R"({"req":{"id":"r-5"})" + pad + "}"), "");
+  EXPECT_EQ(req_of(R"({"inner":{"req":"r-6"})" + pad + "}"), "") << "not at the top level";
+  EXPECT_EQ(req_of(R"([{"req":"r-7"})" + pad.substr(1) + "]"), "") << "not an object";
+  EXPECT_EQ(req_of(R"({"req":")" + std::string(65, 'r') + R"(")" + pad + "}"), "");
+  EXPECT_EQ(req_of(R"({"req":"r-8","pad":")" + std::string(kMaxScannedSwipeBytes, 'p') + "\"}"), "")
+      << "over the scanned size: no reply";
 }
 
 // Contract §3: req is 1-64 characters, not bytes.
