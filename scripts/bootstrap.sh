@@ -12,7 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libhowardhinnant-date-dev tzdata libsodium-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  prometheus wrk nginx-light openssl curl python3
+  prometheus wrk nginx-light openssl curl python3 python3-yaml
 )
 
 missing=()
