@@ -134,7 +134,8 @@ TEST(LoginLimiter, AnAccountIsRefusedEverywhereOnlyAtItsOwnHigherLimit) {
 // The TLS private key, generated or configured, is a secret: one others can read is refused.
 TEST(TlsFiles, APrivateKeyOthersCanReadIsRefused) {
   Config config;
-  config.server.data_dir = testing::make_temp_dir();
+  const testing::TempDirectory tmp;
+  config.server.data_dir = tmp.path;
   auto generated = ensure_tls_files(config);
   ASSERT_TRUE(generated.ok()) << generated.error().message;
   ASSERT_TRUE(ensure_tls_files(config).ok()) << "the generated set is reused";
@@ -155,7 +156,8 @@ TEST(TlsFiles, APrivateKeyOthersCanReadIsRefused) {
 
 TEST(TlsFiles, ACaKeyOthersCanReadIsRefused) {
   Config config;
-  config.server.data_dir = testing::make_temp_dir();
+  const testing::TempDirectory tmp;
+  config.server.data_dir = tmp.path;
   ASSERT_TRUE(ensure_tls_files(config).ok());
   const std::string ca_key = config.server.data_dir + "/tls/ca-key.pem";
   ASSERT_EQ(::chmod(ca_key.c_str(), 0644), 0);
@@ -163,11 +165,11 @@ TEST(TlsFiles, ACaKeyOthersCanReadIsRefused) {
   ASSERT_FALSE(reused.ok());
   EXPECT_EQ(reused.error().message,
             "secret file " + ca_key + " is readable by group or others; chmod 600 it");
-  std::filesystem::remove_all(config.server.data_dir);
 }
 
 TEST(Accounts, AnAdminPasswordFileOthersCanReadStopsTheStart) {
-  const std::string dir = testing::make_temp_dir();
+  const testing::TempDirectory tmp;
+  const std::string& dir = tmp.path;
   MemoryAccountRepository accounts;
   const auto hasher = PasswordHasher::fast_for_tests();
   auto first = ensure_admin_account(accounts, hasher, dir);
@@ -176,11 +178,11 @@ TEST(Accounts, AnAdminPasswordFileOthersCanReadStopsTheStart) {
   auto again = ensure_admin_account(accounts, hasher, dir);
   ASSERT_FALSE(again.ok());
   EXPECT_NE(again.error().message.find("is readable by group or others"), std::string::npos);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(TokenSigner, AKeyFileRestoredWithANewlineSignsAsBefore) {
-  const std::string dir = testing::make_temp_dir();
+  const testing::TempDirectory tmp;
+  const std::string& dir = tmp.path;
   auto key = TokenSigner::load_key(dir);
   ASSERT_TRUE(key.ok()) << key.error().message;
   ASSERT_TRUE(write_secret_file(dir + "/jwt-secret", *key + "\n").ok());  // `echo "$KEY" >`
@@ -193,11 +195,11 @@ TEST(TokenSigner, AKeyFileRestoredWithANewlineSignsAsBefore) {
   EXPECT_NE(empty.error().message.find("must hold 64 hex digits (a 32-byte key), found 0"),
             std::string::npos)
       << empty.error().message;
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Accounts, FirstStartCreatesAdminWithA0600PasswordFileOnce) {
-  const std::string dir = testing::make_temp_dir();
+  const testing::TempDirectory tmp;
+  const std::string& dir = tmp.path;
   MemoryAccountRepository accounts;
   const auto hasher = PasswordHasher::fast_for_tests();
   auto first = ensure_admin_account(accounts, hasher, dir);
@@ -219,11 +221,11 @@ TEST(Accounts, FirstStartCreatesAdminWithA0600PasswordFileOnce) {
   ASSERT_TRUE(second.ok());
   EXPECT_FALSE(second->created);
   EXPECT_TRUE(second->password.empty());
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Accounts, ADeletedAdminStaysDeletedWhileAnotherAdministratorExists) {
-  const std::string dir = testing::make_temp_dir();
+  const testing::TempDirectory tmp;
+  const std::string& dir = tmp.path;
   MemoryAccountRepository accounts;
   const auto hasher = PasswordHasher::fast_for_tests();
   ASSERT_TRUE(ensure_admin_account(accounts, hasher, dir).ok());
@@ -239,7 +241,6 @@ TEST(Accounts, ADeletedAdminStaysDeletedWhileAnotherAdministratorExists) {
   ASSERT_TRUE(recovery.ok());
   EXPECT_TRUE(recovery->created);
   EXPECT_EQ(accounts.find("admin").value()->role, Role::kAdmin);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Router, MostLiteralPatternWinsAndParamsAreExtracted) {

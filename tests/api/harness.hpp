@@ -21,6 +21,18 @@ inline std::string make_temp_dir() {
   return std::string(::mkdtemp(tmpl.data()));
 }
 
+// A temp dir removed at the end of its scope, whatever the test's outcome.
+struct TempDirectory {
+  std::string path = make_temp_dir();
+  TempDirectory() = default;
+  TempDirectory(const TempDirectory&) = delete;
+  TempDirectory& operator=(const TempDirectory&) = delete;
+  ~TempDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
 inline Config harness_config(const std::string& dir, const std::function<void(Config&)>& tweak) {
   Config c;
   c.server.data_dir = dir;

@@ -142,7 +142,9 @@ class FlakyAccounts final : public AccountRepository {
     auto found = inner.find(username);
     if (slow_finds > 0 && username == slow_user) {
       --slow_finds;
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // read, then held up
+      // Read, then held up for long enough that the other patch gets to read too, even
+      // under a sanitizer (it starts 300 ms later and needs a TLS handshake first).
+      std::this_thread::sleep_for(std::chrono::milliseconds(2000));
     }
     return found;
   }
@@ -187,7 +189,7 @@ TEST(HttpsServer, ConcurrentPatchesOfOneAccountBothTakeEffect) {
   accounts.slow_finds = 1;  // the first patch reads bob, then is held up before it writes
   std::thread role_change(
       [&] { EXPECT_EQ(h.call("PATCH", "/v1/accounts/bob", R"({"role":"auditor"})").status, 200); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(h.call("PATCH", "/v1/accounts/bob", R"({"password":"new-password"})").status, 200);
   role_change.join();
   const auto bob = accounts.find("bob").value();

@@ -212,6 +212,10 @@ TEST_F(DemoDataDirTest, ASecondDemoOnTheSameDirIsRefusedBeforeItChangesAnything)
   for (int i = 0; i < 300 && (process_alive(server_pid) || process_alive(broker_pid)); ++i) {
     std::this_thread::sleep_for(100ms);
   }
+  for (pid_t child : {server_pid, broker_pid}) {
+    EXPECT_FALSE(process_alive(child)) << "child " << child << " outlived the killed demo";
+    if (process_alive(child)) ::kill(child, SIGKILL);
+  }
   fs::remove(dir_ / "demo.json");  // the killed run's, so that the next one is waited for
   start(second_, dir_, "third.log");
   const auto third = wait_ready(second_, dir_, "third.log");

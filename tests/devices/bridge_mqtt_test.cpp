@@ -331,14 +331,14 @@ TEST_F(BridgeMqttTest, AStopAnswersSwipesTakenAndLeavesNewOnesForTheNextStart) {
   config_.decision.timeout_ms = 5000;  // the stalled write below must not hit the deadline
   start_service();
   ASSERT_FALSE(HasFatalFailure());
-  journal_->stall_for(800ms);
+  journal_->stall_for(3000ms);  // outlasts the wait below by far, even under a sanitizer
   swipe("d1", swipe_json("in-flight", kUidOk));
   for (int i = 0; i < 500 && service_->swipes().unanswered() == 0; ++i) {
     std::this_thread::sleep_for(10ms);
   }
   ASSERT_EQ(service_->swipes().unanswered(), 1u);
   std::thread stopper([&] { stop_service(); });
-  std::this_thread::sleep_for(300ms);  // the stop has begun: nothing more is read
+  std::this_thread::sleep_for(1500ms);  // the stop has begun: nothing more is read
   swipe("d1", swipe_json("during-stop", kUidOk));
   stopper.join();
 

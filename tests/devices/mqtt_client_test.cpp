@@ -124,7 +124,12 @@ TEST_F(MqttClientTest, WrongPasswordNeverConnectsAndReportsWhy) {
     if (!up && reason.empty()) reason = std::string(why);
   });
   ASSERT_TRUE(c.start().ok());
-  EXPECT_FALSE(c.wait_connected(1500ms));
+  const auto refused = [&] {
+    std::lock_guard lock(mu);
+    return !reason.empty();
+  };
+  for (int i = 0; i < 1000 && !refused(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(c.connected());
   EXPECT_FALSE(c.publish("castellan/x", "y").ok());
   c.stop();
   std::lock_guard lock(mu);
@@ -164,7 +169,15 @@ TEST(MqttClientState, AFailedConnectIsReportedOncePerReason) {
     reasons.push_back((connected ? "up: " : "down: ") + std::string(reason));
   });
   ASSERT_TRUE(c.start().ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a dozen attempts or more
+  const auto reported = [&] {
+    std::lock_guard lock(mu);
+    return !reasons.empty();
+  };
+  for (int i = 0; i < 1000 && !reported(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(reported()) << "the first failed attempt is reported";
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a dozen attempts or more since
   c.stop();
   std::lock_guard lock(mu);
   ASSERT_EQ(reasons.size(), 1u) << ::testing::PrintToString(reasons);

@@ -176,7 +176,7 @@ TEST_F(SimulatorTest, AStoppedSimulatorLeavesEveryDoorClosedAndLocked) {
   ASSERT_TRUE(spy.wait_for_count(1));
   // Each controller says "offline" after its last state, on its own connection: wait for every
   // one of them (a sensor's "offline" says nothing about a door's connection).
-  for (int i = 0; i < 500; ++i) {
+  const auto every_controller_offline = [&] {
     std::set<std::string> offline;
     for (const auto& m : spy.messages()) {
       auto t = parse_topic(m.topic);
@@ -185,12 +185,13 @@ TEST_F(SimulatorTest, AStoppedSimulatorLeavesEveryDoorClosedAndLocked) {
       }
     }
     const auto& controllers = sim.controllers();
-    if (std::all_of(controllers.begin(), controllers.end(),
-                    [&](const std::string& c) { return offline.contains(c); })) {
-      break;
-    }
+    return std::all_of(controllers.begin(), controllers.end(),
+                       [&](const std::string& c) { return offline.contains(c); });
+  };
+  for (int i = 0; i < 3000 && !every_controller_offline(); ++i) {
     std::this_thread::sleep_for(10ms);
   }
+  ASSERT_TRUE(every_controller_offline());
   std::map<std::string, std::string> last_state;
   for (const auto& m : spy.messages()) {
     auto t = parse_topic(m.topic);

@@ -140,7 +140,9 @@ TEST_F(ExportTest, ABatchBeingWrittenAtTheTailIsReadAgain) {
     write_in_place(path, whole);
   });
   std::ostringstream out;
-  auto n = export_jsonl(dir_.path(), {}, out);
+  ExportOptions options;
+  options.settle = std::chrono::seconds(30);  // returns as soon as the batch is whole
+  auto n = export_jsonl(dir_.path(), options, out);
   writer.join();
   ASSERT_TRUE(n) << n.error().message;
   EXPECT_EQ(*n, 30u);

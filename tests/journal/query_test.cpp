@@ -303,15 +303,23 @@ TEST(QueryConcurrency, QueriesWhileAppendingSeeConsistentPages) {
     done = true;
   });
   int pages = 0;
-  while (!done) {
+  std::string failure;  // the first bad page; the writer is joined before anything is asserted
+  while (!done && failure.empty()) {
     auto page = j.query({.limit = 50});
-    ASSERT_TRUE(page) << page.error().message;
+    if (!page) {
+      failure = page.error().message;
+      break;
+    }
     for (std::size_t i = 1; i < page->records.size(); ++i) {
-      ASSERT_EQ(page->records[i - 1].seq, page->records[i].seq + 1);  // newest first, no gaps
+      if (page->records[i - 1].seq != page->records[i].seq + 1) {  // newest first, no gaps
+        failure = "seq " + std::to_string(page->records[i].seq) + " after " +
+                  std::to_string(page->records[i - 1].seq);
+      }
     }
     ++pages;
   }
   writer.join();
+  EXPECT_EQ(failure, "");
   auto last = j.query({.limit = 1});
   ASSERT_TRUE(last);
   ASSERT_EQ(last->records.size(), 1u);

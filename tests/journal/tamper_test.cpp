@@ -86,7 +86,8 @@ TEST_F(TamperTest, AFrameBeingWrittenAtTheTailIsReadAgainNotReported) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     write_in_place(segment_path(), whole);
   });
-  auto report = verify(dir_.path());
+  // A settle far beyond the writer's 100 ms: verify returns as soon as the frame is whole.
+  auto report = verify(dir_.path(), VerifyOptions{std::chrono::seconds(30)});
   writer.join();
   EXPECT_TRUE(report.ok) << report.message;
   EXPECT_EQ(report.last_seq, 10u);
@@ -215,7 +216,7 @@ TEST_F(SegmentTamperTest, ANewestSegmentBeingCreatedIsReadAgainNotReported) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     write_in_place(newest, whole);
   });
-  auto report = verify(dir_.path());
+  auto report = verify(dir_.path(), VerifyOptions{std::chrono::seconds(30)});
   writer.join();
   EXPECT_TRUE(report.ok) << report.message;
   EXPECT_EQ(report.last_seq, 120u);

@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <future>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/thread_name.hpp"
 
@@ -37,9 +41,21 @@ TEST(IoPool, EachExecutorIsServedByItsOwnThreadAlone) {
 
 TEST(IoPool, StopEndsEveryThread) {
   IoPool pool(2);
+  const auto executors = pool.executors();
+  std::vector<std::future<bool>> ran;
+  for (const auto& executor : executors) {
+    auto done = std::make_shared<std::promise<bool>>();
+    ran.push_back(done->get_future());
+    boost::asio::post(executor, [&pool, done] { done->set_value(pool.in_worker_thread()); });
+  }
+  for (auto& r : ran) EXPECT_TRUE(r.get()) << "a handler runs on one of the pool's threads";
+  EXPECT_FALSE(pool.in_worker_thread()) << "the test's own thread is none of them";
   pool.stop();
   pool.join();  // returns: every worker's context stopped
-  EXPECT_FALSE(pool.in_worker_thread());
+  auto late = std::make_shared<std::atomic<int>>(0);
+  for (const auto& executor : executors) boost::asio::post(executor, [late] { ++*late; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(late->load(), 0) << "no thread is left to run a handler";
 }
 
 }  // namespace
