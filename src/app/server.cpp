@@ -81,6 +81,9 @@ int run_server(const Config& config) {
   ::signal(SIGXFSZ, SIG_IGN);
   init_logging(config.log.level, config.log.format);
   Clock& clock = SystemClock::instance();
+  // First: the journal's, the MQTT client's and the pass-use flusher's threads register in it
+  // too, and it must outlive every task (the IoPool's included).
+  runtime::TaskRegistry registry(clock);
   const std::string& data_dir = config.server.data_dir;
   auto card_secret = load_card_secret(data_dir);
   if (!card_secret) return fail(card_secret.error().message);
@@ -95,7 +98,9 @@ int run_server(const Config& config) {
   access::DecisionEngine engine(snapshots);
 
   // Journal.
-  auto journal = journal::Journal::open(journal::journal_options(config), clock);
+  auto journal_config = journal::journal_options(config);
+  journal_config.tasks = &registry;
+  auto journal = journal::Journal::open(journal_config, clock);
   if (!journal) return fail(journal.error().message);
   if ((*journal)->last_recovery().tail_cut) {
     spdlog::warn("journal recovery: {}", (*journal)->last_recovery().summary());
@@ -113,10 +118,10 @@ int run_server(const Config& config) {
   }
   recover_pass_uses(**journal, resources, ledger);
   // Started only now: its first save moves the saved-at time past the records just read.
-  store::PassUseFlusher pass_flusher(resources, ledger, clock);
+  store::PassUseFlusher pass_flusher(resources, ledger, clock, std::chrono::milliseconds(200),
+                                     std::chrono::seconds(10), &registry);
 
   // Runtime.
-  runtime::TaskRegistry registry(clock);
   runtime::MetricsRegistry metrics;
   runtime::IoPool pool(std::max(1, config.server.threads));
   runtime::TaskGroup health_group(registry, "health");
@@ -140,7 +145,9 @@ int run_server(const Config& config) {
   // Devices over MQTT.
   auto mqtt_password = read_password_file(config.mqtt.password_file);
   if (!mqtt_password) return fail(mqtt_password.error().message);
-  devices::MqttClient mqtt(devices::service_mqtt_options(config, *mqtt_password));
+  auto mqtt_options = devices::service_mqtt_options(config, *mqtt_password);
+  mqtt_options.tasks = &registry;
+  devices::MqttClient mqtt(mqtt_options);
   devices::MqttPublisher publisher(mqtt);
   devices::JournalAppender journal_sink(**journal);
   devices::SnapshotDoorDirectory doors(snapshots);

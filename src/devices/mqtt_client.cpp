@@ -20,6 +20,7 @@
 
 #include "core/crypto.hpp"
 #include "core/thread_name.hpp"
+#include "runtime/thread_task.hpp"
 
 namespace castellan::devices {
 namespace {
@@ -166,7 +167,7 @@ struct MqttClient::Impl {
   }
 
   // The network thread: connect, run the loop until the connection ends, back off, repeat.
-  void run() {
+  void run(runtime::TaskRef self) {
     auto delay = opts.reconnect_min;
     bool first = true;
     while (!stop_requested()) {
@@ -179,6 +180,7 @@ struct MqttClient::Impl {
         while (!stop_requested()) {
           rc = receiving_paused() ? write_only_step() : mosquitto_loop(mosq, kLoopTimeoutMs, 1);
           if (rc != MOSQ_ERR_SUCCESS) break;
+          self.progress();
         }
       }
       if (stop_requested()) break;
@@ -191,6 +193,7 @@ struct MqttClient::Impl {
       }
       if (connected_this_attempt) delay = opts.reconnect_min;
       std::unique_lock lock(mu);
+      const runtime::WaitMarker backoff(self, "mqtt: reconnect backoff", runtime::WaitKind::kIdle);
       // Paused (shutting down): no reconnect, whose CONNACK would have to be read.
       cv.wait_for(lock, jittered(delay), [this] { return stopping || paused; });
       if (paused) {
@@ -291,7 +294,8 @@ Result<void> MqttClient::start() {
   });
   s.thread = std::thread([&s] {
     name_this_thread("mqtt");
-    s.run();
+    const runtime::ThreadTask task(s.opts.tasks, "mqtt network loop", "devices");
+    s.run(task.ref());
   });
   return {};
 }

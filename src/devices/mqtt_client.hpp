@@ -26,6 +26,10 @@
 
 #include "core/result.hpp"
 
+namespace castellan::runtime {
+class TaskRegistry;
+}
+
 namespace castellan::devices {
 
 struct MqttWill {
@@ -48,6 +52,8 @@ struct MqttOptions {
   int max_inflight = 1000;  // QoS 1 messages in flight before libmosquitto queues locally
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
+  // Where the network thread registers as a daemon task (runtime/thread_task.hpp). Null: none.
+  runtime::TaskRegistry* tasks = nullptr;
 };
 
 struct MqttStats {

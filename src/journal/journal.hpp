@@ -34,6 +34,10 @@
 #include "core/result.hpp"
 #include "journal/record.hpp"
 
+namespace castellan::runtime {
+class TaskRegistry;
+}
+
 namespace castellan::journal {
 
 struct JournalOptions {
@@ -46,6 +50,9 @@ struct JournalOptions {
   std::chrono::microseconds linger{0};
   std::chrono::seconds retention_age{0};  // 0: keep forever; else drop older whole segments
   std::uint64_t retention_bytes = 0;      // 0: unlimited; else drop oldest segments above it
+  // Where the syncer and flusher threads register as daemon tasks (runtime/thread_task.hpp):
+  // the service passes its registry, so a hung fdatasync shows as a stuck task. Null: none.
+  runtime::TaskRegistry* tasks = nullptr;
 };
 
 // The [journal] section of the configuration (resolve_default_paths() fills journal.dir).

@@ -24,6 +24,7 @@
 #include "journal/query.hpp"
 #include "journal/recovery.hpp"
 #include "journal/segment_writer.hpp"
+#include "runtime/thread_task.hpp"
 
 namespace castellan::journal {
 namespace detail {
@@ -104,11 +105,13 @@ class Journal::Impl {
     segment_first_seq_ = writer_.first_seq();
     syncer_ = std::thread([this] {
       name_this_thread("journal-sync");
-      sync_loop();
+      const runtime::ThreadTask task(options_.tasks, "journal syncer", "journal");
+      sync_loop(task.ref());
     });
     flusher_ = std::thread([this] {
       name_this_thread("journal");
-      run();
+      const runtime::ThreadTask task(options_.tasks, "journal flusher", "journal");
+      run(task.ref());
     });
   }
 
@@ -170,12 +173,14 @@ class Journal::Impl {
 
   // Syncer thread: writes the sealed chunks, oldest first, one batch each; once stopping,
   // returns when none is left.
-  void sync_loop() {
+  void sync_loop(runtime::TaskRef self) {
     for (;;) {
       Chunk chunk;
       {
         std::unique_lock lock(mu_);
         syncer_waiting_ = true;
+        std::optional<runtime::WaitMarker> idle(std::in_place, self, "journal: next record",
+                                                runtime::WaitKind::kIdle);
         sync_cv_.wait(lock, [&] { return !sealed_.empty() || stopping_; });
         // Linger only when appends are concurrent (the last batch had company), and only
         // until as many records wait as the last batch held: appenders that were just
@@ -190,14 +195,21 @@ class Journal::Impl {
           sync_wake_at_ = 1;
         }
         syncer_waiting_ = false;
+        idle.reset();
         if (sealed_.empty()) return;  // stopping, and everything is written
         const auto stall = std::chrono::milliseconds(stall_ms_.exchange(0));
-        if (stall.count() > 0) sync_cv_.wait_for(lock, stall, [&] { return stopping_; });
+        if (stall.count() > 0) {
+          const runtime::WaitMarker stalled(self, "journal: injected stall");
+          sync_cv_.wait_for(lock, stall, [&] { return stopping_; });
+        }
         chunk = std::move(sealed_.front());
         sealed_.pop_front();
       }
       last_batch_size_ = chunk.batch.size();
-      chunk.result = write(chunk);
+      {
+        const runtime::WaitMarker writing(self, "journal: write and fdatasync");
+        chunk.result = write(chunk);
+      }
       bool ack_here = false;
       {
         std::lock_guard lock(mu_);
@@ -298,11 +310,13 @@ class Journal::Impl {
 
   // Flusher thread: acknowledges what the syncer wrote; returns once the syncer has ended and
   // everything is acknowledged.
-  void run() {
+  void run(runtime::TaskRef self) {
     std::deque<Chunk> done;
     for (;;) {
       {
         std::unique_lock lock(mu_);
+        const runtime::WaitMarker idle(self, "journal: next durable batch",
+                                       runtime::WaitKind::kIdle);
         cv_.wait(lock, [&] { return (!synced_.empty() && !acking_) || syncer_done_; });
         if (synced_.empty()) return;  // the syncer has ended: it acknowledges nothing more
         done.swap(synced_);

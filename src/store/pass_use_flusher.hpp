@@ -17,25 +17,32 @@
 #include "core/clock.hpp"
 #include "store/resource_service.hpp"
 
+namespace castellan::runtime {
+class TaskRegistry;
+class TaskRef;
+}  // namespace castellan::runtime
+
 namespace castellan::store {
 
 class PassUseFlusher {
  public:
   PassUseFlusher(ResourceService& service, access::PassUseLedger& ledger, const Clock& clock,
                  std::chrono::milliseconds interval = std::chrono::milliseconds(200),
-                 std::chrono::milliseconds refresh = std::chrono::seconds(10));
+                 std::chrono::milliseconds refresh = std::chrono::seconds(10),
+                 runtime::TaskRegistry* tasks = nullptr);  // its thread's daemon task
   ~PassUseFlusher();
   PassUseFlusher(const PassUseFlusher&) = delete;
   PassUseFlusher& operator=(const PassUseFlusher&) = delete;
 
  private:
-  void run();
+  void run(runtime::TaskRef self);
 
   ResourceService& service_;
   access::PassUseLedger& ledger_;
   const Clock& clock_;
   std::chrono::milliseconds interval_;
   std::chrono::milliseconds refresh_;
+  runtime::TaskRegistry* tasks_;
   std::optional<TimePoint> last_saved_;  // flusher thread only
   std::mutex mu_;
   std::condition_variable cv_;

@@ -7,6 +7,7 @@
 #include "broker_fixture.hpp"
 #include "devices/mqtt_client.hpp"
 #include "held_port.hpp"
+#include "runtime/task_registry.hpp"
 
 namespace castellan::devices {
 namespace {
@@ -150,6 +151,34 @@ TEST(MqttClientNoBroker, PublishFailsWithClearErrorAndStopIsPrompt) {
   c.stop();
   c.stop();  // idempotent
   EXPECT_EQ(c.stats().publish_failed, 1u);
+}
+
+// The network thread is a daemon task of the registry it is given (contract §7: the MQTT loop is
+// a registered task), waiting idle between attempts while the broker is away; gone after stop.
+TEST(MqttClientNoBroker, ItsNetworkThreadIsARegisteredDaemonTask) {
+  auto port = pick_free_loopback_port();
+  ASSERT_TRUE(port.ok());
+  runtime::TaskRegistry registry(SystemClock::instance());
+  MqttOptions o;
+  o.port = *port;
+  o.tasks = &registry;
+  MqttClient c(o);
+  ASSERT_TRUE(c.start().ok());
+  std::vector<runtime::TaskInfo> tasks;
+  for (int i = 0; i < 1000; ++i) {
+    tasks = registry.snapshot();
+    if (tasks.size() == 1 && tasks[0].waiting_on == "mqtt: reconnect backoff") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].name, "mqtt network loop");
+  EXPECT_EQ(tasks[0].group, "devices");
+  EXPECT_TRUE(tasks[0].daemon);
+  EXPECT_NE(tasks[0].spawn_site.find("src/devices/mqtt_client.cpp"), std::string::npos);
+  EXPECT_EQ(tasks[0].waiting_on, "mqtt: reconnect backoff");
+  EXPECT_EQ(tasks[0].wait_kind, runtime::WaitKind::kIdle) << "waiting for a broker is not stuck";
+  c.stop();
+  EXPECT_EQ(registry.active_count(), 0u);
 }
 
 // A broker that is not there is said once, with the reason, however often the client retries.

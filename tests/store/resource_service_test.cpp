@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "access/engine.hpp"
+#include "runtime/task_registry.hpp"
 #include "store/pass_use_flusher.hpp"
 #include "store/resource_service.hpp"
 #include "store/sqlite_store.hpp"
@@ -251,6 +252,33 @@ TEST(PassUseFlusher, SavesItsTimeWhenIdleEveryRefreshAndWithEverySave) {
   clock.advance(std::chrono::seconds(1));
   EXPECT_TRUE(n.swipe("d2", "cafebabe", kTue10).granted);
   EXPECT_TRUE(saved_at_becomes(kTue10 + std::chrono::seconds(61))) << "a use is saved at once";
+}
+
+// The flusher's thread is a daemon task of the registry it is given (contract §7), idle while
+// no use is waiting to be saved; gone with the flusher.
+TEST(ResourceService, ThePassUseFlushersThreadIsARegisteredDaemonTask) {
+  TempDir dir;
+  Node n(dir.path() / "db");
+  n.seed();
+  FakeClock clock(kTue10);
+  runtime::TaskRegistry registry(SystemClock::instance());
+  {
+    PassUseFlusher flusher(*n.service, n.ledger, clock, std::chrono::milliseconds(200),
+                           std::chrono::seconds(60), &registry);
+    std::vector<runtime::TaskInfo> tasks;
+    for (int i = 0; i < 1000; ++i) {
+      tasks = registry.snapshot();
+      if (tasks.size() == 1 && tasks[0].waiting_on == "pass uses: next use") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_EQ(tasks.size(), 1u);
+    EXPECT_EQ(tasks[0].name, "pass-use flusher");
+    EXPECT_EQ(tasks[0].group, "store");
+    EXPECT_TRUE(tasks[0].daemon);
+    EXPECT_EQ(tasks[0].waiting_on, "pass uses: next use");
+    EXPECT_EQ(tasks[0].wait_kind, runtime::WaitKind::kIdle);
+  }
+  EXPECT_EQ(registry.active_count(), 0u);
 }
 
 TEST(ResourceService, ConcurrentWritersAndDecisions) {
