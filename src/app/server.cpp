@@ -192,7 +192,9 @@ int run_server(const Config& config) {
   if (!jwt_key) return fail(jwt_key.error().message);
   api::TokenSigner tokens(*jwt_key, clock, std::chrono::seconds(config.api.token_ttl_s));
   api::StoreResources resource_port(resources);
-  api::EngineVerify verify_port(engine, **journal, clock, *card_secret);
+  api::EngineVerify verify_port(
+      engine, **journal, clock, *card_secret,
+      {pool.executor(), std::chrono::milliseconds(config.decision.timeout_ms)});
   api::JournalEvents events_port(**journal);
   DevicesAdapter devices_port(device_service, resources,
                               broker_accounts ? &*broker_accounts : nullptr,

@@ -16,6 +16,7 @@
 #include "api/store_adapters.hpp"
 #include "harness.hpp"
 #include "journal/journal.hpp"
+#include "runtime/io_pool.hpp"
 #include "store/resource_service.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -296,6 +297,76 @@ TEST(RealApiTimeout, AVerifyAnswered504LeavesTheCardOutsideAndSaysSoInTheJournal
   EXPECT_EQ(codes[1], 0) << "what the engine decided";
 
   auto again = h.call("POST", "/v1/verify", in, Role::kOperator);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(json::parse(again.body).at("code").as_int64(), 0) << "not 40307: nobody went in";
+}
+
+// The decision deadline (decision.timeout_ms, contract §7): a verify whose record is not durable
+// within it is answered as a door would be — 504 with 50401 at a fail-secure door, the grant
+// given back; a grant with 50401 at a fail-safe door, but never in lockdown — long before the
+// transport's request timeout. Once the record is durable, the journal says what the client got.
+TEST(RealApiDeadline, AVerifyNotOnRecordWithinTheDecisionDeadlineIsAnswered50401) {
+  RealParts parts;
+  runtime::IoPool timers(1);
+  EngineVerify verify{parts.engine, *parts.journal, SystemClock::instance(), "card-secret",
+                      VerifyDeadline{timers.executor(), std::chrono::milliseconds(300)}};
+  ApiHarness h{{}, PortOverrides{&parts.resources, &parts.events, &parts.accounts, &verify}};
+  for (auto [path, body] :
+       {std::pair{"/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})"},
+        {"/v1/doors",
+         R"({"id":"gate","site":"hq","name":"Turnstile","controller":"c","apb":true})"},
+        {"/v1/doors",
+         R"({"id":"exit","site":"hq","name":"Fire exit","controller":"c2","fail_mode":"safe"})"},
+        {"/v1/users", R"({"id":"u1","name":"Ada"})"},
+        {"/v1/groups", R"({"id":"staff","doors":["gate","exit"],"members":["u1"]})"},
+        {"/v1/cards", R"({"id":"c1","uid":"04A1B2C3","user":"u1"})"}}) {
+    ASSERT_EQ(h.call("POST", path, body).status, 201) << path;
+  }
+  const std::string gate = R"({"site":"hq","door":"gate","card":"04a1b2c3","dir":"in"})";
+  const std::string exit = R"({"site":"hq","door":"exit","card":"04a1b2c3"})";
+  parts.journal->stall_for(std::chrono::milliseconds(5000));
+  auto secure = h.call("POST", "/v1/verify", gate, Role::kOperator);
+  EXPECT_API_ERROR(secure, 504, 50401);
+  auto safe = h.call("POST", "/v1/verify", exit, Role::kOperator);
+  ASSERT_EQ(safe.status, 200) << safe.body;
+  EXPECT_EQ(json::parse(safe.body).at("decision").as_string(), "grant");
+  EXPECT_EQ(json::parse(safe.body).at("code").as_int64(), 50401);
+  ASSERT_TRUE(parts.service.set_lockdown("exit", true, "ops").ok());
+  // A fail-safe door in lockdown is not opened by a slow disk.
+  EXPECT_API_ERROR(h.call("POST", "/v1/verify", exit, Role::kOperator), 504, 50401);
+
+  // Once the stalled records are on disk, each 50401 follows its decision into the journal.
+  const auto records_of = [&](const HttpResult& answer) {
+    const auto body = json::parse(answer.body);
+    const auto* error = body.as_object().if_contains("error");
+    const std::string trace_id(error ? error->at("trace_id").as_string()
+                                     : body.at("trace_id").as_string());
+    std::vector<json::object> found;
+    for (int i = 0; i < 1000 && found.size() < 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      auto events = h.call("GET", "/v1/events?kind=decision&limit=20", "", Role::kAuditor);
+      found.clear();
+      const auto page = json::parse(events.body);
+      for (const auto& e : page.at("events").as_array()) {
+        if (e.at("trace_id").as_string() == trace_id) found.push_back(e.as_object());
+      }
+    }
+    return found;
+  };
+  const auto at_gate = records_of(secure);
+  ASSERT_EQ(at_gate.size(), 2u);
+  EXPECT_EQ(at_gate[0].at("code").as_int64(), 50401) << "newest first: what the client got";
+  EXPECT_EQ(at_gate[0].at("decision").as_string(), "deny");
+  EXPECT_EQ(at_gate[0].at("outcome").as_string(), "timeout");
+  EXPECT_EQ(at_gate[0].at("fail_mode").as_string(), "secure");
+  EXPECT_EQ(at_gate[1].at("code").as_int64(), 0) << "what the engine decided";
+  const auto at_exit = records_of(safe);
+  ASSERT_EQ(at_exit.size(), 2u);
+  EXPECT_EQ(at_exit[0].at("decision").as_string(), "grant");
+  EXPECT_EQ(at_exit[0].at("code").as_int64(), 50401);
+  EXPECT_TRUE(at_exit[0].at("granted_by_fail_mode").as_bool());
+
+  auto again = h.call("POST", "/v1/verify", gate, Role::kOperator);
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(json::parse(again.body).at("code").as_int64(), 0) << "not 40307: nobody went in";
 }
