@@ -217,7 +217,11 @@ int serve(const std::string& dir, int threads, bool journal_wait) {
   StoreResources resources(service);
   StoreAccounts accounts(**db);
   JournalEvents events(**journal);
-  EngineVerify journaled(engine, **journal, SystemClock::instance(), "bench-card-secret");
+  runtime::TaskRegistry registry(SystemClock::instance());
+  runtime::IoPool pool(threads);  // as `castellan server` runs its io threads
+  // With the decision deadline on the first io thread's timers, as the server has it.
+  EngineVerify journaled(engine, **journal, SystemClock::instance(), "bench-card-secret",
+                         {pool.executor(), std::chrono::milliseconds(config.decision.timeout_ms)});
   EngineOnlyVerify engine_only(engine, "bench-card-secret");
   VerifyPort& verify = journal_wait ? static_cast<VerifyPort&>(journaled) : engine_only;
   NoDevices devices;
@@ -236,8 +240,6 @@ int serve(const std::string& dir, int threads, bool journal_wait) {
                             devices,
                             runtime,
                             {}});
-  runtime::TaskRegistry registry(SystemClock::instance());
-  runtime::IoPool pool(threads);  // as `castellan server` runs its io threads
   auto tls = ensure_tls_files(config);
   if (!tls) return std::cerr << tls.error().message << "\n", 1;
   HttpsServer server(api, config, *tls, registry, pool.executor(), pool.executors());
