@@ -56,10 +56,6 @@ void unlock(ApiContext& ctx, Request& req, const ReplyFn& done) {
     }
     override = o->get_bool();
   }
-  if (override && req.role != Role::kAdmin) {
-    return done(error_reply(Code::ERR_FORBIDDEN,
-                            "Only an admin may override the force-unlock checks.", req.trace_id));
-  }
   const std::string& door = req.params[0];
   auto a = ctx.devices.door_assist(door);
   if (!a) return done(error_reply(a.error(), req.trace_id));
@@ -70,11 +66,13 @@ void unlock(ApiContext& ctx, Request& req, const ReplyFn& done) {
     const auto* why = a->if_contains("reason");
     refusal =
         why && why->is_string() ? std::string(why->get_string()) : "the door is not safe to unlock";
-    if (!override) {
-      return done(
-          error_reply(Code::ERR_CONFLICT,
-                      "Force unlock refused: " + refusal + ". An admin may set \"override\": true.",
-                      req.trace_id));
+    // Contract §6: 409 unless an admin sets override; an operator's override does not count.
+    if (!override || req.role != Role::kAdmin) {
+      return done(error_reply(Code::ERR_CONFLICT,
+                              "Force unlock refused: " + refusal +
+                                  (override ? ". Only an admin may override it."
+                                            : ". An admin may set \"override\": true."),
+                              req.trace_id));
     }
   }
   auto sent =
