@@ -53,6 +53,18 @@ journal::JournalRecord swipes_rate_limited_record(std::string_view site, std::st
   return r;
 }
 
+journal::JournalRecord degradation_record(std::string_view cause, bool on,
+                                          std::string_view reason) {
+  journal::JournalRecord r;
+  r.kind = journal::RecordKind::resilience;
+  r.trace_id = new_trace_id();
+  r.source = "mqtt";
+  json::object extra{{"event", "degradation"}, {"state", on ? "on" : "off"}, {"cause", cause}};
+  if (!reason.empty()) extra["reason"] = reason;
+  r.extra = json::serialize(extra);
+  return r;
+}
+
 journal::JournalRecord device_transition_record(const DeviceTransition& t) {
   journal::JournalRecord r;
   r.kind = t.online ? journal::RecordKind::device_online : journal::RecordKind::device_offline;

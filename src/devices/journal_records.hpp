@@ -23,6 +23,10 @@ journal::JournalRecord device_transition_record(const DeviceTransition& t);
 journal::JournalRecord swipes_rate_limited_record(std::string_view site, std::string_view door,
                                                   std::uint64_t refused, int per_second);
 
+// `resilience` record of a degradation starting (`on`) or ending: {"event":"degradation",
+// "state":"on"|"off","cause":cause} plus the reason when there is one (contract §5).
+journal::JournalRecord degradation_record(std::string_view cause, bool on, std::string_view reason);
+
 // Appends and, if the write fails, logs it (with the record kind and the error).
 void append_logged(JournalSink& journal, journal::JournalRecord record);
 

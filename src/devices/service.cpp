@@ -37,7 +37,8 @@ DeviceService::DeviceService(const Clock& clock, const Config& config, const Doo
                              access::DecisionEngine& engine, std::string card_secret,
                              JournalSink& journal, Publisher& publisher,
                              runtime::MetricsRegistry& metrics)
-    : metrics_(metrics),
+    : journal_(journal),
+      metrics_(metrics),
       heartbeats_(clock, heartbeat_options(config),
                   [this, &journal](const DeviceTransition& t) {
                     append_logged(journal, device_transition_record(t));
@@ -55,14 +56,20 @@ DeviceService::DeviceService(const Clock& clock, const Config& config, const Doo
 DeviceService::~DeviceService() = default;
 
 Result<void> DeviceService::attach(MqttClient& client) {
-  // Without these lines a wrong broker address or password would show only in /readyz.
-  client.on_state([](bool connected, std::string_view reason) {
+  // Without these lines a wrong broker address or password would show only in /readyz. Losing
+  // the broker degrades the service (no swipe reaches it): the journal says when that began
+  // and ended, once per outage (contract §5, `resilience`). Called on the network thread only.
+  client.on_state([this](bool connected, std::string_view reason) {
     if (connected) {
       spdlog::info("MQTT broker connection up");
+      if (broker_down_) append_logged(journal_, degradation_record("broker", false, ""));
+      broker_down_ = false;
     } else if (reason == "disconnected") {  // our own DISCONNECT, at shutdown: no retry follows
       spdlog::info("MQTT broker connection closed");
     } else {
       spdlog::warn("MQTT broker connection down: {}; retrying", reason);
+      if (!broker_down_) append_logged(journal_, degradation_record("broker", true, reason));
+      broker_down_ = true;
     }
   });
   client.on_message([this](std::string_view topic, std::string_view payload, bool retained) {

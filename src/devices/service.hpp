@@ -73,6 +73,8 @@ class DeviceService {
  private:
   boost::asio::awaitable<void> run_ticker();
 
+  JournalSink& journal_;
+  bool broker_down_ = false;  // an outage is on record (the MQTT network thread's)
   DeviceMetrics metrics_;
   std::size_t online_shadow_ = 0;  // devices online, updated under the monitor's lock
   TelemetryStore telemetry_;

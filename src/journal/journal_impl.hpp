@@ -15,6 +15,8 @@
 #include <shared_mutex>
 #include <thread>
 
+#include <boost/json.hpp>
+
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
 #include "core/writer_first_mutex.hpp"
@@ -268,7 +270,10 @@ class Journal::Impl {
       stats_.fsync_seconds_sum += seconds;
       stats_.healthy = true;
     }
-    if (!healthy_.exchange(true)) spdlog::info("journal writes succeed again");
+    if (!healthy_.exchange(true)) {
+      spdlog::info("journal writes succeed again");
+      record_outage_end();
+    }
     return {};
   }
 
@@ -305,7 +310,39 @@ class Journal::Impl {
       stats_.healthy = false;
       stats_.last_error = error.message;
     }
-    if (healthy_.exchange(false)) spdlog::error("{}", error.message);
+    if (healthy_.exchange(false)) {
+      spdlog::error("{}", error.message);
+      outage_began_ = clock_.now();
+      outage_failed_records_ = 0;
+    }
+    outage_failed_records_ += records;
+    outage_error_ = error.message;
+  }
+
+  // Syncer thread, after the first write that succeeds again: the journal could not record its
+  // own outage while it lasted, so one `resilience` record says now when it began, how many
+  // records it refused and why (contract §5: degradation on/off).
+  void record_outage_end() {
+    JournalRecord r;
+    r.kind = RecordKind::resilience;
+    r.source = "journal";
+    r.extra = boost::json::serialize(boost::json::object{{"event", "degradation"},
+                                                         {"state", "off"},
+                                                         {"cause", "journal"},
+                                                         {"since", format_utc(outage_began_)},
+                                                         {"failed_records", outage_failed_records_},
+                                                         {"error", outage_error_}});
+    if (auto valid = validate_and_normalize(r); !valid) {
+      spdlog::error("journal: the end of its outage not recorded: {}", valid.error().message);
+      return;
+    }
+    std::string members = encode_members(r);
+    enqueue(Pending{std::move(r), std::move(members), [](Result<JournalRecord> done) {
+                      if (!done) {
+                        spdlog::error("journal: the end of its outage not recorded: {}",
+                                      done.error().message);
+                      }
+                    }});
   }
 
   // Flusher thread: acknowledges what the syncer wrote; returns once the syncer has ended and
@@ -458,6 +495,10 @@ class Journal::Impl {
   mutable std::mutex stats_mu_;
   JournalStats stats_;
   std::atomic<bool> healthy_{true};
+  // The current write outage (syncer thread only): when it began, what it refused, why.
+  TimePoint outage_began_{};
+  std::uint64_t outage_failed_records_ = 0;
+  std::string outage_error_;
 
   std::mutex subs_mu_;
   std::map<std::uint64_t, RecordCallback> subscribers_;

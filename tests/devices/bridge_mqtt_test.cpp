@@ -304,6 +304,15 @@ TEST_F(BridgeMqttTest, BrokerKilledAndRestartedMidStream) {
   for (const auto& r : recs) reqs.insert(r.req);
   EXPECT_EQ(recs.size(), 40u);
   EXPECT_EQ(reqs.size(), 40u) << "nothing journaled twice";
+  // The outage is on record once, begun and ended (however often the client retried).
+  std::vector<std::string> outage;
+  for (const auto& r : records(journal::RecordKind::resilience)) outage.push_back(r.extra);
+  ASSERT_EQ(outage.size(), 2u) << ::testing::PrintToString(outage);
+  EXPECT_EQ(outage[0], R"({"event":"degradation","state":"off","cause":"broker"})")
+      << "newest first";
+  EXPECT_EQ(
+      outage[1].rfind(R"({"event":"degradation","state":"on","cause":"broker","reason":")", 0), 0u)
+      << outage[1];
 }
 
 // The service's MQTT session outlives it: a swipe sent while it was stopped (a restart) is kept

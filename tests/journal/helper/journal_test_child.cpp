@@ -159,6 +159,15 @@ int check_recovery(std::unique_ptr<Journal> journal, const JournalOptions& optio
       return fail("failed record of " + user + " is on disk");
     }
   }
+  // The outage itself is on record, once it could be written: when it began and what it refused.
+  const auto outage =
+      text.find(R"("event":"degradation","state":"off","cause":"journal","since":")");
+  if (outage == std::string::npos) return fail("the journal's outage is not on record");
+  const auto refused = text.find("\"failed_records\":", outage);
+  if (refused == std::string::npos ||
+      std::stoull(text.substr(refused + 17)) < failed_users.size()) {
+    return fail("the outage's record does not count the refused records");
+  }
   std::printf("ok: %zu acknowledged records intact\n", acked.size());
   return 0;
 }
