@@ -1,6 +1,8 @@
 #include "api/journal_events.hpp"
 
 #include <boost/json.hpp>
+#include <future>
+#include <memory>
 
 #include "core/log.hpp"
 #include "journal/journal.hpp"
@@ -66,9 +68,18 @@ void JournalEvents::record_admin(std::string_view who, const json::object& what,
   record.trace_id = std::string(trace_id);
   record.source = "api";
   record.extra = json::serialize(json::object{{"actor", who}, {"what", what}});
-  journal_.append(std::move(record), [who = std::string(who)](Result<journal::JournalRecord> done) {
-    if (!done) spdlog::error("admin record by {} was not journaled: {}", who, done.error().message);
+  const std::string line = record.extra;
+  auto durable = std::make_shared<std::promise<Result<journal::JournalRecord>>>();
+  auto outcome = durable->get_future();
+  journal_.append(std::move(record), [durable](Result<journal::JournalRecord> done) {
+    durable->set_value(std::move(done));
   });
+  if (outcome.wait_for(kAdminRecordWait) != std::future_status::ready) {
+    spdlog::error("admin record {} not durable within {} ms (it may still be written)", line,
+                  kAdminRecordWait.count());
+  } else if (auto done = outcome.get(); !done) {
+    spdlog::error("admin record {} was not journaled: {}", line, done.error().message);
+  }
 }
 
 }  // namespace castellan::api

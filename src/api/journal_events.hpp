@@ -2,6 +2,8 @@
 // line per record) and the kind "admin" records of API changes.
 #pragma once
 
+#include <chrono>
+
 #include "api/ports.hpp"
 
 namespace castellan::journal {
@@ -16,6 +18,9 @@ class JournalEvents final : public EventsPort {
   Result<boost::json::object> query(const EventQuery& query) override;
   std::unique_ptr<Subscription> subscribe(
       std::function<void(std::string json_line)> on_record) override;
+  // How long record_admin waits for durability (as long as a door command's record).
+  static constexpr std::chrono::milliseconds kAdminRecordWait{2000};
+
   // extra = {"actor": who, "what": {...}} (nested so no member collides with a §5 name).
   void record_admin(std::string_view who, const boost::json::object& what,
                     std::string_view trace_id) override;

@@ -88,8 +88,10 @@ class EventsPort {
   };
   virtual std::unique_ptr<Subscription> subscribe(
       std::function<void(std::string json_line)> on_record) = 0;
-  // Journals a kind "admin" record: who (API username), what (action + details), trace id.
-  // Asynchronous; durability is not awaited by the caller.
+  // Journals a kind "admin" record: who (API username), what (action + details), trace id, and
+  // waits (a bounded while) until it is durable, so that a change answered 2xx is on record
+  // even after a crash. Runs on the blocking pool, never on an io thread. A record that cannot
+  // be written is logged whole, with why: the change is made by then and stays.
   virtual void record_admin(std::string_view who, const boost::json::object& what,
                             std::string_view trace_id) = 0;
 };

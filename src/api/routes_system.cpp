@@ -31,6 +31,7 @@ void add_system_routes(Router& router, ApiContext& ctx) {
               .pattern = "/v1/debug/faults",
               .access = Access::kAdmin,
               .handler = [c](Request& r, ReplyFn d) { inject_fault(*c, r, d); },
+              .blocking = true,  // journaled, and waited for
               .enabled = ctx.config.debug.fault_injection});
 }
 
