@@ -259,6 +259,26 @@ TEST_F(RealApi, VerifyWhenTheJournalCannotWriteFollowsTheDoorsFailMode) {
   EXPECT_API_ERROR(locked, 503, 50301);
 }
 
+// The two `decision` records of the verify answered by `answer` (its trace_id), newest first:
+// what the client got, then what the engine decided. Waits for the second (failure timeout).
+std::vector<json::object> records_of(ApiHarness& h, const HttpResult& answer) {
+  const auto body = json::parse(answer.body);
+  const auto* error = body.as_object().if_contains("error");
+  const std::string trace_id(error ? error->at("trace_id").as_string()
+                                   : body.at("trace_id").as_string());
+  std::vector<json::object> found;
+  for (int i = 0; i < 1000 && found.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto events = h.call("GET", "/v1/events?kind=decision&limit=20", "", Role::kAuditor);
+    found.clear();
+    const auto page = json::parse(events.body);
+    for (const auto& e : page.at("events").as_array()) {
+      if (e.at("trace_id").as_string() == trace_id) found.push_back(e.as_object());
+    }
+  }
+  return found;
+}
+
 // The journal stalls past api.request_timeout_ms: the client gets 504, and the grant the engine
 // made meanwhile is given back and journaled as what the client got (deny 50401, same
 // trace_id) — so the card is not inside the anti-passback gate it never went through.
@@ -279,22 +299,12 @@ TEST(RealApiTimeout, AVerifyAnswered504LeavesTheCardOutsideAndSaysSoInTheJournal
   parts.journal->stall_for(std::chrono::milliseconds(3000));
   auto late = h.call("POST", "/v1/verify", in, Role::kOperator);
   EXPECT_API_ERROR(late, 504, 50401);
-  const std::string trace_id(json::parse(late.body).at("error").at("trace_id").as_string());
 
   // Once the stalled record is on disk, its 504 follows it into the journal.
-  std::vector<std::int64_t> codes;
-  for (int i = 0; i < 1000 && codes.size() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    auto events = h.call("GET", "/v1/events?kind=decision&limit=10", "", Role::kAuditor);
-    codes.clear();
-    const auto page = json::parse(events.body);
-    for (const auto& e : page.at("events").as_array()) {
-      if (e.at("trace_id").as_string() == trace_id) codes.push_back(e.at("code").as_int64());
-    }
-  }
-  ASSERT_EQ(codes.size(), 2u);
-  EXPECT_EQ(codes[0], 50401) << "newest first: what the client got";
-  EXPECT_EQ(codes[1], 0) << "what the engine decided";
+  const auto records = records_of(h, late);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].at("code").as_int64(), 50401) << "newest first: what the client got";
+  EXPECT_EQ(records[1].at("code").as_int64(), 0) << "what the engine decided";
 
   auto again = h.call("POST", "/v1/verify", in, Role::kOperator);
   ASSERT_EQ(again.status, 200) << again.body;
@@ -336,31 +346,14 @@ TEST(RealApiDeadline, AVerifyNotOnRecordWithinTheDecisionDeadlineIsAnswered50401
   EXPECT_API_ERROR(h.call("POST", "/v1/verify", exit, Role::kOperator), 504, 50401);
 
   // Once the stalled records are on disk, each 50401 follows its decision into the journal.
-  const auto records_of = [&](const HttpResult& answer) {
-    const auto body = json::parse(answer.body);
-    const auto* error = body.as_object().if_contains("error");
-    const std::string trace_id(error ? error->at("trace_id").as_string()
-                                     : body.at("trace_id").as_string());
-    std::vector<json::object> found;
-    for (int i = 0; i < 1000 && found.size() < 2; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      auto events = h.call("GET", "/v1/events?kind=decision&limit=20", "", Role::kAuditor);
-      found.clear();
-      const auto page = json::parse(events.body);
-      for (const auto& e : page.at("events").as_array()) {
-        if (e.at("trace_id").as_string() == trace_id) found.push_back(e.as_object());
-      }
-    }
-    return found;
-  };
-  const auto at_gate = records_of(secure);
+  const auto at_gate = records_of(h, secure);
   ASSERT_EQ(at_gate.size(), 2u);
   EXPECT_EQ(at_gate[0].at("code").as_int64(), 50401) << "newest first: what the client got";
   EXPECT_EQ(at_gate[0].at("decision").as_string(), "deny");
   EXPECT_EQ(at_gate[0].at("outcome").as_string(), "timeout");
   EXPECT_EQ(at_gate[0].at("fail_mode").as_string(), "secure");
   EXPECT_EQ(at_gate[1].at("code").as_int64(), 0) << "what the engine decided";
-  const auto at_exit = records_of(safe);
+  const auto at_exit = records_of(h, safe);
   ASSERT_EQ(at_exit.size(), 2u);
   EXPECT_EQ(at_exit[0].at("decision").as_string(), "grant");
   EXPECT_EQ(at_exit[0].at("code").as_int64(), 50401);
