@@ -53,6 +53,14 @@ journal::JournalRecord swipes_rate_limited_record(std::string_view site, std::st
   return r;
 }
 
+std::string outcome_extra(std::string_view why, bool fail_safe, bool granted_by_fail_mode) {
+  json::object extra;
+  extra["outcome"] = why;
+  extra["fail_mode"] = fail_safe ? "safe" : "secure";
+  if (granted_by_fail_mode) extra["granted_by_fail_mode"] = true;
+  return json::serialize(extra);
+}
+
 journal::JournalRecord degradation_record(std::string_view cause, bool on,
                                           std::string_view reason) {
   journal::JournalRecord r;

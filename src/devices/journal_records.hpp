@@ -27,6 +27,10 @@ journal::JournalRecord swipes_rate_limited_record(std::string_view site, std::st
 // "state":"on"|"off","cause":cause} plus the reason when there is one (contract §5).
 journal::JournalRecord degradation_record(std::string_view cause, bool on, std::string_view reason);
 
+// The extra of a decision the door got instead of the engine's (a deadline's, a failure's):
+// {"outcome":why,"fail_mode":"safe"|"secure","granted_by_fail_mode":true?}.
+std::string outcome_extra(std::string_view why, bool fail_safe, bool granted_by_fail_mode);
+
 // Appends and, if the write fails, logs it (with the record kind and the error).
 void append_logged(JournalSink& journal, journal::JournalRecord record);
 

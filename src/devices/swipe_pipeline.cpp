@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
 #include <vector>
 
 #include "access/codec.hpp"
@@ -12,7 +11,6 @@
 #include "devices/topics.hpp"
 
 namespace castellan::devices {
-namespace json = boost::json;
 namespace {
 
 // True while this thread runs Core::handle() and so holds a shared lock on `lifetime`. A
@@ -103,7 +101,6 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
   void give_back_if_denied(const Pending& p, const Outcome& outcome);
   void journal_outcome(const Pending& p, const Outcome& outcome, std::string_view why);
   // The `extra` of a record whose outcome the engine did not make: why, and the fail mode.
-  static std::string outcome_extra(const Pending& p, const Outcome& outcome, std::string_view why);
 
   bool too_old(const SwipeRequest& swipe) const {
     return options.max_swipe_age.count() > 0 && swipe.ts &&
@@ -166,12 +163,9 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
       lock.unlock();
       // Refused unjournaled, but with the code the swipe would have had anyway when it was
       // never going to be decided (contract §4: 40401 first), and counted under one reason.
-      Code code = Code::ERR_RATE_LIMITED;
-      if (!p->door_known) {
-        code = Code::ERR_DOOR_UNKNOWN;
-      } else if (parsed.error) {
-        code = Code::ERR_BAD_REQUEST;
-      }
+      const Code code = !p->door_known ? Code::ERR_DOOR_UNKNOWN
+                        : parsed.error ? Code::ERR_BAD_REQUEST
+                                       : Code::ERR_RATE_LIMITED;
       if (!parsed.error) {
         metrics.rejected(p->door_known ? RejectReason::kRateLimited : RejectReason::kUnknownDoor);
       }
@@ -226,7 +220,7 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
       // so it gets 50401 with the door's fail mode, and the engine is not asked: no pass use
       // is taken and no anti-passback position moves for a door that never opened.
       outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
-      extra = outcome_extra(*p, outcome, "swipe_too_old");
+      extra = outcome_extra("swipe_too_old", p->door.fail_safe, outcome.grant);
       metrics.rejected(RejectReason::kTooOld);
       spdlog::debug("swipe {} at {}/{} arrived after max_swipe_age_ms", p->trace_id, site, door_id);
     } else {
@@ -368,18 +362,10 @@ void SwipePipeline::Core::give_back_if_denied(const Pending& p, const Outcome& o
   if (p.decided.grant && !outcome.grant) engine.give_back(p.taken);
 }
 
-std::string SwipePipeline::Core::outcome_extra(const Pending& p, const Outcome& outcome,
-                                               std::string_view why) {
-  json::object extra;
-  extra["outcome"] = why;
-  extra["fail_mode"] = p.door.fail_safe ? "safe" : "secure";
-  if (outcome.grant) extra["granted_by_fail_mode"] = true;
-  return json::serialize(extra);
-}
-
 void SwipePipeline::Core::journal_outcome(const Pending& p, const Outcome& outcome,
                                           std::string_view why) {
-  append_logged(journal, record_of(p, outcome, outcome_extra(p, outcome, why)));
+  append_logged(journal,
+                record_of(p, outcome, outcome_extra(why, p.door.fail_safe, outcome.grant)));
 }
 
 void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::uint32_t copies,

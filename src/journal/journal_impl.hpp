@@ -15,8 +15,6 @@
 #include <shared_mutex>
 #include <thread>
 
-#include <boost/json.hpp>
-
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
 #include "core/writer_first_mutex.hpp"
@@ -326,23 +324,17 @@ class Journal::Impl {
     JournalRecord r;
     r.kind = RecordKind::resilience;
     r.source = "journal";
-    r.extra = boost::json::serialize(boost::json::object{{"event", "degradation"},
-                                                         {"state", "off"},
-                                                         {"cause", "journal"},
-                                                         {"since", format_utc(outage_began_)},
-                                                         {"failed_records", outage_failed_records_},
-                                                         {"error", outage_error_}});
-    if (auto valid = validate_and_normalize(r); !valid) {
-      spdlog::error("journal: the end of its outage not recorded: {}", valid.error().message);
-      return;
+    r.extra = outage_end_extra(outage_began_, outage_failed_records_, outage_error_);
+    auto valid = validate_and_normalize(r);
+    if (valid) {
+      std::string members = encode_members(r);
+      enqueue(Pending{std::move(r), std::move(members), [](Result<JournalRecord> done) {
+                        if (!done)
+                          spdlog::error("journal outage not recorded: {}", done.error().message);
+                      }});
+    } else {
+      spdlog::error("journal outage not recorded: {}", valid.error().message);
     }
-    std::string members = encode_members(r);
-    enqueue(Pending{std::move(r), std::move(members), [](Result<JournalRecord> done) {
-                      if (!done) {
-                        spdlog::error("journal: the end of its outage not recorded: {}",
-                                      done.error().message);
-                      }
-                    }});
   }
 
   // Flusher thread: acknowledges what the syncer wrote; returns once the syncer has ended and

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cerrno>
 #include <cstdio>
 
@@ -67,6 +68,16 @@ std::string tail_cut_extra(const RecoveryReport& report) {
          ",\"bytes\":" + std::to_string(report.bytes_cut) +
          ",\"first_seq\":" + std::to_string(report.first_cut_seq) +
          ",\"last_seq\":" + std::to_string(report.last_cut_seq) + "}";
+}
+
+std::string outage_end_extra(TimePoint since, std::uint64_t failed_records,
+                             std::string_view error) {
+  return boost::json::serialize(boost::json::object{{"event", "degradation"},
+                                                    {"state", "off"},
+                                                    {"cause", "journal"},
+                                                    {"since", format_utc(since)},
+                                                    {"failed_records", failed_records},
+                                                    {"error", error}});
 }
 
 std::string RecoveryReport::summary() const {

@@ -44,4 +44,9 @@ Result<RecoveredState> recover_journal(const std::string& dir);
 // The members of a cut's resilience record: {"event":"journal_tail_cut","segment",...}.
 std::string tail_cut_extra(const RecoveryReport& report);
 
+// The members of the resilience record of a write outage, written once writes succeed again:
+// {"event":"degradation","state":"off","cause":"journal","since",
+// "failed_records","error"}.
+std::string outage_end_extra(TimePoint since, std::uint64_t failed_records, std::string_view error);
+
 }  // namespace castellan::journal
