@@ -179,23 +179,23 @@ class Journal::Impl {
       {
         std::unique_lock lock(mu_);
         syncer_waiting_ = true;
-        std::optional<runtime::WaitMarker> idle(std::in_place, self, "journal: next record",
-                                                runtime::WaitKind::kIdle);
-        sync_cv_.wait(lock, [&] { return !sealed_.empty() || stopping_; });
-        // Linger only when appends are concurrent (the last batch had company), and only
-        // until as many records wait as the last batch held: appenders that were just
-        // acknowledged come back within microseconds, and a lone appender never waits for
-        // records that are not coming.
-        const std::size_t want = std::min(last_batch_size_, options_.batch_max);
-        if (options_.linger.count() > 0 && want > 1 && !stopping_ &&
-            sealed_.front().batch.size() < want) {
-          sync_wake_at_ = want;
-          sync_cv_.wait_for(lock, options_.linger,
-                            [&] { return sealed_.front().batch.size() >= want || stopping_; });
-          sync_wake_at_ = 1;
+        {
+          const runtime::WaitMarker idle(self, "journal: next record", runtime::WaitKind::kIdle);
+          sync_cv_.wait(lock, [&] { return !sealed_.empty() || stopping_; });
+          // Linger only when appends are concurrent (the last batch had company), and only
+          // until as many records wait as the last batch held: appenders that were just
+          // acknowledged come back within microseconds, and a lone appender never waits for
+          // records that are not coming.
+          const std::size_t want = std::min(last_batch_size_, options_.batch_max);
+          if (options_.linger.count() > 0 && want > 1 && !stopping_ &&
+              sealed_.front().batch.size() < want) {
+            sync_wake_at_ = want;
+            sync_cv_.wait_for(lock, options_.linger,
+                              [&] { return sealed_.front().batch.size() >= want || stopping_; });
+            sync_wake_at_ = 1;
+          }
         }
         syncer_waiting_ = false;
-        idle.reset();
         if (sealed_.empty()) return;  // stopping, and everything is written
         const auto stall = std::chrono::milliseconds(stall_ms_.exchange(0));
         if (stall.count() > 0) {
