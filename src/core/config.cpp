@@ -283,10 +283,10 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
                             "'");
       }
       if (section_table == nullptr) {  // `[[server]]` or `server = 1`
-        return config_error(
-            where(path, section_node.source()) + ": '" + section + "' must be a table written [" +
-            section + "], not " +
-            (section_node.is_array() ? "an array of tables [[" + section + "]]" : "a value"));
+        return config_error(fmt::format(
+            "{}: '{}' must be a table written [{}], not {}", where(path, section_node.source()),
+            section, section,
+            section_node.is_array() ? "an array of tables [[" + section + "]]" : "a value"));
       }
       for (auto& [key_key, node] : *section_table) {
         const std::string key(key_key.str());

@@ -328,7 +328,7 @@ class Journal::Impl {
     auto valid = validate_and_normalize(r);
     if (valid) {
       std::string members = encode_members(r);
-      enqueue(Pending{std::move(r), std::move(members), [](Result<JournalRecord> done) {
+      enqueue(Pending{std::move(r), std::move(members), [](const Result<JournalRecord>& done) {
                         if (!done)
                           spdlog::error("journal outage not recorded: {}", done.error().message);
                       }});

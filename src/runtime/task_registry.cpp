@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/thread_task.hpp"
 #include "runtime/wait_marker.hpp"
 
 namespace castellan::runtime {
@@ -23,12 +24,29 @@ std::string_view short_path(std::string_view path) {
 }  // namespace
 
 std::string format_spawn_site(const std::source_location& loc) {
-  std::string out(short_path(loc.file_name()));
+  return format_spawn_site(loc.file_name(), static_cast<int>(loc.line()), loc.function_name());
+}
+
+std::string format_spawn_site(std::string_view file, int line, std::string_view function) {
+  std::string out(short_path(file));
   out += ':';
-  out += std::to_string(loc.line());
+  out += std::to_string(line);
   out += ' ';
-  out += loc.function_name();
+  out += function;
   return out;
+}
+
+ThreadTask::ThreadTask(TaskRegistry* registry, std::string name, std::string group,
+                       const char* file, int line, const char* function)
+    : registry_(registry) {
+  if (!registry_) return;
+  entry_ = registry_->add(std::move(name), std::move(group),
+                          format_spawn_site(file, line, function), TaskOptions{.daemon = true});
+  clock_ = &registry_->clock();
+}
+
+ThreadTask::~ThreadTask() {
+  if (entry_) registry_->remove(entry_->id);
 }
 
 TaskRegistry::TaskRegistry(const Clock& clock) : clock_(clock) {}
@@ -39,10 +57,15 @@ std::int64_t TaskRegistry::now_us() const {
 
 std::shared_ptr<TaskEntry> TaskRegistry::add(std::string name, std::string group,
                                              const std::source_location& loc, TaskOptions options) {
+  return add(std::move(name), std::move(group), format_spawn_site(loc), options);
+}
+
+std::shared_ptr<TaskEntry> TaskRegistry::add(std::string name, std::string group,
+                                             std::string spawn_site, TaskOptions options) {
   auto entry = std::make_shared<TaskEntry>();
   entry->name = std::move(name);
   entry->group = std::move(group);
-  entry->spawn_site = format_spawn_site(loc);
+  entry->spawn_site = std::move(spawn_site);
   entry->daemon = options.daemon;
   entry->started_us = now_us();
   entry->last_progress_us.store(entry->started_us, std::memory_order_relaxed);

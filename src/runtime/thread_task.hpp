@@ -6,39 +6,36 @@
 // stuck in a bounded wait (an fdatasync that never returns) is reported as stuck, with what it
 // waits on. Without a registry (unit tests, benchmarks, tools) it is a no-op.
 //
-// Asio-free, like task_registry.hpp and wait_marker.hpp: the plain-C++ modules (journal, store)
-// use it through the small castellan_tasks library.
+// Asio-free and free of std::source_location (the spawn site comes from the compiler's
+// __builtin_FILE/LINE/FUNCTION), like task_entry.hpp and wait_marker.hpp: the plain-C++
+// modules (journal, store) use it through the small castellan_tasks library.
 #pragma once
 
 #include <memory>
-#include <source_location>
 #include <string>
 
-#include "runtime/task_registry.hpp"
+#include "runtime/task_entry.hpp"
 #include "runtime/wait_marker.hpp"
 
 namespace castellan::runtime {
 
+class TaskRegistry;
+
 class ThreadTask {
  public:
   ThreadTask(TaskRegistry* registry, std::string name, std::string group,
-             const std::source_location& loc = std::source_location::current())
-      : registry_(registry) {
-    if (registry_) {
-      entry_ = registry_->add(std::move(name), std::move(group), loc, TaskOptions{.daemon = true});
-    }
-  }
-  ~ThreadTask() {
-    if (entry_) registry_->remove(entry_->id);
-  }
+             const char* file = __builtin_FILE(), int line = __builtin_LINE(),
+             const char* function = __builtin_FUNCTION());
+  ~ThreadTask();
   ThreadTask(const ThreadTask&) = delete;
   ThreadTask& operator=(const ThreadTask&) = delete;
 
-  TaskRef ref() const { return entry_ ? TaskRef(entry_.get(), &registry_->clock()) : TaskRef(); }
+  TaskRef ref() const { return entry_ ? TaskRef(entry_.get(), clock_) : TaskRef(); }
 
  private:
   TaskRegistry* registry_;
   std::shared_ptr<TaskEntry> entry_;
+  const Clock* clock_ = nullptr;
 };
 
 }  // namespace castellan::runtime

@@ -19,7 +19,8 @@
 
 #include <chrono>
 
-#include "runtime/task_registry.hpp"
+#include "core/clock.hpp"
+#include "runtime/task_entry.hpp"
 
 namespace castellan::runtime {
 
