@@ -537,18 +537,21 @@ TEST(OpsListener, MetricsPassPromtoolAndHealthAndReadiness) {
   EXPECT_NE(not_ready.body.find("\"broker\":\"down\""), std::string::npos) << not_ready.body;
 }
 
+// "Bearer <token>" of a log-in as the test account "eve" with `password`.
+std::string eves_token(ApiHarness& h, const std::string& password) {
+  auto r = h.client()->request("POST", "/v1/auth/token",
+                               R"({"username":"eve","password":")" + password + R"("})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  return "Bearer " + std::string(body_of(r).at("token").as_string());
+}
+
 // A stolen token must not outlive the answer to its theft: a new password, a new role or the
 // account's deletion refuses every token issued before it.
 TEST(HttpsServer, ATokenIsRefusedOnceItsAccountChangesPasswordOrRoleOrIsDeleted) {
   ApiHarness h;
   ASSERT_TRUE(
       h.accounts.create({"eve", h.hasher.hash("first-password").value(), Role::kAdmin}).ok());
-  const auto log_in = [&](const std::string& password) {
-    auto r = h.client()->request("POST", "/v1/auth/token",
-                                 R"({"username":"eve","password":")" + password + R"("})");
-    EXPECT_EQ(r.status, 200) << r.body;
-    return "Bearer " + std::string(body_of(r).at("token").as_string());
-  };
+  const auto log_in = [&](const std::string& password) { return eves_token(h, password); };
   const auto as = [&](const std::string& token) {
     return h.client()->request("GET", "/v1/accounts", "", {{"Authorization", token}});
   };
@@ -580,12 +583,9 @@ TEST(HttpsServer, AnOpenEventStreamEndsOnceItsAccountChangesPasswordOrIsDeleted)
   ASSERT_TRUE(
       h.accounts.create({"eve", h.hasher.hash("first-password").value(), Role::kAuditor}).ok());
   const auto open_stream = [&](const std::string& password) {
-    auto login = h.client()->request("POST", "/v1/auth/token",
-                                     R"({"username":"eve","password":")" + password + R"("})");
-    EXPECT_EQ(login.status, 200) << login.body;
     auto c = h.client();
-    c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                 std::string(body_of(login).at("token").as_string()) + "\r\n\r\n");
+    c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: " +
+                 eves_token(h, password) + "\r\n\r\n");
     EXPECT_NE(c->read_until(": stream open\n\n").find(": stream open"), std::string::npos);
     for (int i = 0; i < 500 && h.events.subscribers() == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
