@@ -183,9 +183,21 @@ TEST(MqttClientNoBroker, ItsNetworkThreadIsARegisteredDaemonTask) {
 
 // A broker that is not there is said once, with the reason, however often the client retries.
 TEST(MqttClientState, AFailedConnectIsReportedOncePerReason) {
-  testing::HeldPort nothing;
-  const int port = nothing.port();
-  nothing.release();  // nobody listens there now
+  // Bound but not listening, for the whole test: every attempt is refused, and no test running
+  // alongside can take the port (a released one was once taken by another test's listener,
+  // which then dropped the client: a second reason).
+  const int bound = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(bound, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::getsockname(bound, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  struct Close {
+    int fd;
+    ~Close() { ::close(fd); }
+  } close_bound{bound};
+  const int port = ntohs(addr.sin_port);
   MqttOptions o;
   o.port = port;
   o.reconnect_min = std::chrono::milliseconds(20);
