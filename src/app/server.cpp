@@ -18,6 +18,7 @@
 #include "app/commands.hpp"
 #include "app/data_dir.hpp"
 #include "app/door_alarm_replay.hpp"
+#include "app/door_history_file.hpp"
 #include "app/leak_record.hpp"
 #include "app/pass_use_replay.hpp"
 #include "app/passback_replay.hpp"
@@ -173,6 +174,16 @@ int run_server(const Config& config) {
     spdlog::info("door alarms: {} raised before the restart and not yet cleared",
                  alarms->carried_over);
   }
+  // Before any decision: the failure rates and passages behind each door's assist.
+  const std::string history_path = door_history_path(data_dir);
+  if (auto restored = load_door_history(history_path, doors, device_service.door_states());
+      !restored) {
+    spdlog::error("{}", restored.error().message);
+  } else if (*restored > 0) {
+    spdlog::info("door history: failure rates and passages of {} door(s) read back", *restored);
+  }
+  DoorHistorySaver history_saver(history_path, device_service.door_states(), clock,
+                                 std::chrono::seconds(10), &registry);
   if (auto attached = device_service.attach(mqtt); !attached) return fail(attached.error().message);
 
   // Everything that can still fail comes before the MQTT client starts: a return after it would

@@ -1,5 +1,6 @@
 #include "devices/door_state.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "devices/journal_records.hpp"
@@ -25,6 +26,17 @@ DoorStateTracker::State& DoorStateTracker::state_for(const DoorInfo& door) {
   s.id = door.id;
   s.held_open_s = door.held_open_s;
   return s;
+}
+
+DecisionHour& DoorStateTracker::hour_slot(State& s, std::int64_t hour) {
+  auto& slot = s.hours[static_cast<std::size_t>(hour) % s.hours.size()];
+  if (slot.hour != hour) slot = DecisionHour{hour, 0, 0};
+  return slot;
+}
+
+bool DoorStateTracker::in_last_day(std::int64_t hour) const {
+  const std::int64_t now_hour = hour_of(clock_.now());
+  return hour >= 0 && hour <= now_hour && now_hour - hour < 24;
 }
 
 void DoorStateTracker::journal_state(const State& s) {
@@ -86,8 +98,7 @@ DoorStateTracker::Authorisation DoorStateTracker::on_decision(const DoorInfo& do
   std::lock_guard lock(mu_);
   State& s = state_for(door);
   auto now = clock_.now();
-  auto& bucket = s.hours[static_cast<std::size_t>(hour_of(now)) % s.hours.size()];
-  if (bucket.hour != hour_of(now)) bucket = HourBucket{hour_of(now), 0, 0};
+  auto& bucket = hour_slot(s, hour_of(now));
   ++bucket.total;
   if (!granted) {
     ++bucket.denied;
@@ -156,11 +167,10 @@ AssistView DoorStateTracker::view(const State& s) const {
   v.recent.assign(s.recent.begin(), s.recent.end());
   v.forced_open = s.forced_open;
   v.held_open = s.held_open;
-  std::int64_t now_hour = hour_of(clock_.now());
   std::uint64_t total = 0, denied = 0;
   for (const auto& b : s.hours) {
     // The current hour and the 23 before it: the last 23 to 24 hours.
-    if (b.hour >= 0 && now_hour - b.hour < 24 && b.hour <= now_hour) {
+    if (in_last_day(b.hour)) {
       total += b.total;
       denied += b.denied;
     }
@@ -175,6 +185,34 @@ AssistView DoorStateTracker::view(const State& s) const {
     v.reason = "failure rate over the last 24 h is above 12 %";
   }
   return v;
+}
+
+std::vector<DoorHistory> DoorStateTracker::history() const {
+  std::lock_guard lock(mu_);
+  std::vector<DoorHistory> out;
+  for (const auto& [id, s] : doors_) {
+    DoorHistory h{s.site, s.id, {}, {s.recent.begin(), s.recent.end()}};
+    for (const auto& b : s.hours) {
+      if (in_last_day(b.hour) && b.total > 0) h.hours.push_back(b);
+    }
+    std::ranges::sort(h.hours, {}, &DecisionHour::hour);
+    if (!h.hours.empty() || !h.recent.empty()) out.push_back(std::move(h));
+  }
+  return out;
+}
+
+void DoorStateTracker::restore_history(const DoorInfo& door, const DoorHistory& saved) {
+  std::lock_guard lock(mu_);
+  State& s = state_for(door);
+  for (const auto& saved_hour : saved.hours) {
+    if (!in_last_day(saved_hour.hour)) continue;
+    auto& slot = hour_slot(s, saved_hour.hour);
+    slot.total += saved_hour.total;
+    slot.denied += std::min(saved_hour.denied, saved_hour.total);
+  }
+  // Passages of this process (none, at start) stay newest.
+  s.recent.insert(s.recent.end(), saved.recent.begin(), saved.recent.end());
+  while (s.recent.size() > kRecentPassages) s.recent.pop_back();
 }
 
 AssistView DoorStateTracker::assist(std::string_view door) const {

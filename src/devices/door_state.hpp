@@ -13,7 +13,8 @@
 //   "state":"raised"|"cleared"}.
 // - Assist: current state, the last 3 passages (grants), the failure rate of the last 24 h
 //   (denied / all decisions at the door, in hourly buckets), and whether a force unlock is
-//   advisable: not with the beam blocked or a failure rate above 12 %.
+//   advisable: not with the beam blocked or a failure rate above 12 %. The counts and passages
+//   are kept across a restart (history / restore_history; app/door_history_file saves them).
 //
 // Thread-safe (one mutex); journal appends are queued under it so records keep their order.
 #pragma once
@@ -40,6 +41,22 @@ struct Passage {
   std::string user;
   Direction dir = Direction::kIn;
   std::string trace_id;
+};
+
+// Decisions at a door in one hour (UTC, hours since the epoch).
+struct DecisionHour {
+  std::int64_t hour = -1;
+  std::uint32_t total = 0;
+  std::uint32_t denied = 0;
+};
+
+// What assist shows beyond the door's live state: the decision counts of the last 24 h and the
+// last passages.
+struct DoorHistory {
+  std::string site;
+  std::string door;
+  std::vector<DecisionHour> hours;  // of the last 24 h, oldest first, none empty
+  std::vector<Passage> recent;      // newest first
 };
 
 struct AssistView {
@@ -90,17 +107,18 @@ class DoorStateTracker {
   // journaled so) when the door is first seen closed.
   void carry_over_alarm(const DoorInfo& door, std::string_view alarm);
 
+  // Every door's history, to keep across a restart.
+  std::vector<DoorHistory> history() const;
+  // At start, before any decision: adds what a save before the restart kept. Hours no longer
+  // in the last 24 h are dropped.
+  void restore_history(const DoorInfo& door, const DoorHistory& saved);
+
   AssistView assist(std::string_view door) const;
   // {"lock","contact","beam","recent":[{"ts","user","dir","trace_id"}],"failure_rate_24h",
   //  "decisions_24h","force_unlock_allowed","reason","alarms":{"forced_open","held_open"}}
   std::string assist_json(std::string_view door) const;
 
  private:
-  struct HourBucket {
-    std::int64_t hour = -1;  // hours since the epoch
-    std::uint32_t total = 0;
-    std::uint32_t denied = 0;
-  };
   struct State {
     std::string site;
     std::string id;
@@ -113,9 +131,13 @@ class DoorStateTracker {
     bool forced_open = false;
     bool held_open = false;
     std::deque<Passage> recent;
-    std::array<HourBucket, 25> hours{};
+    std::array<DecisionHour, 25> hours{};  // slot hour % 25
   };
   State& state_for(const DoorInfo& door);
+  // The slot of `hour`, emptied first if it held an older hour.
+  static DecisionHour& hour_slot(State& s, std::int64_t hour);
+  // Whether `hour` is one of the last 24 (the current one and the 23 before it).
+  bool in_last_day(std::int64_t hour) const;
   // Moves the window's end to at least now + unlock_ms. Caller holds mu_.
   Authorisation extend(State& s, int unlock_ms);
   void journal_state(const State& s);

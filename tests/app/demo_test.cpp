@@ -67,6 +67,7 @@ std::string wait_for_file(const std::string& path, std::chrono::milliseconds tim
 // it has exited.
 std::string curl(const std::string& out_path, std::vector<std::string> args) {
   args.insert(args.begin(), {"/usr/bin/curl", "-sS", "--tlsv1.3", "--max-time", "10"});
+  fs::remove(out_path);  // the child appends
   ChildProcess child;
   EXPECT_TRUE(child.start(args, out_path).ok());
   for (int i = 0; i < 240 && child.running(); ++i) std::this_thread::sleep_for(50ms);
@@ -89,9 +90,10 @@ class DemoTest : public ::testing::Test {
 
   // Starts the demo and waits for demo.json.
   json::object start_demo() {
+    const auto info_file = (dir_ / "demo.json").string();
+    fs::remove(info_file);  // a previous run's
     auto started = demo_.start({kBinary, "demo", "--data-dir", dir_.string(), "--no-sim"}, log_);
     EXPECT_TRUE(started.ok());
-    const auto info_file = (dir_ / "demo.json").string();
     for (int i = 0; i < 600 && !fs::exists(info_file); ++i) {
       if (!demo_.running()) break;
       std::this_thread::sleep_for(100ms);
@@ -103,6 +105,25 @@ class DemoTest : public ::testing::Test {
       return {};
     }
     return read_json(info_file);
+  }
+
+  // "Authorization: Bearer …" for the demo's admin account; empty (and a failure) if refused.
+  std::string admin_bearer(const json::object& info) {
+    std::string password;
+    std::ifstream(std::string(info.at("admin_password_file").as_string())) >> password;
+    const std::string login =
+        curl((dir_ / "login.out").string(),
+             {"--cacert", std::string(info.at("ca").as_string()), "-X", "POST",
+              std::string(info.at("api").as_string()) + "/v1/auth/token", "-d",
+              R"({"username":"admin","password":")" + password + R"("})"});
+    boost::system::error_code ec;
+    const json::value reply = json::parse(login, ec);
+    const auto* token = !ec && reply.is_object() ? reply.as_object().if_contains("token") : nullptr;
+    if (token == nullptr || !token->is_string()) {
+      ADD_FAILURE() << "login refused: " << login;
+      return {};
+    }
+    return "Authorization: Bearer " + std::string(token->as_string());
   }
 
   // The demo's mosquitto, from the pid file it writes.
@@ -197,15 +218,8 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   // journaled with the name of the operator who asked for it.
   const std::string api(info.at("api").as_string());
   const std::string ca(info.at("ca").as_string());
-  std::string password;
-  std::ifstream(std::string(info.at("admin_password_file").as_string())) >> password;
-  const std::string login = curl((dir_ / "login.out").string(),
-                                 {"--cacert", ca, "-X", "POST", api + "/v1/auth/token", "-d",
-                                  R"({"username":"admin","password":")" + password + R"("})"});
-  const json::value login_reply = json::parse(login);
-  const auto* token_value = login_reply.as_object().if_contains("token");
-  ASSERT_NE(token_value, nullptr) << login;
-  const std::string bearer = "Authorization: Bearer " + std::string(token_value->as_string());
+  const std::string bearer = admin_bearer(info);
+  ASSERT_FALSE(bearer.empty());
 
   const std::string sse_out = (dir_ / "sse.out").string();
   ChildProcess sse;
@@ -249,6 +263,18 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   ASSERT_FALSE(items.empty()) << events;
   EXPECT_EQ(items.front().at("actor").as_string(), "admin") << events;
   EXPECT_EQ(items.front().at("reason").as_string(), "demo test") << events;
+  const auto assist = [&](const json::object& demo) {  // d1's, from the demo `demo.json` names
+    const std::string reply =
+        curl((dir_ / "assist.out").string(),
+             {"--cacert", std::string(demo.at("ca").as_string()), "-H", admin_bearer(demo),
+              std::string(demo.at("api").as_string()) + "/v1/doors/d1/assist"});
+    boost::system::error_code ec;
+    auto parsed = json::parse(reply, ec);
+    EXPECT_FALSE(ec) << reply << "\ndemo output:\n" << read_file(log_);
+    return ec ? json::object{} : parsed.as_object();
+  };
+  const auto assist_before = assist(info);
+  EXPECT_EQ(assist_before.at("decisions_24h").as_int64(), 2) << assist_before;
   client.stop();
 
   const pid_t broker_pid = demo_broker_pid();
@@ -264,6 +290,14 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   const auto verify = kBinary + " journal verify " +
                       std::string(info.at("journal_dir").as_string()) + " >/dev/null 2>&1";
   EXPECT_EQ(WEXITSTATUS(::system(verify.c_str())), 0);
+
+  // Started again on the same data dir, the server shows the door's decision counts and
+  // passages of before the stop (app/door_history_file).
+  const auto again = start_demo();
+  ASSERT_FALSE(again.empty());
+  const auto assist_after = assist(again);
+  EXPECT_EQ(assist_after.at("decisions_24h"), assist_before.at("decisions_24h")) << assist_after;
+  EXPECT_EQ(assist_after.at("recent"), assist_before.at("recent")) << assist_after;
 }
 
 // A demo killed outright (kill -9, a crash) takes its children with it, and a terminal's
