@@ -4,6 +4,7 @@
 #include "access/json_reader.hpp"
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
+#include "core/time.hpp"
 
 namespace castellan::access {
 
@@ -143,6 +144,21 @@ Result<void> validate_document(Collection c, const json::object& doc) {
   return make_error(Code::ERR_BAD_REQUEST, "unknown collection");
 }
 
+namespace {
+
+// Validity times are kept as Castellan writes every time: UTC, `Z`, milliseconds (contract §2),
+// so what GET shows is what the engine decides on. Called once the document is valid.
+void canonical_times(Collection c, json::object& doc) {
+  if (c != Collection::cards && c != Collection::passes) return;
+  for (const char* field : {"valid_from", "valid_until"}) {
+    auto* v = doc.if_contains(field);
+    if (v == nullptr || !v->is_string()) continue;
+    if (auto t = parse_utc(v->get_string()); t) *v = format_utc(*t);
+  }
+}
+
+}  // namespace
+
 Result<json::object> prepare_create(Collection c, const json::value& body,
                                     const CodecContext& ctx) {
   if (!body.is_object()) return make_error(Code::ERR_BAD_REQUEST, "body must be a JSON object");
@@ -164,6 +180,7 @@ Result<json::object> prepare_create(Collection c, const json::value& body,
   fill_defaults(c, doc);
   auto valid = validate_document(c, doc);
   if (!valid) return valid.error();
+  canonical_times(c, doc);
   return doc;
 }
 
@@ -185,8 +202,8 @@ Result<json::object> prepare_patch(Collection c, const json::object& stored,
     for (std::string_view f : fixed_fields(c)) {
       if (k == f) {
         return make_error(Code::ERR_BAD_REQUEST, "field '" + std::string(f) +
-                                                     "' cannot be changed (create a new " +
-                                                     std::string(collection_name(c)) + ")");
+                                                     "' cannot be changed (create a new one "
+                                                     "instead)");
       }
     }
     if (v.is_null()) {
@@ -198,6 +215,7 @@ Result<json::object> prepare_patch(Collection c, const json::object& stored,
   fill_defaults(c, doc);
   auto valid = validate_document(c, doc);
   if (!valid) return valid.error();
+  canonical_times(c, doc);
   return doc;
 }
 

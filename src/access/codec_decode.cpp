@@ -104,6 +104,9 @@ Result<Site> decode_site(const json::object& doc) {
   s.tz = r.string("tz");
   if (r.ok()) {
     try {
+      // "localtime" is a file of the OS's zoneinfo (a link to the host's own /etc/localtime),
+      // not an IANA name: a site's windows would move with the host's setting.
+      if (s.tz == "localtime") throw std::invalid_argument("not an IANA time zone");
       (void)date::locate_zone(s.tz);
     } catch (const std::exception&) {
       r.fail("field 'tz': unknown time zone '" + s.tz +
@@ -186,13 +189,17 @@ Result<Holiday> decode_holiday(const json::object& doc) {
   std::string d = r.string("date");
   h.name = r.string("name");
   if (r.ok()) {
-    int y = 0;
-    unsigned m = 0, day = 0;
-    char tail = 0;
-    bool shape =
-        d.size() == 10 && std::sscanf(d.c_str(), "%4d-%2u-%2u%c", &y, &m, &day, &tail) == 3;
-    h.date = date::year{y} / date::month{m} / date::day{day};
-    if (!shape || d[4] != '-' || d[7] != '-' || !h.date.ok()) {
+    // Digits exactly where YYYY-MM-DD has them (no sign, no space), so a day has one spelling.
+    bool shape = d.size() == 10;
+    for (std::size_t i = 0; shape && i < d.size(); ++i) {
+      shape = (i == 4 || i == 7) ? d[i] == '-' : (d[i] >= '0' && d[i] <= '9');
+    }
+    const auto number = [&](std::size_t at, std::size_t n) {
+      return shape ? std::stoi(d.substr(at, n)) : 0;
+    };
+    h.date = date::year{number(0, 4)} / date::month{static_cast<unsigned>(number(5, 2))} /
+             date::day{static_cast<unsigned>(number(8, 2))};
+    if (!shape || !h.date.ok()) {
       r.fail("field 'date' is not a calendar date YYYY-MM-DD: '" + d + "'");
     }
   }

@@ -110,6 +110,11 @@ DecisionResult DecisionEngine::decide(const Snapshot& s, const DecisionRequest& 
   const PassEntry* pass = nullptr;
   if (!card_grants && !s.passes_by_hash.empty()) {
     for (std::uint32_t pi : s.passes_for(req.card_hash)) {
+      // A pass for other doors says nothing about this one, so it never replaces the card's
+      // own answer here: a card outside its schedule stays 40306, not 40305 ("no group or pass
+      // grants this door", which a group does) nor the other pass's 40301/40308. Without a
+      // card, the passes are all there is and rank as before (protocol.md).
+      if (card != nullptr && !contains(s.passes[pi].doors, door_index)) continue;
       Code c = check_pass(s.passes[pi], door_index, req.now);
       if (c == Code::OK) {
         pass = &s.passes[pi];

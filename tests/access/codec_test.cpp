@@ -27,6 +27,9 @@ const BadBody kBadBodies[] = {
      "field 'id' is not a valid site id (1-32 of a-z 0-9 -): 'HQ'"},
     {Collection::sites, R"({"id":"hq","name":"HQ","tz":"Mars/Olympus"})",
      "field 'tz': unknown time zone 'Mars/Olympus' (expected an IANA name such as Europe/Berlin)"},
+    // The OS's zoneinfo has it (a link to the host's /etc/localtime); IANA does not.
+    {Collection::sites, R"({"id":"hq","name":"HQ","tz":"localtime"})",
+     "field 'tz': unknown time zone 'localtime' (expected an IANA name such as Europe/Berlin)"},
     {Collection::sites, R"({"id":"hq","name":7,"tz":"UTC"})", "field 'name' must be a string"},
     {Collection::sites, R"({"id":"hq","name":"HQ","tz":"UTC","apb_reset_hours":"12"})",
      "field 'apb_reset_hours' must be an integer"},
@@ -75,6 +78,13 @@ const BadBody kBadBodies[] = {
      "field 'date' is not a calendar date YYYY-MM-DD: '2027-02-29'"},
     {Collection::holidays, R"({"id":"h","site":"hq","date":"2026-1-01","name":"x"})",
      "field 'date' is not a calendar date YYYY-MM-DD: '2026-1-01'"},
+    // A sign or a space where a digit belongs: one day, one spelling.
+    {Collection::holidays, R"({"id":"h","site":"hq","date":"2026-12- 5","name":"x"})",
+     "field 'date' is not a calendar date YYYY-MM-DD: '2026-12- 5'"},
+    {Collection::holidays, R"({"id":"h","site":"hq","date":"2026-+1-05","name":"x"})",
+     "field 'date' is not a calendar date YYYY-MM-DD: '2026-+1-05'"},
+    {Collection::holidays, R"({"id":"h","site":"hq","date":"-001-12-25","name":"x"})",
+     "field 'date' is not a calendar date YYYY-MM-DD: '-001-12-25'"},
     {Collection::passes,
      R"({"card":"DEADBEEF","holder":"V","doors":[],"valid_from":"2026-01-01T00:00:00Z","valid_until":"2026-01-02T00:00:00Z","max_uses":3})",
      "field 'doors' must name at least one door"},
@@ -156,7 +166,7 @@ TEST(Codec, PatchMergesRevalidatesAndGuardsFixedFields) {
   EXPECT_TRUE(prepare_patch(Collection::doors, *door, parse(R"({"id":"d1"})")).ok());
   auto key = prepare_patch(Collection::doors, *door, parse(R"({"key":"00"})"));
   ASSERT_FALSE(key.ok());
-  EXPECT_EQ(key.error().message, "field 'key' cannot be changed (create a new doors)");
+  EXPECT_EQ(key.error().message, "field 'key' cannot be changed (create a new one instead)");
   auto bad = prepare_patch(Collection::doors, *door, parse(R"({"held_open_s":-1})"));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message, "field 'held_open_s' must be between 1 and 86400, got -1");
@@ -170,7 +180,7 @@ TEST(Codec, CardPatchCannotChangeUid) {
   ASSERT_TRUE(card.ok());
   auto r = prepare_patch(Collection::cards, *card, parse(R"({"uid":"DEADBEEF"})"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "field 'uid' cannot be changed (create a new cards)");
+  EXPECT_EQ(r.error().message, "field 'uid' cannot be changed (create a new one instead)");
   auto revoke = prepare_patch(Collection::cards, *card, parse(R"({"status":"revoked"})"));
   ASSERT_TRUE(revoke.ok());
   EXPECT_EQ(decode_card(*revoke)->status, CardStatus::revoked);
@@ -216,6 +226,28 @@ TEST(Codec, PassHashesCardAndAccountsHidePassword) {
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_FALSE(public_view(Collection::accounts, *a).contains("password_hash"));
   EXPECT_EQ(document_key(Collection::accounts, *a), "ops");
+}
+
+TEST(Codec, ValidityTimesAreKeptInUtcWithMilliseconds) {
+  auto p = prepare_create(Collection::passes,
+                          parse(R"({"card":"DEADBEEF","holder":"V","doors":["d1"],)"
+                                R"("valid_from":"2026-11-30T23:00:00-05:00",)"
+                                R"("valid_until":"2027-01-01T00:00:00.123456789Z","max_uses":3})"),
+                          ctx());
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->at("valid_from").as_string(), "2026-12-01T04:00:00.000Z");
+  EXPECT_EQ(p->at("valid_until").as_string(), "2027-01-01T00:00:00.123Z");
+  auto card = prepare_create(
+      Collection::cards,
+      parse(R"({"uid":"04A1B2C3","user":"u1","valid_until":"2027-06-01T02:00:00+02:00"})"), ctx());
+  ASSERT_TRUE(card.ok()) << card.error().message;
+  EXPECT_EQ(card->at("valid_until").as_string(), "2027-06-01T00:00:00.000Z");
+  auto patched = prepare_patch(Collection::cards, *card,
+                               parse(R"({"valid_from":"2026-01-01T00:00:00+01:00"})"));
+  ASSERT_TRUE(patched.ok()) << patched.error().message;
+  EXPECT_EQ(patched->at("valid_from").as_string(), "2025-12-31T23:00:00.000Z");
+  // What is shown is what the engine decides on.
+  EXPECT_EQ(decode_card(*patched)->valid_from, *parse_utc("2025-12-31T23:00:00.000Z"));
 }
 
 TEST(Codec, TimeAndDayParsers) {

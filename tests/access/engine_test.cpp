@@ -152,12 +152,8 @@ const Case kPairs[] = {
        ASSERT_TRUE(w.swipe("d2", "04a1b2c3", kWorkday).granted);
      },
      "d1", "hq", Code::ERR_PASS_EXHAUSTED},
-    {"40305 over 40306: pass not for this door, card outside its schedule",
-     [](World& w) {
-       w.data.schedules["office"].windows[0].from_min = 11 * 60;
-       w.pass("p1", "04a1b2c3", {"d1"}, 3);
-     },
-     "d2", "hq", Code::ERR_NO_ACCESS},
+    // 40305 vs 40306 cannot both hold: a door some group grants is not a door no group grants.
+    // A pass for another door does not make it one (kPassesForOtherDoors).
     {"40306 over 40307: inside the site and outside the schedule",
      [](World& w) {
        w.data.doors["d2"].apb = true;
@@ -168,7 +164,46 @@ const Case kPairs[] = {
      "d2", "hq", Code::ERR_OUTSIDE_SCHEDULE},
 };
 
+// A card's own answer at a door is not replaced by a pass (on the same uid) for other doors.
+const Case kPassesForOtherDoors[] = {
+    {"card outside its schedule, valid pass for another door: 40306",
+     [](World& w) {
+       w.data.schedules["office"].windows[0].from_min = 11 * 60;
+       w.pass("p1", "04a1b2c3", {"d1"}, 3);
+     },
+     "d2", "hq", Code::ERR_OUTSIDE_SCHEDULE},
+    {"card outside its schedule, expired pass for another door: 40306",
+     [](World& w) {
+       w.data.schedules["office"].windows[0].from_min = 11 * 60;
+       w.pass("p1", "04a1b2c3", {"d1"}, 3, kWorkday - std::chrono::hours(48),
+              kWorkday - std::chrono::hours(24));
+     },
+     "d2", "hq", Code::ERR_OUTSIDE_SCHEDULE},
+    {"card without a group for the door, exhausted pass for another door: 40305",
+     [](World& w) {
+       w.data.groups["staff"].members.clear();  // no group of u1 has d1 or `safe`
+       w.pass("p1", "04a1b2c3", {"safe"}, 1);
+       w.publish();
+       ASSERT_TRUE(w.swipe("safe", "04a1b2c3", kWorkday).granted);  // the pass's only use
+     },
+     "d1", "hq", Code::ERR_NO_ACCESS},
+    {"card outside its schedule, pass for this door not yet valid: 40302",
+     [](World& w) {
+       w.data.schedules["office"].windows[0].from_min = 11 * 60;
+       w.pass("p1", "04a1b2c3", {"d2"}, 3, kWorkday + std::chrono::hours(1),
+              kWorkday + std::chrono::hours(48));
+     },
+     "d2", "hq", Code::ERR_CARD_NOT_YET_VALID},
+    {"card outside its schedule, valid pass for this door: grant",
+     [](World& w) {
+       w.data.schedules["office"].windows[0].from_min = 11 * 60;
+       w.pass("p1", "04a1b2c3", {"d2"}, 3);
+     },
+     "d2", "hq", Code::OK},
+};
+
 class SingleCode : public ::testing::TestWithParam<Case> {};
+class PassForOtherDoors : public ::testing::TestWithParam<Case> {};
 class PrecedencePair : public ::testing::TestWithParam<Case> {};
 
 void run_case(const Case& c) {
@@ -186,12 +221,17 @@ TEST_P(SingleCode, Decides) {
 TEST_P(PrecedencePair, EarlierCodeWins) {
   run_case(GetParam());
 }
+TEST_P(PassForOtherDoors, KeepsTheCardsAnswer) {
+  run_case(GetParam());
+}
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   return "case" + std::to_string(info.index);
 }
 INSTANTIATE_TEST_SUITE_P(Codes, SingleCode, ::testing::ValuesIn(kSingleCodes), case_name);
 INSTANTIATE_TEST_SUITE_P(Codes, PrecedencePair, ::testing::ValuesIn(kPairs), case_name);
+INSTANTIATE_TEST_SUITE_P(Codes, PassForOtherDoors, ::testing::ValuesIn(kPassesForOtherDoors),
+                         case_name);
 
 TEST(Engine, PrecedenceTableMatchesCoreRanks) {
   // The pairs above follow precedence_rank; check the ranks are really in that order.
