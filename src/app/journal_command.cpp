@@ -73,6 +73,11 @@ int run_export(const JournalArgs& args) {
     }
     *slot = *t;
   }
+  if (options.from && options.to && *options.from > *options.to) {
+    std::fprintf(stderr, "castellan journal export: --from %s is after --to %s\n",
+                 args.from.c_str(), args.to.c_str());
+    return 2;
+  }
   std::ios::sync_with_stdio(false);
   auto lines = journal::export_jsonl(args.dir, options, std::cout);
   std::cout.flush();

@@ -76,6 +76,12 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
     // Created and never given its header (a crash then): it holds no record.
     if (!header && newest && bytes->size() < kSegmentHeaderBytes) break;
     if (!header) return damaged(segment, 0, last_seq, "a bad header");
+    // Seqs run on without a gap from the first segment kept (retention drops the oldest).
+    if (last_seq != 0 && header->first_seq != last_seq + 1) {
+      return damaged(segment, 0, last_seq,
+                     "a gap: the segment starts at seq " + std::to_string(header->first_seq));
+    }
+    std::uint64_t expected_seq = header->first_seq;
     // The newest segment's frames after its last batch-end mark (version 2) belong to a batch
     // not wholly written (being copied in, or torn by a crash): held back until their mark.
     const bool marks_batches = newest && header->version >= 2;
@@ -105,6 +111,13 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
         write_held();  // the intact lines before the damage, as for any damage
         return damaged(segment, offset, last_seq, "a record that cannot be read");
       }
+      if (frame.seq != expected_seq || record->seq != frame.seq) {
+        write_held();  // as for any damage
+        return damaged(segment, offset, last_seq,
+                       "seq " + std::to_string(record->seq) + " where seq " +
+                           std::to_string(expected_seq) + " belongs (a record missing or moved)");
+      }
+      ++expected_seq;
       offset = frame.next_offset;
       last_seq = record->seq;
       const bool wanted = !(options.from && record->ts < *options.from) &&
@@ -116,9 +129,13 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
       if (!marks_batches || frame.batch_end) write_held();
     }
     if (frame.status == FrameStatus::end) continue;
-    // A torn tail of the last segment (nothing intact after it) holds records that were never
-    // acknowledged: a live journal's batch in flight, or what recovery cuts at the next start.
-    const bool torn_tail = newest && scan_intact_after(*bytes, offset, last_seq).last_seq == 0;
+    // A torn tail of the last segment holds records that were never acknowledged: a live
+    // journal's batch in flight, or what recovery cuts at the next start. As in recovery, only
+    // a complete batch after the damage (version 2; any intact record in version 1) shows it
+    // to be in acknowledged records; otherwise the held lines of the torn batch are left out.
+    const IntactAfter after = scan_intact_after(*bytes, offset, last_seq);
+    const bool torn_tail =
+        newest && (header->version >= 2 ? !after.later_batch : after.last_seq == 0);
     if (!torn_tail) {
       write_held();  // a later batch was written, so this one had been acknowledged
       return damaged(segment, offset, last_seq, "damage");

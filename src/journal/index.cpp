@@ -108,6 +108,19 @@ std::uint64_t filter_hash(std::string_view text) {
   return h;
 }
 
+std::uint64_t highest_indexed_seq(const std::string& dir) {
+  std::size_t skipped = 0;
+  const auto entries = read_index_file(dir + "/index.dat", skipped);
+  // Only a run of consecutive seqs is the writer's (a hole reads as seq 0 entries first);
+  // anything else is a damaged file, which proves nothing and is rebuilt.
+  std::size_t i = 0;
+  while (i < entries.size() && entries[i].seq == 0) ++i;
+  for (std::size_t k = i + 1; k < entries.size(); ++k) {
+    if (entries[k].seq != entries[k - 1].seq + 1) return 0;
+  }
+  return i < entries.size() ? entries.back().seq : 0;
+}
+
 IndexEntry make_index_entry(const JournalRecord& record, std::uint64_t segment,
                             std::uint64_t offset) {
   IndexEntry e;

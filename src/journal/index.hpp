@@ -40,6 +40,11 @@ std::uint64_t filter_hash(std::string_view text);
 IndexEntry make_index_entry(const JournalRecord& record, std::uint64_t segment,
                             std::uint64_t offset);
 
+// The highest seq DIR/index.dat lists (0: none, or no file). An entry is written only once its
+// record's batch is fdatasync'ed, so a seq listed here was acknowledged: segments that end
+// before it have lost acknowledged records (the newest segments deleted, a file cut short).
+std::uint64_t highest_indexed_seq(const std::string& dir);
+
 class EventIndex {
  public:
   // Loads DIR/index.dat and reconciles it with `segments` (whose last intact seq is

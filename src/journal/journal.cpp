@@ -23,9 +23,9 @@ Result<JournalRecord> journal_tail_cut(Journal& journal, std::string extra) {
   return journal.append_and_wait(std::move(record));
 }
 
-// Journals each cut noted in DIR/tail-cut.pending by recovery (this open's or an earlier one's
-// whose record could not be written), then removes the note. If an append fails, the note
-// stays for the next open.
+// Journals each record noted in DIR/tail-cut.pending (tail cuts and missing records, of this
+// open or an earlier one whose record could not be written), then removes the note. If an
+// append fails, the note stays for the next open.
 void journal_pending_cuts(Journal& journal, const std::string& dir) {
   const std::string path = dir + "/" + kPendingCutsFile;
   if (::access(path.c_str(), F_OK) != 0) return;
@@ -76,6 +76,21 @@ Result<std::unique_ptr<Journal>> Journal::open(JournalOptions options, Clock& cl
   auto recovered = recover_journal(options.dir);
   if (!recovered) return recovered.error();
   RecoveredState& state = *recovered;
+  // index.dat lists only records whose batch was synced, so seqs it lists past the segments'
+  // end were acknowledged and are gone (the newest segments deleted, a file cut short). New
+  // records take those seqs again, so the loss is noted before the index forgets them, and
+  // journaled below.
+  if (const std::uint64_t indexed = highest_indexed_seq(options.dir); indexed > state.last_seq) {
+    spdlog::error(
+        "journal {}: records seq {}..{} were acknowledged (index.dat lists them) but the segments "
+        "end at seq {}; they are lost, and new records continue from seq {}",
+        options.dir, state.last_seq + 1, indexed, state.last_seq, state.last_seq + 1);
+    if (auto noted =
+            note_pending_record(options.dir, records_missing_extra(state.last_seq + 1, indexed));
+        !noted) {
+      spdlog::error("journal: cannot note the missing records: {}", noted.error().message);
+    }
+  }
   bool rebuilt = false;
   auto index = EventIndex::load(options.dir, state.segments, state.last_seq, rebuilt);
   if (!index) return index.error();

@@ -41,12 +41,13 @@ Result<void> cut_file(const std::string& path, std::uint64_t size) {
   return {};
 }
 
-// Appends the cut's report to DIR/tail-cut.pending and syncs it, before the cut is made.
-Result<void> note_pending_cut(const std::string& dir, const RecoveryReport& report) {
+}  // namespace
+
+Result<void> note_pending_record(const std::string& dir, const std::string& extra) {
   const std::string path = dir + "/" + kPendingCutsFile;
   auto fd = open_file(path, O_RDWR | O_CREAT | O_APPEND, 0600);
   if (!fd) return fd.error();
-  std::string line = tail_cut_extra(report) + "\n";
+  std::string line = extra + "\n";
   // A line torn by an earlier crash must not swallow this one.
   const off_t size = ::lseek(fd->get(), 0, SEEK_END);
   char last = '\n';
@@ -60,7 +61,11 @@ Result<void> note_pending_cut(const std::string& dir, const RecoveryReport& repo
   return fsync_dir(dir);
 }
 
-}  // namespace
+std::string records_missing_extra(std::uint64_t first_seq, std::uint64_t last_seq) {
+  return "{\"event\":\"journal_records_missing\",\"first_seq\":" + std::to_string(first_seq) +
+         ",\"last_seq\":" + std::to_string(last_seq) +
+         ",\"segments_end_at\":" + std::to_string(first_seq - 1) + "}";
+}
 
 std::string tail_cut_extra(const RecoveryReport& report) {
   return "{\"event\":\"journal_tail_cut\",\"segment\":\"" + report.segment +
@@ -199,7 +204,7 @@ Result<RecoveredState> recover_journal(const std::string& dir) {
     r.last_cut_seq = std::max(r.first_cut_seq, last_cut_seq);
     // If even the note cannot be written (disk still full), cut anyway: the cut frees space
     // and the journal must open; the report is then appended directly (and logged).
-    auto noted = note_pending_cut(dir, r);
+    auto noted = note_pending_record(dir, tail_cut_extra(r));
     state.cut_noted = noted.ok();
     if (!noted) spdlog::error("journal: cannot note the tail cut: {}", noted.error().message);
     auto cut = cut_file(last.path, offset);

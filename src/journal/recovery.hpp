@@ -41,6 +41,14 @@ inline constexpr const char* kPendingCutsFile = "tail-cut.pending";
 
 Result<RecoveredState> recover_journal(const std::string& dir);
 
+// Appends a resilience record's members (one line) to DIR/tail-cut.pending and syncs it, so
+// that it is journaled at this open or, failing that, the next one.
+Result<void> note_pending_record(const std::string& dir, const std::string& extra);
+
+// The members of the resilience record of acknowledged records the segments no longer hold:
+// {"event":"journal_records_missing","first_seq","last_seq","segments_end_at"}.
+std::string records_missing_extra(std::uint64_t first_seq, std::uint64_t last_seq);
+
 // The members of a cut's resilience record: {"event":"journal_tail_cut","segment",...}.
 std::string tail_cut_extra(const RecoveryReport& report);
 

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "journal/file_io.hpp"
+#include "journal/index.hpp"
 #include "journal/live_tail.hpp"
 #include "journal/record.hpp"
 #include "journal/segment.hpp"
@@ -19,16 +20,17 @@ class ChainChecker {
   ChainChecker(std::string dir, VerifyOptions options) : dir_(std::move(dir)), options_(options) {}
 
   VerifyReport run() {
+    // Read before the segments: an entry is added only after its record is synced, so every
+    // seq listed now must be in the segments read next, even in a running journal's directory.
+    const std::uint64_t indexed = highest_indexed_seq(dir_);
     auto segments = list_segments(dir_);
     if (!segments) {
       fail(0, segments.error().message);
       return report_;
     }
-    std::error_code ec;
-    if (segments->empty() && std::filesystem::exists(dir_ + "/index.dat", ec)) {
-      // index.dat is written at the first open, with the first segment: the segments are gone.
-      fail(1, "no segment files in " + dir_ +
-                  ", but its index.dat is there: the segments were removed");
+    if (segments->empty() && indexed > 0) {
+      fail(1, "no segment files in " + dir_ + ", but its index.dat lists records up to seq " +
+                  std::to_string(indexed) + ": the segments were removed");
       return report_;
     }
     if (segments->empty()) {
@@ -49,6 +51,14 @@ class ChainChecker {
         report_ = VerifyReport{};
         return run();
       }
+      return report_;
+    }
+    if (indexed > report_.last_seq && indexed >= expected_seq_) {
+      // Listed as written (so acknowledged), and not in the segments: lost from their end.
+      fail(expected_seq_, "index.dat lists records up to seq " + std::to_string(indexed) +
+                              ", but the segments end at seq " + std::to_string(expected_seq_ - 1) +
+                              ": acknowledged records are missing (the newest segments removed "
+                              "or cut short)");
       return report_;
     }
     if (report_.records == 0) {
@@ -86,6 +96,11 @@ class ChainChecker {
       return fail(segment.first_seq,
                   segment.name + ": header says first seq " + std::to_string(header->first_seq));
     }
+    if (first && header->first_seq == 1 && header->anchor != std::string(64, '0')) {
+      return fail(1, segment.name +
+                         ": the chain does not start at the genesis (seq 1's prev "
+                         "must be 64 zeros)");
+    }
     if (first) {
       expected_seq_ = header->first_seq;
       expected_prev_ = header->anchor;
@@ -118,6 +133,17 @@ class ChainChecker {
       const std::string where = segment.name + " offset " + std::to_string(offset) + ": ";
       if (frame.status != FrameStatus::ok) {
         if (settled(offset)) continue;  // perhaps a batch that was being written
+        if (unmarked_from != 0 && !scan_intact_after(bytes, offset, report_.last_seq).later_batch) {
+          // A torn last batch (no complete batch after it): never acknowledged, and the next
+          // start cuts all of it, so none of its frames counts as intact.
+          report_.records -= report_.last_seq - unmarked_from + 1;
+          report_.last_seq = unmarked_from - 1;
+          return fail(unmarked_from, where + std::string(frame_status_name(frame.status)) +
+                                         " in the last batch, from seq " +
+                                         std::to_string(unmarked_from) +
+                                         " (a torn write, never acknowledged: the next start "
+                                         "cuts it)");
+        }
         return fail(expected_seq_, where + std::string(frame_status_name(frame.status)));
       }
       if (frame.seq != expected_seq_) {

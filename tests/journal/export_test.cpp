@@ -109,6 +109,45 @@ TEST_F(ExportTest, DamageBeforeTheEndFailsNamingWhereItStopped) {
   EXPECT_EQ(lines.back(), to_json_line(written_[frames[0].seq - 1]));
 }
 
+// A record or a whole segment missing from the middle, or two records swapped: the lines
+// would not be the journal in seq order, so the export fails at the gap.
+TEST_F(ExportTest, AGapOrASwapInTheSeqsFailsTheExport) {
+  auto segments = *list_segments(dir_.path());
+  ASSERT_GE(segments.size(), 3u);
+  const std::string first = slurp(segments[0].path);
+  const auto frames = frames_of(first);
+  ASSERT_GE(frames.size(), 3u);
+  struct Damage {
+    std::string bytes;
+    std::string what;
+  };
+  std::string without_second = first;
+  without_second.erase(frames[1].offset, frames[1].size);
+  std::string swapped = first.substr(0, frames[1].offset) +
+                        first.substr(frames[2].offset, frames[2].size) +
+                        first.substr(frames[1].offset, frames[1].size) +
+                        first.substr(frames[2].offset + frames[2].size);
+  for (const auto& [bytes, what] : {Damage{without_second, "seq 3 where seq 2 belongs"},
+                                    Damage{swapped, "seq 3 where seq 2 belongs"}}) {
+    spit(segments[0].path, bytes);
+    std::ostringstream out;
+    auto n = export_jsonl(dir_.path(), {}, out);
+    ASSERT_FALSE(n) << what;
+    EXPECT_NE(n.error().message.find(what), std::string::npos) << n.error().message;
+    EXPECT_EQ(lines_of(out.str()).size(), 1u) << "seq 1 only";
+  }
+  spit(segments[0].path, first);
+  std::filesystem::remove(segments[1].path);
+  std::ostringstream out;
+  auto n = export_jsonl(dir_.path(), {}, out);
+  ASSERT_FALSE(n);
+  EXPECT_NE(n.error().message.find("a gap: the segment starts at seq " +
+                                   std::to_string(segments[2].first_seq)),
+            std::string::npos)
+      << n.error().message;
+  EXPECT_EQ(lines_of(out.str()).size(), segments[1].first_seq - 1);
+}
+
 TEST_F(ExportTest, ASegmentWithABadHeaderFails) {
   auto segments = *list_segments(dir_.path());
   std::string bytes = slurp(segments[0].path);

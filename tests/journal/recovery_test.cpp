@@ -38,10 +38,15 @@ class RecoveryTest : public ::testing::Test {
     return j ? std::move(*j) : nullptr;
   }
   std::string segment_path() const { return dir_.file(segment_file_name(1)); }
+  // The damage these tests make stands for a torn write, never acknowledged, so never in
+  // index.dat (which lists only synced records; it is rebuilt at the next open). Left as it
+  // is, index.dat would show the cut records to have been acknowledged, and lost.
+  void forget_index() const { std::filesystem::remove(dir_.file("index.dat")); }
 
   // Reopens, expects a cut of `bytes` starting at seq 11 (or `first_cut`), and checks the
   // resilience record that reports it.
   void expect_cut(std::uint64_t bytes, std::uint64_t first_cut = 11) {
+    forget_index();
     auto j = open();
     ASSERT_TRUE(j);
     const auto& report = j->last_recovery();
@@ -265,6 +270,7 @@ class TornBatchTest : public RecoveryTest {
     frames_ = frames_of(bytes);
     ASSERT_EQ(frames_.size(), 13u);
     synced_ = bytes.substr(0, frames_[10].offset);  // records 1-10, each its own synced batch
+    forget_index();
   }
   std::string torn_batch() const {
     return frame_bytes(11, frames_[10].payload) + std::string(frames_[11].size, '\0') +
@@ -325,6 +331,25 @@ TEST_F(TornBatchTest, ABatchWhoseEndNeverReachedTheDiskIsCut) {
   }
 }
 
+// Records 11-13, one batch with a hole where 12 was: verify reports the batch from its first
+// seq (the next start cuts all of it) and export leaves it out, both as recovery reads it.
+TEST_F(TornBatchTest, VerifyAndExportReadATornBatchAsTheStartWillCutIt) {
+  spit(segment_path(), synced_ + torn_batch());
+  const auto verified = verify(dir_.path(), VerifyOptions{std::chrono::milliseconds(50)});
+  EXPECT_FALSE(verified.ok);
+  EXPECT_EQ(verified.first_bad_seq, 11u) << verified.message;
+  EXPECT_EQ(verified.records, 10u);
+  EXPECT_NE(verified.message.find("a torn write, never acknowledged"), std::string::npos)
+      << verified.message;
+  std::ostringstream exported;
+  ExportOptions quick;
+  quick.settle = std::chrono::milliseconds(50);
+  auto lines = export_jsonl(dir_.path(), quick, exported);
+  ASSERT_TRUE(lines) << lines.error().message;
+  EXPECT_EQ(*lines, 10u);
+  EXPECT_EQ(exported.str().find("\"seq\":11,"), std::string::npos) << "a record never acknowledged";
+}
+
 TEST_F(TornBatchTest, AHoleFollowedByACompleteLaterBatchIsRefused) {
   // 13 ends its batch and 14 follows: 13's batch was synced before 14 was written, so the
   // hole is in acknowledged records.
@@ -351,6 +376,41 @@ TEST_F(TornBatchTest, AVersion1SegmentRefusesAnyIntactFrameAfterAHole) {
   o.dir = dir_.path();
   ASSERT_FALSE(Journal::open(o, clock_));
   EXPECT_EQ(slurp(segment_path()), bytes);
+}
+
+// Records 8-10 were acknowledged (index.dat lists them) and are gone, the file cut at a batch
+// boundary: no torn tail for recovery to find, yet a loss. verify reports it; the next open
+// journals it, and new records take those seqs again.
+TEST_F(RecoveryTest, AcknowledgedRecordsLostFromTheEndAreReportedAndJournaled) {
+  const auto bytes = data_of(segment_path());
+  const auto frames = frames_of(bytes);
+  spit(segment_path(), bytes.substr(0, frames[7].offset));
+  const auto verified = verify(dir_.path());
+  EXPECT_FALSE(verified.ok);
+  EXPECT_EQ(verified.first_bad_seq, 8u) << verified.message;
+  EXPECT_NE(verified.message.find("index.dat lists records up to seq 10, but the segments end at "
+                                  "seq 7: acknowledged records are missing"),
+            std::string::npos)
+      << verified.message;
+
+  auto j = open();
+  ASSERT_TRUE(j);
+  EXPECT_FALSE(j->last_recovery().tail_cut);
+  auto page = j->query(EventQuery{.kind = RecordKind::resilience});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->records.size(), 1u);
+  EXPECT_EQ(page->records[0].seq, 8u);
+  EXPECT_EQ(
+      page->records[0].extra,
+      R"({"event":"journal_records_missing","first_seq":8,"last_seq":10,"segments_end_at":7})");
+  j.reset();
+  EXPECT_TRUE(verify(dir_.path()).ok);
+  EXPECT_FALSE(std::filesystem::exists(dir_.file(kPendingCutsFile)));
+  // Once on record, it is not recorded again.
+  auto again = open();
+  auto second = again->query(EventQuery{.kind = RecordKind::resilience});
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->records.size(), 1u);
 }
 
 TEST_F(RecoveryTest, SegmentThatDiedBeingCreatedIsRemoved) {

@@ -27,7 +27,9 @@ class TamperTest : public ::testing::Test {
     o.batch_max = 4;  // rotation happens between batches: keep segments near their size
     auto j = Journal::open(o, clock_);
     ASSERT_TRUE(j);
-    append_all(**j, numbered_records(n));
+    // One at a time: each record is a batch of its own, so the batch a tail cut would take is
+    // known.
+    for (auto& r : numbered_records(n)) ASSERT_TRUE((*j)->append_and_wait(std::move(r)));
   }
   std::string segment_path() const { return dir_.file(segment_file_name(1)); }
 
@@ -97,6 +99,33 @@ TEST_F(TamperTest, AFrameBeingWrittenAtTheTailIsReadAgainNotReported) {
   EXPECT_FALSE(torn.ok);
   EXPECT_EQ(torn.first_bad_seq, 10u) << torn.message;
   EXPECT_NE(torn.message.find("CRC"), std::string::npos) << torn.message;
+}
+
+TEST_F(TamperTest, AChainThatDoesNotStartAtTheGenesisIsDamage) {
+  auto bytes = data_of(segment_path());
+  auto header = decode_segment_header(bytes);
+  ASSERT_TRUE(header);
+  header->anchor = std::string(64, 'a');  // seq 1's prev must be 64 zeros
+  spit(segment_path(), encode_segment_header(*header) + bytes.substr(kSegmentHeaderBytes));
+  expect_bad(1, "does not start at the genesis");
+}
+
+TEST(TamperEmpty, AnIndexWithoutEntriesAndNoSegmentIsAnEmptyJournal) {
+  // What a first open that could not create its first segment leaves behind.
+  TempDir dir;
+  FakeClock clock{*parse_utc("2026-11-22T03:00:00Z")};
+  {
+    JournalOptions o;
+    o.dir = dir.path();
+    ASSERT_TRUE(Journal::open(o, clock));
+  }
+  const auto segments = list_segments(dir.path());
+  ASSERT_TRUE(segments);
+  for (const auto& segment : *segments) std::filesystem::remove(segment.path);
+  ASSERT_TRUE(std::filesystem::exists(dir.file("index.dat")));
+  const auto report = verify(dir.path());
+  EXPECT_TRUE(report.ok) << report.message;
+  EXPECT_NE(report.message.find("empty journal"), std::string::npos) << report.message;
 }
 
 TEST_F(TamperTest, DeletedMiddleRecord) {
