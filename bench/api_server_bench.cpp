@@ -85,6 +85,7 @@ struct NoEvents final : EventsPort {
     return nullptr;
   }
   void record_admin(std::string_view, const json::object&, std::string_view) override {}
+  bool can_record() const override { return true; }
 };
 struct InstantVerify final : VerifyPort {
   void verify(const VerifyRequest&, std::function<void(Result<VerifyOutcome>)> done) override {

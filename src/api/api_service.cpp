@@ -120,6 +120,12 @@ void ApiService::handle(Request request, ReplyFn done) {
                                 request.trace_id));
     }
   }
+  if (route.audited && !ctx_.events.can_record()) {
+    return finish(error_reply(Code::ERR_UNAVAILABLE,
+                              "The journal cannot record changes right now, so nothing was "
+                              "changed; door commands still work. See /readyz.",
+                              request.trace_id));
+  }
   if (!route.blocking) return run(route, std::move(request), std::move(finish));
   if (pool_->queued.fetch_add(1) >= BlockingPool::kMaxQueued) {
     pool_->queued.fetch_sub(1);

@@ -61,6 +61,10 @@ std::unique_ptr<EventsPort::Subscription> JournalEvents::subscribe(
   return sub;
 }
 
+bool JournalEvents::can_record() const {
+  return journal_.healthy();
+}
+
 void JournalEvents::record_admin(std::string_view who, const json::object& what,
                                  std::string_view trace_id) {
   journal::JournalRecord record;

@@ -94,6 +94,9 @@ class EventsPort {
   // be written is logged whole, with why: the change is made by then and stays.
   virtual void record_admin(std::string_view who, const boost::json::object& what,
                             std::string_view trace_id) = 0;
+  // Whether the journal takes records now: false after a failed write (a full disk) until a
+  // write succeeds again.
+  virtual bool can_record() const = 0;
 };
 
 // Devices and doors (src/devices).

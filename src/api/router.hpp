@@ -21,7 +21,17 @@ struct Route {
   // false: switched off by configuration; every authenticated caller gets 404, whatever the
   // role, as if the route did not exist (the contract's "404 when disabled").
   bool enabled = true;
+  // A change that must be on record as an `admin` record: refused (503, 50301) while the
+  // journal cannot take records, so that no change is made unrecorded. Door commands are not
+  // audited routes: a door must answer its operator in an emergency, full disk or not.
+  bool audited = false;
 };
+
+// `route`, marked as an audited change.
+inline Route audited(Route route) {
+  route.audited = true;
+  return route;
+}
 
 class Router {
  public:

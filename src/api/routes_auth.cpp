@@ -184,12 +184,12 @@ void add_auth_routes(Router& router, ApiContext& ctx, LoginLimiter& limiter, Acc
               [c, &limiter](Request& r, ReplyFn d) { login(*c, limiter, r, d); }, true});
   router.add({"GET", "/v1/accounts", Access::kAdmin,
               [c](Request& r, ReplyFn d) { list_accounts(*c, r, d); }, true});
-  router.add({"POST", "/v1/accounts", Access::kAdmin,
-              [c, t](Request& r, ReplyFn d) { create_account(*c, *t, r, d); }, true});
-  router.add({"PATCH", "/v1/accounts/{username}", Access::kAdmin,
-              [c, t](Request& r, ReplyFn d) { patch_account(*c, *t, r, d); }, true});
-  router.add({"DELETE", "/v1/accounts/{username}", Access::kAdmin,
-              [c, t](Request& r, ReplyFn d) { delete_account(*c, *t, r, d); }, true});
+  router.add(audited({"POST", "/v1/accounts", Access::kAdmin,
+                      [c, t](Request& r, ReplyFn d) { create_account(*c, *t, r, d); }, true}));
+  router.add(audited({"PATCH", "/v1/accounts/{username}", Access::kAdmin,
+                      [c, t](Request& r, ReplyFn d) { patch_account(*c, *t, r, d); }, true}));
+  router.add(audited({"DELETE", "/v1/accounts/{username}", Access::kAdmin,
+                      [c, t](Request& r, ReplyFn d) { delete_account(*c, *t, r, d); }, true}));
 }
 
 }  // namespace castellan::api

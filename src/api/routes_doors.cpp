@@ -142,10 +142,10 @@ void add_door_routes(Router& router, ApiContext& ctx) {
   router.add({"POST", "/v1/doors/{id}/release", Access::kOperate,
               [c](Request& r, ReplyFn d) { set_lockdown(*c, r, d, false); }, true});
   // Reading a key is journaled (and waited for): on the blocking pool, as every audited route.
-  router.add({"GET", "/v1/doors/{id}/key", Access::kAdmin,
-              [c](Request& r, ReplyFn d) { door_key(*c, r, d); }, true});
-  router.add({"POST", "/v1/devices/{id}/credentials", Access::kAdmin,
-              [c](Request& r, ReplyFn d) { credentials(*c, r, d); }, true});
+  router.add(audited({"GET", "/v1/doors/{id}/key", Access::kAdmin,
+                      [c](Request& r, ReplyFn d) { door_key(*c, r, d); }, true}));
+  router.add(audited({"POST", "/v1/devices/{id}/credentials", Access::kAdmin,
+                      [c](Request& r, ReplyFn d) { credentials(*c, r, d); }, true}));
 }
 
 }  // namespace castellan::api

@@ -91,10 +91,10 @@ void add_collection_routes(Router& router, ApiContext* c, std::string_view coll,
               [c, coll](Request& r, ReplyFn d) { list(*c, coll, r, d); }, true});
   router.add({"GET", base + "/{id}", Access::kRead,
               [c, coll](Request& r, ReplyFn d) { get(*c, coll, r, d); }, true});
-  router.add({"PATCH", base + "/{id}", write,
-              [c, coll](Request& r, ReplyFn d) { patch(*c, coll, r, d); }, true});
-  router.add({"DELETE", base + "/{id}", write,
-              [c, coll](Request& r, ReplyFn d) { remove(*c, coll, r, d); }, true});
+  router.add(audited({"PATCH", base + "/{id}", write,
+                      [c, coll](Request& r, ReplyFn d) { patch(*c, coll, r, d); }, true}));
+  router.add(audited({"DELETE", base + "/{id}", write,
+                      [c, coll](Request& r, ReplyFn d) { remove(*c, coll, r, d); }, true}));
 }
 
 }  // namespace
@@ -102,14 +102,14 @@ void add_collection_routes(Router& router, ApiContext* c, std::string_view coll,
 void add_resource_routes(Router& router, ApiContext& ctx) {
   ApiContext* c = &ctx;
   for (std::string_view coll : kCollections) {
-    router.add({"POST", "/v1/" + std::string(coll), Access::kAdmin,
-                [c, coll](Request& r, ReplyFn d) { create(*c, coll, r, d); }, true});
+    router.add(audited({"POST", "/v1/" + std::string(coll), Access::kAdmin,
+                        [c, coll](Request& r, ReplyFn d) { create(*c, coll, r, d); }, true}));
     add_collection_routes(router, c, coll, Access::kAdmin);
   }
   // Passes are the operators' to issue, change and revoke (a lost visitor card must stop
   // working at once); issuing hashes the card, so it is not the generic create.
-  router.add({"POST", "/v1/passes", Access::kOperate,
-              [c](Request& r, ReplyFn d) { issue_pass(*c, r, d); }, true});
+  router.add(audited({"POST", "/v1/passes", Access::kOperate,
+                      [c](Request& r, ReplyFn d) { issue_pass(*c, r, d); }, true}));
   add_collection_routes(router, c, "passes", Access::kOperate);
 }
 

@@ -138,6 +138,26 @@ Result<std::unique_ptr<Journal>> Journal::open(JournalOptions options, Clock& cl
   return journal;
 }
 
+void Journal::Impl::record_outage_end(bool retry) {
+  JournalRecord r;
+  r.kind = RecordKind::resilience;
+  r.source = "journal";
+  r.extra = outage_end_extra(outage_began_, outage_failed_records_, outage_error_);
+  auto valid = validate_and_normalize(r);
+  if (!valid) {
+    spdlog::error("journal outage not recorded: {}", valid.error().message);
+    return;
+  }
+  std::string members = encode_members(r);
+  // A retry that fails is the outage going on, already logged when it began.
+  DurableCallback done = [retry](const Result<JournalRecord>& written) {
+    if (!written && !retry) {
+      spdlog::error("journal outage not recorded: {}", written.error().message);
+    }
+  };
+  enqueue(Pending{std::move(r), std::move(members), std::move(done), /*outage_end=*/true});
+}
+
 Journal::Journal(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Journal::~Journal() {

@@ -13,8 +13,10 @@
 // A failed write or fdatasync (disk full, I/O error) fails the whole batch with 50301, and every
 // record sealed after it (they chain onto it); cuts the segment back to its last durable size,
 // rewinds the chain to it, and marks the journal unhealthy; every later batch
-// tries again and the journal is healthy again as soon as one succeeds. Acknowledged records
-// are never touched.
+// tries again and the journal is healthy again as soon as one succeeds. While unhealthy and
+// idle, the syncer itself tries every `outage_retry` to write the record of the outage's end,
+// so a journal that nobody appends to still finds out that the disk has room again (readiness,
+// and the API changes that wait for it). Acknowledged records are never touched.
 //
 // Opening runs recovery (see recovery.hpp): a torn or CRC-failing tail of the last segment is
 // cut, reported in last_recovery(), and recorded as a `resilience` record of its own.
@@ -50,6 +52,8 @@ struct JournalOptions {
   std::chrono::microseconds linger{0};
   std::chrono::seconds retention_age{0};  // 0: keep forever; else drop older whole segments
   std::uint64_t retention_bytes = 0;      // 0: unlimited; else drop oldest segments above it
+  // How often an unhealthy, idle journal tries to write again (see above).
+  std::chrono::milliseconds outage_retry{1000};
   // Where the syncer and flusher threads register as daemon tasks (runtime/thread_task.hpp):
   // the service passes its registry, so a hung fdatasync shows as a stuck task. Null: none.
   runtime::TaskRegistry* tasks = nullptr;

@@ -33,6 +33,7 @@ struct Pending {
   JournalRecord record;
   std::string members;  // encode_members(record)
   DurableCallback done;
+  bool outage_end = false;  // the record of a write outage's end
 };
 
 struct SegmentInfo {
@@ -94,6 +95,7 @@ class Journal::Impl {
     std::optional<SegmentHeader> new_segment;  // the chunk begins this segment
     std::optional<SegmentInfo> opened;         // set by the syncer once it created new_segment
     Result<void> result;                       // set by the syncer
+    bool outage_end = false;                   // holds the record of a write outage's end
   };
 
   Impl(JournalOptions options, Clock& clock) : options_(std::move(options)), clock_(clock) {}
@@ -159,6 +161,7 @@ class Journal::Impl {
     append_frame(chunk.bytes, r.seq, line);
     tail_ += chunk.bytes.size() - chunk.last_frame;
     chunk.end = tail_;
+    chunk.outage_end = chunk.outage_end || pending.outage_end;
     chunk.batch.push_back(std::move(pending));
     // A syncer that lingers for a fuller batch is woken once it is full; an idle one at once.
     const bool wake = syncer_waiting_ && sealed_.front().batch.size() >= sync_wake_at_;
@@ -181,7 +184,15 @@ class Journal::Impl {
         syncer_waiting_ = true;
         {
           const runtime::WaitMarker idle(self, "journal: next record", runtime::WaitKind::kIdle);
-          sync_cv_.wait(lock, [&] { return !sealed_.empty() || stopping_; });
+          const auto work = [&] { return !sealed_.empty() || stopping_; };
+          if (healthy_.load()) {
+            sync_cv_.wait(lock, work);
+          } else if (!sync_cv_.wait_for(lock, options_.outage_retry, work)) {
+            syncer_waiting_ = false;  // failing and idle: try the outage's end record
+            lock.unlock();
+            record_outage_end(/*retry=*/true);
+            continue;
+          }
           // Linger only when appends are concurrent (the last batch had company), and only
           // until as many records wait as the last batch held: appenders that were just
           // acknowledged come back within microseconds, and a lone appender never waits for
@@ -270,7 +281,7 @@ class Journal::Impl {
     }
     if (!healthy_.exchange(true)) {
       spdlog::info("journal writes succeed again");
-      record_outage_end();
+      if (!chunk.outage_end) record_outage_end(/*retry=*/false);
     }
     return {};
   }
@@ -295,7 +306,7 @@ class Journal::Impl {
   // Syncer thread: counts a failed batch and returns what its appenders hear.
   Error fail(const Chunk& chunk, const Error& cause) {
     Error error = write_failed(cause);
-    note_failure(chunk.batch.size(), error);
+    note_failure(chunk.batch.size() - (chunk.outage_end ? 1 : 0), error);  // refused ones
     return error;
   }
 
@@ -317,25 +328,11 @@ class Journal::Impl {
     outage_error_ = error.message;
   }
 
-  // Syncer thread, after the first write that succeeds again: the journal could not record its
-  // own outage while it lasted, so one `resilience` record says now when it began, how many
-  // records it refused and why (contract §5: degradation on/off).
-  void record_outage_end() {
-    JournalRecord r;
-    r.kind = RecordKind::resilience;
-    r.source = "journal";
-    r.extra = outage_end_extra(outage_began_, outage_failed_records_, outage_error_);
-    auto valid = validate_and_normalize(r);
-    if (valid) {
-      std::string members = encode_members(r);
-      enqueue(Pending{std::move(r), std::move(members), [](const Result<JournalRecord>& done) {
-                        if (!done)
-                          spdlog::error("journal outage not recorded: {}", done.error().message);
-                      }});
-    } else {
-      spdlog::error("journal outage not recorded: {}", valid.error().message);
-    }
-  }
+  // Syncer thread, after the first write that succeeds again (or, `retry`, to find out whether
+  // one would): the journal could not record its own outage while it lasted, so one
+  // `resilience` record says now when it began, how many records it refused and why (contract
+  // §5: degradation on/off). Defined in journal.cpp.
+  void record_outage_end(bool retry);
 
   // Flusher thread: acknowledges what the syncer wrote; returns once the syncer has ended and
   // everything is acknowledged.

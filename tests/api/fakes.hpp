@@ -105,6 +105,7 @@ class FakeEvents final : public EventsPort {
     std::lock_guard lock(mu);
     admin.push_back(json::object{{"who", who}, {"what", what}});
   }
+  bool can_record() const override { return recording.load(); }
   void publish(const std::string& line) {
     std::lock_guard lock(mu);
     for (auto& [id, cb] : subs) cb(line);
@@ -117,6 +118,7 @@ class FakeEvents final : public EventsPort {
   std::map<std::uint64_t, std::function<void(std::string)>> subs;
   std::uint64_t next = 1;
   std::vector<json::object> admin;
+  std::atomic<bool> recording{true};  // can_record()
   EventQuery last_query;
 };
 

@@ -259,6 +259,39 @@ TEST_F(RealApi, VerifyWhenTheJournalCannotWriteFollowsTheDoorsFailMode) {
   EXPECT_API_ERROR(locked, 503, 50301);
 }
 
+// A full disk: the journal cannot take the admin record of a change, so the change is refused
+// and not made. Once there is room again the journal finds out by itself (nothing else is
+// appended here), and changes are taken again.
+TEST_F(RealApi, AChangeIsRefusedWhileTheJournalCannotRecordItAndTakenOnceItCan) {
+  seed();
+  // The harness makes the operator's account at its first call: before the store is full.
+  ASSERT_EQ(h.call("GET", "/v1/sites?limit=1", "", Role::kOperator).status, 200);
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit tiny = old;
+  tiny.rlim_cur = 1;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+  auto failed = h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04a1b2c3"})",
+                       Role::kOperator);
+  auto refused = h.call("POST", "/v1/sites", R"({"id":"lab","name":"Lab","tz":"UTC"})");
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+  std::signal(SIGXFSZ, SIG_DFL);
+  EXPECT_API_ERROR(failed, 503, 50301);
+  EXPECT_API_ERROR(refused, 503, 50301);
+  EXPECT_API_ERROR(h.call("GET", "/v1/sites/lab", "", Role::kAuditor), 404, 40402);
+
+  int status = 0;
+  for (int i = 0; i < 500 && status != 201; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    status = h.call("POST", "/v1/sites", R"({"id":"lab","name":"Lab","tz":"UTC"})").status;
+  }
+  EXPECT_EQ(status, 201) << "changes still refused 10 s after the disk had room again";
+  auto events = h.call("GET", "/v1/events?kind=admin&limit=10", "", Role::kAuditor);
+  EXPECT_NE(events.body.find(R"("collection":"sites","id":"lab")"), std::string::npos)
+      << events.body;
+}
+
 // The two `decision` records of the verify answered by `answer` (its trace_id), newest first:
 // what the client got, then what the engine decided. Waits for the second (failure timeout).
 std::vector<json::object> records_of(ApiHarness& h, const HttpResult& answer) {

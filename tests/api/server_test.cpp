@@ -274,6 +274,46 @@ TEST(HttpsServer, ResourcesAreCreatedReadAndJournaledAsAdminChanges) {
   EXPECT_EQ(h.events.admin[1].at("what").at("action").as_string(), "delete");
 }
 
+// While the journal cannot take records (a full disk), a change would be made unrecorded:
+// it is refused, and nothing is changed. Reads and door commands still work.
+TEST(HttpsServer, ChangesAreRefusedWhileTheJournalCannotRecordThemAndDoorCommandsStillWork) {
+  ApiHarness h;
+  h.events.recording = false;
+  auto refused = h.call("POST", "/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})");
+  expect_error(refused, 503, 50301);
+  EXPECT_NE(refused.body.find("The journal cannot record changes right now"), std::string::npos)
+      << refused.body;
+  expect_error(h.call("GET", "/v1/sites/hq", "", Role::kAuditor), 404, 40402);  // not created
+  for (const auto& [method, path, body, role] :
+       std::vector<std::tuple<std::string, std::string, std::string, Role>>{
+           {"PATCH", "/v1/doors/d1", R"({"name":"x"})", Role::kAdmin},
+           {"DELETE", "/v1/doors/d1", "", Role::kAdmin},
+           {"POST", "/v1/passes", R"({"card":"DEADBEEF"})", Role::kOperator},
+           {"POST", "/v1/accounts", R"({"username":"x","password":"y","role":"auditor"})",
+            Role::kAdmin},
+           {"GET", "/v1/doors/d1/key", "", Role::kAdmin},
+           {"POST", "/v1/devices/dev1/credentials", "", Role::kAdmin}}) {
+    expect_error(h.call(method, path, body, role), 503, 50301);
+  }
+  // Roles are still checked first: a caller who may not change anything learns nothing more.
+  expect_error(h.call("POST", "/v1/sites", "{}", Role::kAuditor), 403, 40311);
+  EXPECT_EQ(h.call("GET", "/v1/sites?limit=10", "", Role::kAuditor).status, 200);
+  EXPECT_EQ(h.call("POST", "/v1/doors/d1/lockdown", "", Role::kOperator).status, 200);
+  EXPECT_EQ(h.call("POST", "/v1/doors/d1/release", "", Role::kOperator).status, 200);
+  EXPECT_EQ(h.call("POST", "/v1/doors/d1/unlock", R"({"reason":"fire"})").status, 200);
+  {
+    std::lock_guard lock(h.events.mu);
+    for (const auto& record : h.events.admin) {
+      const auto action = record.at("what").at("action").as_string();
+      EXPECT_TRUE(action == "lockdown" || action == "release" || action == "force_unlock")
+          << action;
+    }
+  }
+  h.events.recording = true;
+  EXPECT_EQ(h.call("POST", "/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})").status,
+            201);
+}
+
 TEST(HttpsServer, ForceUnlockIsRefusedWhenUnsafeUnlessAnAdminOverrides) {
   ApiHarness h;
   const std::string body = R"({"duration_ms":3000,"reason":"delivery"})";

@@ -222,6 +222,11 @@ TEST(DiskFull, AppendsFailClearlyAndRecoverWhenSpaceReturns) {
   expect_child_ok({"diskfull", dir.path(), "65536"});
 }
 
+TEST(DiskFull, AnIdleJournalFindsOutThatSpaceReturnedAndRecordsTheOutageOnce) {
+  TempDir dir;
+  expect_child_ok({"diskfull-idle", dir.path(), "65536"});
+}
+
 TEST(DiskFull, RecordsSealedBehindAFailedWriteFailWithItAndTheChainResumes) {
   TempDir dir;
   expect_child_ok({"diskfull-behind", dir.path()});

@@ -6,6 +6,9 @@
 //   journal_test_child diskfull DIR LIMIT_BYTES
 //     Runs under RLIMIT_FSIZE = LIMIT_BYTES until appends fail, checks the failure, raises the
 //     limit again and checks that the journal recovers and lost nothing. Exit 0 = all good.
+//   journal_test_child diskfull-idle DIR LIMIT_BYTES
+//     The same, but once the limit is raised nothing is appended: the journal's own retry must
+//     find out, and record the outage once.
 //   journal_test_child diskfull-behind DIR
 //     Checks that records sealed behind a batch whose write fails fail with it.
 #include <signal.h>
@@ -104,6 +107,8 @@ JournalOptions one_segment(const std::string& dir) {
   JournalOptions options;
   options.dir = dir;
   options.segment_bytes = 64ULL << 20;  // one segment: it hits the limit
+  // No retry of its own while the checks below append: each of their records is the next seq.
+  options.outage_retry = std::chrono::hours(1);
   return options;
 }
 
@@ -172,10 +177,49 @@ int check_recovery(std::unique_ptr<Journal> journal, const JournalOptions& optio
   return 0;
 }
 
-int run_disk_full(const std::string& dir, rlim_t limit) {
+// An outage that ends while nobody appends: the journal's own retry finds out, and its record is
+// the outage's one record, right after the last acknowledged one.
+int check_idle_recovery(std::unique_ptr<Journal> journal, const JournalOptions& options,
+                        const std::vector<JournalRecord>& acked,
+                        const std::vector<std::string>& failed_users, const rlimit& old) {
+  std::this_thread::sleep_for(options.outage_retry * 4);  // retries that fail: not counted
+  if (journal->healthy()) return fail("healthy() while the disk is still full");
+  if (::setrlimit(RLIMIT_FSIZE, &old) != 0) return fail("cannot raise the limit again");
+  for (int i = 0; i < 1000 && !journal->healthy(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!journal->healthy()) return fail("an idle journal never found out that space returned");
+  journal.reset();
+  std::ostringstream out;
+  if (!export_jsonl(options.dir, {}, out)) return fail("export failed");
+  const std::string text = out.str();
+  const std::string outage = R"("event":"degradation","state":"off","cause":"journal")";
+  const auto at = text.find(outage);
+  if (at == std::string::npos) return fail("the outage is not on record");
+  if (text.find(outage, at + 1) != std::string::npos) return fail("the outage is on record twice");
+  const auto line = text.rfind('\n', at) + 1;
+  if (text.compare(line, 7, R"({"seq":)") != 0 ||
+      std::stoull(text.substr(line + 7)) != acked.back().seq + 1) {
+    return fail("the outage's record is not the next seq after the last acknowledged one");
+  }
+  // The refused records: the first failed append and the three that followed it.
+  const auto refused = text.find("\"failed_records\":", at);
+  if (refused == std::string::npos) return fail("the outage's record has no failed_records");
+  if (const auto n = std::stoull(text.substr(refused + 17)); n != failed_users.size() + 3) {
+    return fail(
+        numbered("the outage's record counts its own retries, or misses a refused "
+                 "record: failed_records ",
+                 static_cast<long long>(n)));
+  }
+  std::printf("ok: the idle journal recovered, outage on record once\n");
+  return 0;
+}
+
+int run_disk_full(const std::string& dir, rlim_t limit, bool idle) {
   rlimit old{};
   if (!lower_size_limit(limit, old)) return fail("setrlimit failed");
-  const JournalOptions options = one_segment(dir);
+  JournalOptions options = one_segment(dir);
+  if (idle) options.outage_retry = std::chrono::milliseconds(50);
   auto opened = Journal::open(options, SystemClock::instance());
   if (!opened) return fail(opened.error().message);
   auto& journal = *opened;
@@ -196,6 +240,7 @@ int run_disk_full(const std::string& dir, rlim_t limit) {
     if (journal->append_and_wait(sample("again", i))) return fail("append succeeded while full");
   }
   if (journal->stats().failed_batches < 4) return fail("failed batches not counted");
+  if (idle) return check_idle_recovery(std::move(journal), options, acked, failed_users, old);
   return check_recovery(std::move(journal), options, std::move(acked), failed_users, old);
 }
 
@@ -253,13 +298,14 @@ int main(int argc, char** argv) {
   if (args.size() == 5 && args[0] == "crash") {
     return run_crash(args[1], std::stoi(args[2]), std::stoi(args[3]), std::stoull(args[4]));
   }
-  if (args.size() == 3 && args[0] == "diskfull") {
-    return run_disk_full(args[1], static_cast<rlim_t>(std::stoull(args[2])));
+  if (args.size() == 3 && (args[0] == "diskfull" || args[0] == "diskfull-idle")) {
+    return run_disk_full(args[1], static_cast<rlim_t>(std::stoull(args[2])),
+                         args[0] == "diskfull-idle");
   }
   if (args.size() == 2 && args[0] == "diskfull-behind") return run_disk_full_behind(args[1]);
   std::fprintf(stderr,
                "usage: journal_test_child crash DIR ITERATION THREADS SEGMENT_BYTES\n"
-               "       journal_test_child diskfull DIR LIMIT_BYTES\n"
+               "       journal_test_child diskfull|diskfull-idle DIR LIMIT_BYTES\n"
                "       journal_test_child diskfull-behind DIR\n");
   return 2;
 }
