@@ -15,7 +15,9 @@ Result<std::uint64_t> replay_swipe_answers(const journal::Journal& journal,
   std::vector<journal::JournalRecord> newest;  // newest first, as the scan returns them
   auto read = scan_decisions(journal, now - window, [&](const journal::JournalRecord& r) {
     if (r.source != "mqtt" || r.req.empty()) return;
-    if (seen.insert(devices::swipe_key(r.site, r.door, r.req)).second) newest.push_back(r);
+    if (seen.insert(devices::swipe_key(r.site, r.door, r.req, r.card_hash, r.dir)).second) {
+      newest.push_back(r);
+    }
   });
   if (!read) return read.error();
   // Oldest first, the order in which the table expires its entries.

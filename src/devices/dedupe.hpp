@@ -69,6 +69,17 @@ class DedupeTable {
     return &it->second;
   }
 
+  // Makes the finished entry of `key` in flight again, owned by `context`: its answer changes
+  // and must be on record before it is given. Copies that arrive meanwhile wait for finish().
+  void reopen(const std::string& key, std::shared_ptr<Context> context) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    it->second.state = State::kInFlight;
+    it->second.outcome.reset();
+    it->second.waiting_duplicates = 0;
+    it->second.context = std::move(context);
+  }
+
   // Adds a finished entry first seen at `first_seen` (an answer given before a restart), unless
   // the key is known. Seed oldest first, before any begin(): expiry takes keys in that order.
   void seed(const std::string& key, Clock::Monotonic first_seen, Outcome outcome,

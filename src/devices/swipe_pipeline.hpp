@@ -56,12 +56,16 @@ struct SwipeStats {
   std::size_t dedupe_entries = 0;
 };
 
-// The de-duplication key of a swipe: (site, door, req).
-inline std::string swipe_key(std::string_view site, std::string_view door, std::string_view req) {
+// The de-duplication key of a swipe: (site, door, req) and what was swiped (the card's hash
+// and the direction; both empty for a payload that does not parse). A copy is a re-delivery
+// of the same message (contract §3); a reused req with another card or direction is another
+// swipe, decided and journaled on its own, never answered with the first card's decision.
+inline std::string swipe_key(std::string_view site, std::string_view door, std::string_view req,
+                             std::string_view card_hash_hex, std::string_view dir) {
   std::string key;
-  key.reserve(site.size() + door.size() + req.size() + 2);
-  key.append(site).append(1, '\x1f').append(door).append(1, '\x1f').append(req);
-  return key;
+  key.reserve(site.size() + door.size() + req.size() + card_hash_hex.size() + dir.size() + 4);
+  for (std::string_view part : {site, door, req, card_hash_hex}) key.append(part).append(1, '\x1f');
+  return key.append(dir);
 }
 
 class SwipePipeline {

@@ -2,6 +2,7 @@
 // that durability can be held back (timeouts) or fail (disk full). FakeClock throughout.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "bridge_fakes.hpp"
@@ -104,6 +105,17 @@ TEST_F(SwipePipelineTest, BadFieldsWithReqGet40001UnknownDoor40401NoReqNoReply) 
   EXPECT_EQ(u.code, 40401);
   EXPECT_EQ(u.sig, "") << "no key exists for an unknown door";
   EXPECT_EQ(metrics_.rejected_count(RejectReason::kUnknownDoor), 1.0);
+  // The 40401 record names the card that was tried there.
+  ASSERT_EQ(decisions().size(), 2u);
+  EXPECT_FALSE(decisions()[1].card_hash.empty());
+  EXPECT_EQ(decisions()[1].dir, "in");
+
+  // A copy of each is a duplicate, not a second rejection.
+  pipeline_.handle("hq", "d1", R"({"req":"bad-1","card":"zz"})");
+  pipeline_.handle("hq", "nope", swipe_json("u-1", kUidOk));
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kBadField), 1.0);
+  EXPECT_EQ(metrics_.rejected_count(RejectReason::kUnknownDoor), 1.0);
+  EXPECT_EQ(metrics_.duplicate_count(), 2.0);
 
   auto before = publisher_.messages().size();
   pipeline_.handle("hq", "d1", R"({"card":"04a1b2c3"})");
@@ -137,6 +149,54 @@ TEST_F(SwipePipelineTest, DuplicateGetsTheSameDecisionAndIsJournaledOnce) {
   pipeline_.expire_overdue();
   pipeline_.handle("hq", "d1", swipe_json("dup", kUidOk));
   EXPECT_EQ(decisions().size(), 3u);
+}
+
+// A copy is the same message delivered again. A controller that reuses a req (its counter
+// reset by a reboot) sends another swipe: it is decided and journaled on its own, and a revoked
+// card never gets the grant an earlier card got under that req.
+TEST_F(SwipePipelineTest, AReusedReqWithAnotherCardOrDirectionIsAnotherSwipe) {
+  pipeline_.handle("hq", "d1", swipe_json("re", kUidOk));
+  pipeline_.handle("hq", "d1", swipe_json("re", kUidRevoked));
+  pipeline_.handle("hq", "d1", swipe_json("re", kUidOk, "out"));
+  auto msgs = publisher_.messages();
+  ASSERT_EQ(msgs.size(), 3u);
+  EXPECT_EQ(parse_decision_message(msgs[0].payload)->decision, "grant");
+  EXPECT_EQ(parse_decision_message(msgs[1].payload)->code, 40303);
+  EXPECT_EQ(parse_decision_message(msgs[1].payload)->decision, "deny");
+  EXPECT_EQ(parse_decision_message(msgs[2].payload)->decision, "grant");
+  const auto records = decisions();
+  ASSERT_EQ(records.size(), 3u) << "each swipe on record";
+  EXPECT_EQ(records[1].code, 40303);
+  EXPECT_EQ(records[2].dir, "out");
+  EXPECT_EQ(metrics_.duplicate_count(), 0.0);
+
+  // The same while the first is still being journaled: the second does not wait for its answer.
+  journal_.set_hold(true);
+  pipeline_.handle("hq", "d1", swipe_json("fly2", kUidOk));
+  pipeline_.handle("hq", "d1", swipe_json("fly2", kUidRevoked));
+  journal_.release();
+  msgs = publisher_.messages();
+  ASSERT_EQ(msgs.size(), 5u);
+  std::vector<int> codes{parse_decision_message(msgs[3].payload)->code,
+                         parse_decision_message(msgs[4].payload)->code};
+  std::sort(codes.begin(), codes.end());
+  EXPECT_EQ(codes, (std::vector<int>{0, 40303}));
+  EXPECT_EQ(decisions().size(), 5u);
+
+  // And after a restart, against an answer read back from the journal.
+  journal_.set_hold(false);
+  auto answered = records[0];
+  answered.ts = clock_.now();  // the recording journal stamps no time
+  RecordingPublisher publisher;
+  SwipePipeline restarted{clock_,   SwipeOptions{}, world_.doors, world_.engine, kCardSecret,
+                          journal_, publisher,      door_states_, metrics_};
+  restarted.remember(answered);
+  restarted.handle("hq", "d1", swipe_json("re", kUidOk));
+  restarted.handle("hq", "d1", swipe_json("re", kUidRevoked));
+  ASSERT_EQ(publisher.messages().size(), 2u);
+  EXPECT_EQ(parse_decision_message(publisher.messages()[0].payload)->code, 0) << "a copy";
+  EXPECT_EQ(parse_decision_message(publisher.messages()[1].payload)->code, 40303);
+  EXPECT_EQ(metrics_.duplicate_count(), 1.0);
 }
 
 TEST_F(SwipePipelineTest, DuplicateWhileInFlightWaitsForTheFirstAnswer) {
@@ -460,6 +520,31 @@ TEST_F(SwipePipelineTest, ADuplicateOfAGrantAfterALockdownIsDenied) {
   EXPECT_FALSE(records[1].card_hash.empty());
   door_states_.on_state(d1, {std::nullopt, ContactState::kOpen, std::nullopt, std::nullopt});
   EXPECT_EQ(journal_.count(journal::RecordKind::door_alarm), 1u) << "no opening was authorised";
+}
+
+// The lockdown's 40309 is a decision like any other: on record before the door hears it, and
+// copies arriving meanwhile wait for it.
+TEST_F(SwipePipelineTest, TheLockdownAnswerToADuplicateIsPublishedOnceItsRecordIsDurable) {
+  pipeline_.handle("hq", "d1", swipe_json("r-2", kUidOk));
+  ASSERT_EQ(decision_for("d1", "r-2").decision, "grant");
+  auto data = small_dataset(clock_.now());
+  data.sites["hq"].lockdown = true;
+  world_.holder.publish(access::build_snapshot(data, world_.ledger, 2));
+  journal_.set_hold(true);
+  pipeline_.handle("hq", "d1", swipe_json("r-2", kUidOk));
+  pipeline_.handle("hq", "d1", swipe_json("r-2", kUidOk));
+  EXPECT_EQ(publisher_.messages().size(), 1u) << "nothing before the record is durable";
+  journal_.release();
+  const auto& messages = publisher_.messages();
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(parse_decision_message(messages[1].payload)->code, 40309);
+  EXPECT_EQ(parse_decision_message(messages[2].payload)->code, 40309);
+  ASSERT_EQ(decisions().size(), 2u);
+  // Later copies are answered from the table, as before.
+  pipeline_.handle("hq", "d1", swipe_json("r-2", kUidOk));
+  ASSERT_EQ(publisher_.messages().size(), 4u);
+  EXPECT_EQ(parse_decision_message(publisher_.messages()[3].payload)->code, 40309);
+  EXPECT_EQ(decisions().size(), 2u);
 }
 
 TEST_F(SwipePipelineTest, AGrantWhosePublishFailedAuthorisesNoOpening) {
