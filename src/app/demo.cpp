@@ -402,7 +402,14 @@ int run_demo(const std::string& data_dir_arg, bool no_sim,
       break;
     }
   }
+  const bool server_was_running = server.running();
   stop_in_order(files, sim, server, broker);
+  if (server_was_running && server.exit_code() != 0) {
+    std::fprintf(stderr,
+                 "castellan demo: the server did not stop cleanly (code %d); its log:\n%s\n",
+                 server.exit_code(), log_tail(server_log).c_str());
+    exit_code = 1;
+  }
   return exit_code;
 }
 

@@ -45,6 +45,7 @@ json::object tasks_json(const TaskRegistry& registry) {
                    {"group", t.group},     {"spawn_site", t.spawn_site},
                    {"daemon", t.daemon},   {"state", t.waiting_on.empty() ? "running" : "waiting"},
                    {"age_s", secs(t.age)}, {"since_progress_s", secs(t.since_progress)}};
+    if (t.thread) o["thread"] = true;  // a thread of its own (ThreadTask)
     if (!t.waiting_on.empty()) {
       o["waiting_on"] = t.waiting_on;
       o["wait_kind"] = t.wait_kind == WaitKind::kIdle ? "idle" : "bounded";

@@ -26,6 +26,7 @@ struct TaskEntry {
   std::string group;
   std::string spawn_site;
   bool daemon = false;
+  bool thread = false;          // a ThreadTask: its owner, not a TaskGroup, ends it
   std::int64_t started_us = 0;  // Clock::monotonic(), µs
   std::atomic<std::int64_t> last_progress_us{0};
 

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "core/log.hpp"
 
@@ -245,15 +246,20 @@ bool close_in_order(std::span<TaskGroup* const> groups, const TaskRegistry& regi
   for (TaskGroup* g : groups) {
     if (!g->close_blocking(timeout_each)) all = false;
   }
-  const std::size_t left = registry.active_count();
-  if (left != 0) {
-    spdlog::error("shutdown: {} task(s) still registered after closing every group", left);
-    for (const auto& t : registry.snapshot()) {
+  // Threads of their own (the journal's, the savers') are ended later by the objects that own
+  // them: only the tasks that groups end can be left behind here.
+  std::vector<TaskInfo> left;
+  for (auto& t : registry.snapshot()) {
+    if (!t.thread) left.push_back(std::move(t));
+  }
+  if (!left.empty()) {
+    spdlog::error("shutdown: {} task(s) still registered after closing every group", left.size());
+    for (const auto& t : left) {
       spdlog::error("shutdown: left behind: '{}' ({}) spawned at {}", t.name, t.group,
                     t.spawn_site);
     }
   }
-  return all && left == 0;
+  return all && left.empty();
 }
 
 }  // namespace castellan::runtime

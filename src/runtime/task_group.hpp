@@ -87,7 +87,8 @@ class TaskGroup {
 
 // Closes groups one after the other (the order of shutdown: e.g. API, then devices, then the
 // journal flusher), each with `timeout_each`. Returns true when every group closed in time
-// and the registry then holds no task.
+// and the registry then holds no task but threads of their own (ThreadTask), which their
+// owners end afterwards.
 bool close_in_order(std::span<TaskGroup* const> groups, const TaskRegistry& registry,
                     std::chrono::milliseconds timeout_each);
 

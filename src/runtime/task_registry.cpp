@@ -40,8 +40,9 @@ ThreadTask::ThreadTask(TaskRegistry* registry, std::string name, std::string gro
                        const char* file, int line, const char* function)
     : registry_(registry) {
   if (!registry_) return;
-  entry_ = registry_->add(std::move(name), std::move(group),
-                          format_spawn_site(file, line, function), TaskOptions{.daemon = true});
+  entry_ =
+      registry_->add(std::move(name), std::move(group), format_spawn_site(file, line, function),
+                     TaskOptions{.daemon = true, .thread = true});
   clock_ = &registry_->clock();
 }
 
@@ -67,6 +68,7 @@ std::shared_ptr<TaskEntry> TaskRegistry::add(std::string name, std::string group
   entry->group = std::move(group);
   entry->spawn_site = std::move(spawn_site);
   entry->daemon = options.daemon;
+  entry->thread = options.thread;
   entry->started_us = now_us();
   entry->last_progress_us.store(entry->started_us, std::memory_order_relaxed);
   std::lock_guard lock(mu_);
@@ -101,6 +103,7 @@ std::vector<TaskInfo> TaskRegistry::snapshot() const {
     info.group = e->group;
     info.spawn_site = e->spawn_site;
     info.daemon = e->daemon;
+    info.thread = e->thread;
     info.age = std::chrono::microseconds{std::max<std::int64_t>(0, now - e->started_us)};
     info.since_progress = std::chrono::microseconds{
         std::max<std::int64_t>(0, now - e->last_progress_us.load(std::memory_order_relaxed))};

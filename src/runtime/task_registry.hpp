@@ -28,6 +28,8 @@ struct TaskOptions {
   // A daemon lives as long as the process by design (journal flusher, MQTT loop, sampler);
   // the leak rules count only non-daemon tasks.
   bool daemon = false;
+  // A thread of its own (ThreadTask), stopped by the object that owns it, not by a TaskGroup.
+  bool thread = false;
 };
 
 // "file:line function" of a std::source_location, with the file path shortened to start at
@@ -42,6 +44,7 @@ struct TaskInfo {
   std::string group;
   std::string spawn_site;
   bool daemon = false;
+  bool thread = false;  // TaskOptions::thread
   std::chrono::microseconds age{0};
   std::chrono::microseconds since_progress{0};
   std::string waiting_on;  // empty: running (not inside a WaitMarker)

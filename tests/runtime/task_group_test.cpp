@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "runtime/io_pool.hpp"
+#include "runtime/thread_task.hpp"
 #include "test_support.hpp"
 
 namespace castellan::runtime {
@@ -242,6 +243,25 @@ TEST_F(TaskGroupTest, ShutdownUnderLoadEndsWithZeroTasks) {
   EXPECT_TRUE(close_in_order(order, registry, 20s));
   EXPECT_EQ(registry.active_count(), 0u);
   EXPECT_EQ(cancelled.load(), 51);
+}
+
+// The server closes its groups while the journal's threads (and others of their own) still run:
+// their owners end them later, so they are not "left behind". A task registered outside any
+// group is.
+TEST_F(TaskGroupTest, CloseInOrderCountsTasksLeftBehindButNotThreadsOfTheirOwn) {
+  TaskGroup devices(registry, "devices");
+  std::atomic<int> cancelled{0};
+  devices.spawn(pool.executor(), "idle", wait_forever(&cancelled));
+  {
+    const ThreadTask thread(&registry, "journal syncer", "journal");
+    TaskGroup* order[] = {&devices};
+    EXPECT_TRUE(close_in_order(order, registry, 20s));
+    EXPECT_EQ(registry.active_count(), 1u) << "the thread is still there";
+    const auto stray = registry.add("stray", "none", std::source_location::current(), {});
+    EXPECT_FALSE(close_in_order(order, registry, 20s));
+    registry.remove(stray->id);
+  }
+  EXPECT_EQ(registry.active_count(), 0u);
 }
 
 // A group closed while a task is being spawned into it (the child registered, its start not yet
