@@ -34,6 +34,7 @@
 #include "runtime/task_group.hpp"
 #include "store/pass_use_flusher.hpp"
 #include "store/sqlite_store.hpp"
+#include "store/store_probe.hpp"
 
 namespace castellan::app {
 namespace {
@@ -211,10 +212,11 @@ int run_server(const Config& config) {
                               broker_accounts ? &*broker_accounts : nullptr,
                               config.mqtt.broker_pid_file);
   RuntimeAdapter runtime_port(registry, health, faults, metrics, **journal);
-  auto readiness = [&journal = **journal, &mqtt, &db = **db] {
-    return std::vector<api::ReadinessItem>{{"store", db.revision().ok()},
-                                           {"journal", journal.healthy()},
-                                           {"broker", mqtt.connected()}};
+  // /readyz runs on an io thread: the store is asked by a thread of its own (store_probe.hpp).
+  store::StoreProbe store_probe(**db, clock, std::chrono::seconds(1), &registry);
+  auto readiness = [&journal = **journal, &mqtt, &store_probe] {
+    return std::vector<api::ReadinessItem>{
+        {"store", store_probe.up()}, {"journal", journal.healthy()}, {"broker", mqtt.connected()}};
   };
   api::ApiService api(api::ApiContext{.config = config,
                                       .clock = clock,
