@@ -89,10 +89,8 @@ std::vector<PassUse> PassUseLedger::take_dirty() {
 
 void PassUseLedger::restore_dirty(const std::vector<PassUse>& uses) {
   std::lock_guard lock(mu_);
-  for (const PassUse& u : uses) {
-    std::uint32_t& v = dirty_[u.pass_id];
-    v = std::max(v, u.used);
-  }
+  // A count marked since the failed save is newer (a use taken or given back): it stays.
+  for (const PassUse& u : uses) dirty_.try_emplace(u.pass_id, u.used);
 }
 
 void PassUseLedger::set_on_dirty(std::function<void()> callback) {

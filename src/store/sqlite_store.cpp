@@ -170,12 +170,13 @@ Result<void> SqliteStore::save_pass_uses(std::span<const PassUse> uses, TimePoin
   sqlite::Transaction tx(*db_);
   if (auto b = tx.begin(); !b) return b;
   for (const PassUse& u : uses) {
-    // Counts only grow: a late flush of an older value never lowers a newer one. A count of a
+    // The count as it is now: lower than the one saved when a use was given back (a grant the
+    // door never got). One flusher saves, in order, the newest count of each pass. A count of a
     // pass deleted meanwhile is not kept (it would pass to a new pass with the same id).
     auto q = db_->prepare(
         "INSERT INTO pass_uses(pass_id, used) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM "
         "documents WHERE collection = 'passes' AND key = ?1) ON CONFLICT(pass_id) DO UPDATE "
-        "SET used = max(used, excluded.used)");
+        "SET used = excluded.used");
     if (!q) return q.error();
     q->bind(1, u.pass_id).bind(2, static_cast<std::int64_t>(u.used));
     if (auto r = q->step(); !r) return r.error();

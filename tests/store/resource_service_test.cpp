@@ -220,6 +220,42 @@ TEST(ResourceService, PassUsesPersistAcrossRestart) {
   EXPECT_TRUE(again.swipe("d1", "04a1b2c3", kTue10).granted);  // the rest survived too
 }
 
+// A grant the door never got (a 50401 deny) gives its pass use back; the lower count is saved
+// like any other, so a restart does not take the use again.
+TEST(ResourceService, AUseGivenBackIsSavedAndSurvivesARestart) {
+  TempDir dir;
+  auto file = dir.path() / "db";
+  std::string id;
+  {
+    Node n(file);
+    n.seed();
+    FakeClock clock(kTue10);
+    PassUseFlusher flusher(*n.service, n.ledger, clock, std::chrono::milliseconds(10));
+    auto pass = n.service->issue_pass(
+        body(R"({"card":"CAFEBABE","holder":"V","doors":["d2"],"valid_from":)"
+             R"("2026-01-01T00:00:00Z","valid_until":"2027-01-01T00:00:00Z","max_uses":1})"),
+        "op");
+    ASSERT_TRUE(pass.ok()) << pass.error().message;
+    id = std::string(pass->at("id").as_string());
+    const auto saved = [&](std::uint32_t want) {
+      for (int i = 0; i < 1000; ++i) {
+        auto uses = n.store->load_pass_uses();
+        if (uses.ok() && !uses->empty() && uses->front().used == want) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      return false;
+    };
+    auto granted = n.swipe("d2", "cafebabe", kTue10);
+    ASSERT_TRUE(granted.granted);
+    ASSERT_TRUE(saved(1));
+    n.engine.give_back(granted.taken);
+    EXPECT_TRUE(saved(0)) << "the given-back use was not saved";
+  }
+  Node again(file);
+  EXPECT_EQ(again.service->get(access::Collection::passes, id)->at("uses_left").as_int64(), 1);
+  EXPECT_TRUE(again.swipe("d2", "cafebabe", kTue10).granted);
+}
+
 // The saved-at time bounds how much journal a start reads back, so an idle flusher still moves
 // it on every `refresh`, and a busy one with every save.
 TEST(PassUseFlusher, SavesItsTimeWhenIdleEveryRefreshAndWithEverySave) {

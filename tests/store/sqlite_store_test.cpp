@@ -117,7 +117,7 @@ TEST(SqliteStore, PaginatesByKey) {
   EXPECT_EQ(s->load_all(Collection::users)->size(), 7u);
 }
 
-TEST(SqliteStore, PassUsesOnlyGrowAndPersist) {
+TEST(SqliteStore, PassUsesPersistAsLastSavedAGivenBackUseIncluded) {
   TempDir dir;
   auto file = dir.path() / "db";
   {
@@ -129,14 +129,14 @@ TEST(SqliteStore, PassUsesOnlyGrowAndPersist) {
     EXPECT_EQ(*s->pass_uses_saved_at(), std::nullopt) << "never saved";
     std::vector<PassUse> uses{{"p1", 2}, {"p2", 5}};
     ASSERT_TRUE(s->save_pass_uses(uses, kT0 + 2s).ok());
-    std::vector<PassUse> older{{"p1", 1}, {"p2", 6}};
-    ASSERT_TRUE(s->save_pass_uses(older, kT0 + 1s).ok());  // a late save of older counts
+    std::vector<PassUse> later{{"p1", 1}, {"p2", 6}};  // p1's use given back, p2 used again
+    ASSERT_TRUE(s->save_pass_uses(later, kT0 + 1s).ok());
   }
   auto s = open_store(file);
   auto uses = s->load_pass_uses();
   ASSERT_TRUE(uses.ok());
   ASSERT_EQ(uses->size(), 2u);
-  EXPECT_EQ((*uses)[0].used, 2u);
+  EXPECT_EQ((*uses)[0].used, 1u);
   EXPECT_EQ((*uses)[1].used, 6u);
   // The saved-at time is the newest save's, even an earlier one (the wall clock set back):
   // uses taken after kT0 + 1s by that clock are not all saved, so the replay must read them.
