@@ -99,6 +99,7 @@ std::vector<Field> fields(Config& c) {
       {"runtime", "leak_sample_ms", &c.runtime.leak_sample_ms, between(100, 3.6e6)},
       {"runtime", "leak_window_s", &c.runtime.leak_window_s, between(1, 86400)},
       {"runtime", "leak_score_threshold", &c.runtime.leak_score_threshold, between(0.01, 1e9)},
+      {"runtime", "leak_score_min_growth", &c.runtime.leak_score_min_growth, between(0, 1e6)},
       {"runtime", "leak_rate_per_hour_threshold", &c.runtime.leak_rate_per_hour_threshold,
        between(0.01, 1e9)},
       {"runtime", "leak_fd_growth_threshold", &c.runtime.leak_fd_growth_threshold, between(1, 1e6)},

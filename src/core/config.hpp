@@ -80,6 +80,7 @@ struct Config {
     int leak_sample_ms = 3000;
     int leak_window_s = 60;
     double leak_score_threshold = 2.5;
+    int leak_score_min_growth = 10;  // tasks above the window's mean for the score rule to fire
     double leak_rate_per_hour_threshold = 60;
     int leak_fd_growth_threshold = 64;  // open fds above the window's minimum
     int stuck_task_s = 30;              // one bounded await longer than this is reported

@@ -50,6 +50,7 @@ HealthOptions HealthOptions::from_config(const Config& config) {
   o.sample_interval = std::chrono::milliseconds{config.runtime.leak_sample_ms};
   o.window = std::chrono::seconds{config.runtime.leak_window_s};
   o.score_threshold = config.runtime.leak_score_threshold;
+  o.score_min_growth = config.runtime.leak_score_min_growth;
   o.rate_threshold_per_hour = config.runtime.leak_rate_per_hour_threshold;
   o.fd_growth_threshold = config.runtime.leak_fd_growth_threshold;
   o.stuck_after = std::chrono::seconds{config.runtime.stuck_task_s};
@@ -177,6 +178,9 @@ void HealthMonitor::evaluate(SliSnapshot& sli, const std::vector<TaskInfo>& task
     for (std::size_t i = 0; i < earlier; ++i) sum += window_[i].settled;
     const double avg = sum / static_cast<double>(earlier);
     sli.leak_score = (window_.back().settled - avg) / (avg + 1.0);
+    score_growth_ = window_.back().settled - avg;
+  } else {
+    score_growth_ = 0;
   }
   sli.leak_rate_per_hour = slope_per_hour(window_);
 
@@ -214,16 +218,25 @@ void HealthMonitor::evaluate(SliSnapshot& sli, const std::vector<TaskInfo>& task
     grew_in_both_halves = mid > first && last > mid;
   }
 
-  const bool score_fires =
-      rule(sli.leak_score > options_.score_threshold, score_streak_, score_latched_);
-  const bool rate_fires = rule(sli.window_full && grew_in_both_halves &&
-                                   sli.leak_rate_per_hour > options_.rate_threshold_per_hour,
-                               rate_streak_, rate_latched_);
-  // One incident, one report: whichever task rule fires first latches the other one too
-  // (each latch clears on its own once its condition is clear on a sample).
+  const bool score_breached =
+      sli.leak_score > options_.score_threshold && score_growth_ >= options_.score_min_growth;
+  const bool rate_breached = sli.window_full && grew_in_both_halves &&
+                             sli.leak_rate_per_hour > options_.rate_threshold_per_hour;
+  score_streak_ = score_breached ? score_streak_ + 1 : 0;
+  rate_streak_ = rate_breached ? rate_streak_ + 1 : 0;
+  // One incident, one report: the first of the two task rules to fire opens it, and it stays
+  // open until n is back below where it began plus score_min_growth: a leak that goes on
+  // growing (the score rule first, the rate rule once the window has the ramp) is one leak.
+  const double n = window_.back().settled;
+  if (task_incident_ && n - incident_base_ < std::max(1, options_.score_min_growth)) {
+    task_incident_ = false;
+  }
+  const bool score_fires = !task_incident_ && score_streak_ >= options_.consecutive_samples;
+  const bool rate_fires =
+      !task_incident_ && !score_fires && rate_streak_ >= options_.consecutive_samples;
   if (score_fires || rate_fires) {
-    score_latched_ = score_latched_ || score_streak_ > 0;
-    rate_latched_ = rate_latched_ || rate_streak_ > 0;
+    task_incident_ = true;
+    incident_base_ = score_fires ? n - score_growth_ : window_.front().settled;
   }
   if (score_fires) {
     auto [site, growth] = culprit();
@@ -234,7 +247,7 @@ void HealthMonitor::evaluate(SliSnapshot& sli, const std::vector<TaskInfo>& task
                      sli.tasks_settled, site.empty() ? "?" : site, growth),
          site, sli, tasks);
   }
-  if (rate_fires && !score_fires) {
+  if (rate_fires) {
     auto [site, growth] = culprit();
     fire(LeakKind::kTaskRate,
          fmt::format("task leak: non-daemon tasks growing {:.1f}/hour over {} s (threshold {}); "

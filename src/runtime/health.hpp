@@ -7,7 +7,9 @@
 //  * score rule: s = (n − avg) / (avg + 1), where n is the number of *settled* non-daemon tasks
 //    (alive for at least one sample interval, so work that finishes quickly never counts) and
 //    avg the mean of n over the earlier samples of the window. Fires when s > score_threshold
-//    on `consecutive_samples` samples in a row, once the window holds at least half its samples.
+//    and n − avg ≥ score_min_growth on `consecutive_samples` samples in a row, once the window
+//    holds at least half its samples. (On a quiet server avg ≈ 0, and without the floor five
+//    operators opening the event stream would score 5: long-lived by design, not a leak.)
 //  * rate rule: least-squares slope of n over the window, in tasks per hour. Fires when it is
 //    above rate_threshold_per_hour on `consecutive_samples` samples in a row with a full window
 //    in which n grew in both halves (a ramp, not one step). Catches a slow leak, e.g. +2
@@ -16,9 +18,10 @@
 //    `consecutive_samples` samples in a row.
 //  * stuck rule: a task inside one bounded WaitMarker for longer than stuck_after.
 //
-// A rule that fired stays latched (it does not fire again) until it is clear on a sample; the
-// score and rate rules latch each other (one incident, one report); a stuck task is reported
-// once. Firing logs a warning, logs a task dump grouped by spawn site,
+// The fd rule, once fired, stays latched until it is clear on a sample. The score and rate
+// rules share one latch (one incident, one report): it opens when either fires and closes once
+// n is back below where the incident began plus score_min_growth (the leaked tasks are gone).
+// A stuck task is reported once. Firing logs a warning, logs a task dump grouped by spawn site,
 // and calls on_leak (the app journals a `task_leak` record there).
 #pragma once
 
@@ -44,6 +47,7 @@ struct HealthOptions {
   std::chrono::milliseconds sample_interval{3000};
   std::chrono::seconds window{60};
   double score_threshold = 2.5;
+  int score_min_growth = 10;  // n − avg at least this for the score rule
   double rate_threshold_per_hour = 60;
   int consecutive_samples = 3;
   int fd_growth_threshold = 64;
@@ -138,7 +142,9 @@ class HealthMonitor {
   std::deque<Sample> window_;
   SliSnapshot latest_;
   int score_streak_ = 0, rate_streak_ = 0, fd_streak_ = 0;
-  bool score_latched_ = false, rate_latched_ = false, fd_latched_ = false;
+  bool task_incident_ = false, fd_latched_ = false;  // latches (see above)
+  double score_growth_ = 0;                          // n − avg of the last sample
+  double incident_base_ = 0;                         // n before the open incident's growth
   std::set<TaskId> stuck_reported_;
   std::vector<LeakReport> reports_;
   std::vector<MetricsRegistry::CallbackHandle> metric_handles_;

@@ -222,6 +222,63 @@ TEST_F(HealthTest, ScoreMustPersistForConsecutiveSamples) {
   ASSERT_TRUE(leak.close_blocking(10s));
 }
 
+// A leak that goes on growing breaches the score rule first and the rate rule once the window
+// holds the ramp: one leak, one report.
+TEST_F(HealthTest, ALeakThatKeepsGrowingIsReportedOnce) {
+  run_for(60s);
+  FaultInjector faults(registry, pool.executor());
+  ASSERT_EQ(faults.leak_tasks(20), 20);
+  for (auto t = 3s; t <= 180s; t += 3s) {
+    if (t.count() % 6 == 0) faults.leak_tasks(3);
+    clock.advance(3s);
+    monitor.sample();
+  }
+  ASSERT_EQ(fired.size(), 1u);
+  EXPECT_EQ(fired[0].kind, LeakKind::kTaskScore);
+  EXPECT_GT(monitor.latest().leak_rate_per_hour, 60.0) << "the rate rule's condition held too";
+  // Once the leaked tasks are gone, the next leak is a new incident.
+  faults.clear();
+  ASSERT_TRUE(eventually([&] { return faults.leaked_tasks() == 0; }));
+  run_for(90s);
+  ASSERT_EQ(faults.leak_tasks(40), 40);
+  run_for(15s);
+  EXPECT_EQ(fired.size(), 2u);
+  faults.clear();
+  ASSERT_TRUE(eventually([&] { return faults.leaked_tasks() == 0; }));
+}
+
+// On a quiet server the mean is near 0, so a handful of long-lived tasks (operators opening
+// the event stream) scores above 2.5 by the ratio alone; the floor of leak_score_min_growth
+// (10) keeps that from being reported. A leak of more still is.
+TEST(HealthQuietServer, AFewLongLivedTasksAreNotALeakManyAre) {
+  FakeClock clock;
+  TaskRegistry registry{clock};
+  IoPool pool{2};
+  std::vector<LeakReport> fired;
+  HealthMonitor monitor{registry, clock, HealthOptions{},
+                        [&](const LeakReport& r) { fired.push_back(r); }};
+  double max_score = 0;
+  auto run_for = [&](std::chrono::seconds duration) {
+    for (auto t = 0s; t < duration; t += 3s) {
+      clock.advance(3s);
+      max_score = std::max(max_score, monitor.sample().leak_score);
+    }
+  };
+  run_for(60s);
+  TaskGroup streams(registry, "streams");
+  for (int i = 0; i < 9; ++i) streams.spawn(pool.executor(), "sse stream", serve_forever());
+  run_for(60s);
+  EXPECT_GT(max_score, 2.5) << "the ratio alone is above the threshold";
+  EXPECT_TRUE(fired.empty());
+  TaskGroup leak(registry, "leak");
+  for (int i = 0; i < 40; ++i) leak.spawn(pool.executor(), "leak", serve_forever());
+  run_for(15s);
+  ASSERT_EQ(fired.size(), 1u);
+  EXPECT_EQ(fired[0].kind, LeakKind::kTaskScore);
+  ASSERT_TRUE(leak.close_blocking(10s));
+  ASSERT_TRUE(streams.close_blocking(10s));
+}
+
 TEST_F(HealthTest, NoScoreBeforeHalfAWindowOfHistory) {
   TaskGroup early(registry, "startup");
   for (int i = 0; i < 40; ++i) early.spawn(pool.executor(), "conn", serve_forever());
