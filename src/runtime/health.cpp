@@ -344,12 +344,10 @@ void HealthMonitor::start(TaskGroup& group, const boost::asio::any_io_executor& 
       [this](TaskRef self) -> boost::asio::awaitable<void> {
         boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
         for (;;) {
+          sample();  // first at start: the SLIs (fds, RSS) are real from the moment it is ready
           timer.expires_after(options_.sample_interval);
-          {
-            WaitMarker wait(self, "next health sample", WaitKind::kIdle);
-            co_await timer.async_wait(boost::asio::use_awaitable);
-          }
-          sample();
+          WaitMarker wait(self, "next health sample", WaitKind::kIdle);
+          co_await timer.async_wait(boost::asio::use_awaitable);
         }
       },
       TaskOptions{.daemon = true});

@@ -315,6 +315,20 @@ TEST_F(HealthTest, MetricsAndJson) {
   EXPECT_EQ(by_site.at(0).at("name").as_string(), "handler");
 }
 
+// The first sample is taken at start, not one interval later: /metrics never shows the -1 of
+// "not sampled yet" while the server says it is ready.
+TEST_F(HealthTest, TheSamplerSamplesAtOnceWhenStarted) {
+  HealthOptions o;
+  o.sample_interval = std::chrono::hours(1);
+  HealthMonitor live(registry, clock, o);
+  EXPECT_EQ(live.latest().open_fds, -1) << "nothing sampled yet";
+  TaskGroup runtime_group(registry, "runtime");
+  live.start(runtime_group, pool.executor());
+  EXPECT_TRUE(eventually([&] { return live.latest().open_fds > 0; }));
+  EXPECT_GT(live.latest().rss_bytes, 0);
+  ASSERT_TRUE(runtime_group.close_blocking(10s));
+}
+
 TEST_F(HealthTest, PeriodicSamplerIsADaemonOfItsGroup) {
   HealthOptions o;
   o.sample_interval = 1ms;
