@@ -17,11 +17,15 @@ std::string not_found(Collection c, std::string_view key) {
          "'";
 }
 
-Result<json::object> parse_body(std::string_view text) {
+// A stored document's body; a corrupt one is an error naming the file, the collection and key.
+Result<json::object> parse_body(const sqlite::Connection& db, Collection c, std::string_view key,
+                                std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) {
-    return make_error(Code::ERR_UNAVAILABLE, "store holds a corrupt document");
+    return make_error(Code::ERR_UNAVAILABLE, db.where() + "corrupt document " +
+                                                 std::string(access::collection_name(c)) + " '" +
+                                                 std::string(key) + "' (not a JSON object)");
   }
   return std::move(v.get_object());
 }
@@ -56,7 +60,7 @@ Result<json::object> SqliteStore::get(Collection c, std::string_view key) {
   auto row = q->step();
   if (!row) return row.error();
   if (!*row) return make_error(Code::ERR_NOT_FOUND, not_found(c, key));
-  return parse_body(q->text(0));
+  return parse_body(*db_, c, key, q->text(0));
 }
 
 Result<Page> SqliteStore::list(Collection c, std::string_view after, std::size_t limit) {
@@ -80,7 +84,7 @@ Result<Page> SqliteStore::list(Collection c, std::string_view after, std::size_t
       break;
     }
     last = std::string(q->text(0));
-    auto doc = parse_body(q->text(1));
+    auto doc = parse_body(*db_, c, last, q->text(1));
     if (!doc) return doc.error();
     page.items.push_back(std::move(*doc));
   }
@@ -89,7 +93,7 @@ Result<Page> SqliteStore::list(Collection c, std::string_view after, std::size_t
 
 Result<std::vector<json::object>> SqliteStore::load_all(Collection c) {
   std::lock_guard lock(mu_);
-  auto q = db_->prepare("SELECT body FROM documents WHERE collection = ?1 ORDER BY key");
+  auto q = db_->prepare("SELECT key, body FROM documents WHERE collection = ?1 ORDER BY key");
   if (!q) return q.error();
   q->bind(1, access::collection_name(c));
   std::vector<json::object> out;
@@ -97,7 +101,7 @@ Result<std::vector<json::object>> SqliteStore::load_all(Collection c) {
     auto row = q->step();
     if (!row) return row.error();
     if (!*row) break;
-    auto doc = parse_body(q->text(0));
+    auto doc = parse_body(*db_, c, q->text(0), q->text(1));
     if (!doc) return doc.error();
     out.push_back(std::move(*doc));
   }

@@ -218,7 +218,32 @@ TEST(SqliteStore, RefusesNewerSchema) {
   auto s = SqliteStore::open(file);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, Code::ERR_UNAVAILABLE);
-  EXPECT_NE(s.error().message.find("schema version 99 is newer"), std::string::npos);
+  EXPECT_NE(s.error().message.find("store " + file.string() + ": schema version 99 is newer"),
+            std::string::npos)
+      << s.error().message;
+}
+
+// A document that is not JSON (edited by hand, a bad restore) is an error that says where:
+// the file, the collection and the key, on every path that reads it.
+TEST(SqliteStore, ACorruptDocumentIsAnErrorNamingTheFileAndTheDocument) {
+  TempDir dir;
+  auto file = dir.path() / "castellan.db";
+  auto s = open_store(file);
+  ASSERT_TRUE(s->insert(Collection::schedules, doc(R"({"id":"night"})")).ok());
+  {
+    auto other = sqlite::Connection::open(file);
+    ASSERT_TRUE((*other)->exec("UPDATE documents SET body = '{bad' WHERE key = 'night'").ok());
+  }
+  const std::string want = "store " + file.string() + ": corrupt document schedules 'night'";
+  auto got = s->get(Collection::schedules, "night");
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.error().message.find(want), std::string::npos) << got.error().message;
+  auto listed = s->list(Collection::schedules, "", 10);
+  ASSERT_FALSE(listed.ok());
+  EXPECT_NE(listed.error().message.find(want), std::string::npos) << listed.error().message;
+  auto all = s->load_all(Collection::schedules);
+  ASSERT_FALSE(all.ok());
+  EXPECT_NE(all.error().message.find(want), std::string::npos) << all.error().message;
 }
 
 // A write the disk refuses (the file size limit stands in for a full disk) fails with an error
@@ -259,7 +284,8 @@ TEST(SqliteStore, UnopenablePathIsAnError) {
   auto s = SqliteStore::open("/nonexistent-dir/x/db");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, Code::ERR_UNAVAILABLE);
-  EXPECT_NE(s.error().message.find("/nonexistent-dir/x/db"), std::string::npos)
+  EXPECT_NE(s.error().message.find("/nonexistent-dir/x/db: No such file or directory"),
+            std::string::npos)
       << s.error().message;
 }
 

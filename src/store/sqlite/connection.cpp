@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 namespace castellan::store::sqlite {
 namespace {
 
@@ -44,7 +47,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
   // Create the file ourselves first so it is 0600 from its first byte (SQLite would use 0644).
   int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return make_error(Code::ERR_UNAVAILABLE, "cannot open store file " + file.string());
+    return make_error(Code::ERR_UNAVAILABLE,
+                      "cannot open store file " + file.string() + ": " + std::strerror(errno));
   }
   ::fchmod(fd, 0600);
   ::close(fd);
@@ -63,6 +67,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
       conn->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   if (!pragmas) return pragmas.error();
   return conn;
+}
+
+std::string Connection::where() const {
+  return store_of(db_);
 }
 
 Connection::~Connection() {

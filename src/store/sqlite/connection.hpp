@@ -55,6 +55,8 @@ class Connection {
   // The last error as "<context>: <sqlite message>", as an ERR_UNAVAILABLE Error.
   Error error(std::string_view context) const;
   int changes() const { return sqlite3_changes(db_); }
+  // "store PATH: ", the start of every error about this connection's file.
+  std::string where() const;
   sqlite3* handle() const { return db_; }
 
  private:

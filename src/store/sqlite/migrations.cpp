@@ -53,7 +53,7 @@ Result<int> schema_version(Connection& db) {
   if (!q) return q.error();
   auto r = q->step();
   if (!r) return r.error();
-  if (!*r) return make_error(Code::ERR_UNAVAILABLE, "schema_version table is empty");
+  if (!*r) return make_error(Code::ERR_UNAVAILABLE, db.where() + "schema_version table is empty");
   return static_cast<int>(q->integer(0));
 }
 
@@ -63,7 +63,8 @@ Result<void> migrate(Connection& db, int target) {
   auto current = schema_version(db);
   if (!current) return current.error();
   if (*current > latest_schema_version()) {
-    return make_error(Code::ERR_UNAVAILABLE, "store schema version " + std::to_string(*current) +
+    return make_error(Code::ERR_UNAVAILABLE, db.where() + "schema version " +
+                                                 std::to_string(*current) +
                                                  " is newer than this castellan supports (" +
                                                  std::to_string(latest_schema_version()) + ")");
   }
