@@ -146,11 +146,16 @@ TEST_F(PassbackReplayTest, EntriesOlderThanTheResetAreNotRead) {
 TEST_F(PassbackReplayTest, DecisionRecordsCarryTheSwipeDirection) {
   Installation before(clock_);
   before.swipe("gate", "r-1", "out");
-  before.swipe("nowhere", "r-2");  // unknown door: no card decided, no direction
+  before.swipe("nowhere", "r-2");  // unknown door: not decided, but the swipe is on record
+  before.pipeline.handle("hq", "gate", R"({"req":"r-3","card":"zz"})");  // no card: no direction
   auto records = before.journal.records();
-  ASSERT_EQ(records.size(), 2u);
+  ASSERT_EQ(records.size(), 3u);
   EXPECT_EQ(records[0].dir, "out");
-  EXPECT_EQ(records[1].dir, "");
+  EXPECT_EQ(records[1].code, 40401);
+  EXPECT_EQ(records[1].dir, "in");
+  EXPECT_FALSE(records[1].card_hash.empty());
+  EXPECT_EQ(records[2].code, 40001);
+  EXPECT_EQ(records[2].dir, "");
 }
 
 }  // namespace
