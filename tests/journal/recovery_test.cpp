@@ -276,6 +276,22 @@ class TornBatchTest : public RecoveryTest {
     return frame_bytes(11, frames_[10].payload) + std::string(frames_[11].size, '\0') +
            frame_bytes(13, frames_[12].payload, true);
   }
+  // What verify and export make of the damaged tail before a start cuts it: records 11 on
+  // were never acknowledged, so neither takes them for intact; verify says `why`.
+  void expect_read_as_torn_from_11(const std::string& why) {
+    const auto verified = verify(dir_.path(), VerifyOptions{std::chrono::milliseconds(50)});
+    EXPECT_FALSE(verified.ok);
+    EXPECT_EQ(verified.first_bad_seq, 11u) << verified.message;
+    EXPECT_EQ(verified.records, 10u);
+    EXPECT_NE(verified.message.find(why), std::string::npos) << verified.message;
+    std::ostringstream exported;
+    ExportOptions quick;
+    quick.settle = std::chrono::milliseconds(50);
+    auto lines = export_jsonl(dir_.path(), quick, exported);
+    ASSERT_TRUE(lines) << lines.error().message;
+    EXPECT_EQ(*lines, 10u);
+    EXPECT_EQ(exported.str().find("\"seq\":11,"), std::string::npos);
+  }
   std::vector<FrameSpan> frames_;
   std::string synced_;
 };
@@ -304,18 +320,7 @@ TEST_F(TornBatchTest, ABatchWhoseEndNeverReachedTheDiskIsCut) {
       frame_bytes(11, frames_[10].payload) + frame_bytes(12, frames_[11].payload);
   for (const std::string& after : {std::string(4096, '\0'), std::string()}) {
     spit(segment_path(), synced_ + first_two + after);
-    // Before the start cuts them, verify and export do not take 11 and 12 for acknowledged.
-    const auto verified = verify(dir_.path(), VerifyOptions{std::chrono::milliseconds(50)});
-    EXPECT_FALSE(verified.ok);
-    EXPECT_EQ(verified.first_bad_seq, 11u) << verified.message;
-    EXPECT_EQ(verified.records, 10u);
-    EXPECT_NE(verified.message.find("no end mark"), std::string::npos) << verified.message;
-    std::ostringstream exported;
-    ExportOptions quick;
-    quick.settle = std::chrono::milliseconds(50);
-    auto lines = export_jsonl(dir_.path(), quick, exported);
-    ASSERT_TRUE(lines) << lines.error().message;
-    EXPECT_EQ(*lines, 10u);
+    expect_read_as_torn_from_11("no end mark");
     auto j = open();
     ASSERT_TRUE(j);
     const auto& report = j->last_recovery();
@@ -335,19 +340,7 @@ TEST_F(TornBatchTest, ABatchWhoseEndNeverReachedTheDiskIsCut) {
 // seq (the next start cuts all of it) and export leaves it out, both as recovery reads it.
 TEST_F(TornBatchTest, VerifyAndExportReadATornBatchAsTheStartWillCutIt) {
   spit(segment_path(), synced_ + torn_batch());
-  const auto verified = verify(dir_.path(), VerifyOptions{std::chrono::milliseconds(50)});
-  EXPECT_FALSE(verified.ok);
-  EXPECT_EQ(verified.first_bad_seq, 11u) << verified.message;
-  EXPECT_EQ(verified.records, 10u);
-  EXPECT_NE(verified.message.find("a torn write, never acknowledged"), std::string::npos)
-      << verified.message;
-  std::ostringstream exported;
-  ExportOptions quick;
-  quick.settle = std::chrono::milliseconds(50);
-  auto lines = export_jsonl(dir_.path(), quick, exported);
-  ASSERT_TRUE(lines) << lines.error().message;
-  EXPECT_EQ(*lines, 10u);
-  EXPECT_EQ(exported.str().find("\"seq\":11,"), std::string::npos) << "a record never acknowledged";
+  expect_read_as_torn_from_11("a torn write, never acknowledged");
 }
 
 TEST_F(TornBatchTest, AHoleFollowedByACompleteLaterBatchIsRefused) {
