@@ -108,17 +108,20 @@ std::uint64_t filter_hash(std::string_view text) {
   return h;
 }
 
-std::uint64_t highest_indexed_seq(const std::string& dir) {
-  std::size_t skipped = 0;
-  const auto entries = read_index_file(dir + "/index.dat", skipped);
-  // Only a run of consecutive seqs is the writer's (a hole reads as seq 0 entries first);
-  // anything else is a damaged file, which proves nothing and is rebuilt.
+// The highest seq of `entries` if they are a run of consecutive seqs, as the writer leaves them
+// (a hole reads as seq 0 entries first); 0 otherwise: a damaged file proves nothing.
+std::uint64_t highest_consecutive_seq(const std::deque<IndexEntry>& entries) {
   std::size_t i = 0;
   while (i < entries.size() && entries[i].seq == 0) ++i;
   for (std::size_t k = i + 1; k < entries.size(); ++k) {
     if (entries[k].seq != entries[k - 1].seq + 1) return 0;
   }
   return i < entries.size() ? entries.back().seq : 0;
+}
+
+std::uint64_t highest_indexed_seq(const std::string& dir) {
+  std::size_t skipped = 0;
+  return highest_consecutive_seq(read_index_file(dir + "/index.dat", skipped));
 }
 
 IndexEntry make_index_entry(const JournalRecord& record, std::uint64_t segment,
@@ -137,12 +140,18 @@ IndexEntry make_index_entry(const JournalRecord& record, std::uint64_t segment,
 
 Result<EventIndex> EventIndex::load(const std::string& dir,
                                     const std::vector<SegmentFile>& segments,
-                                    std::uint64_t last_seq, bool& rebuilt) {
+                                    std::uint64_t last_seq, bool& rebuilt,
+                                    const std::function<void(std::uint64_t)>& on_lost) {
   EventIndex index;
   index.dir_ = dir;
   index.path_ = dir + "/index.dat";
   std::size_t skipped = 0;
   auto entries = read_index_file(index.path_, skipped);
+  // Before anything of the file is dropped or rewritten: it is the only proof of the loss.
+  if (const std::uint64_t listed = on_lost ? highest_consecutive_seq(entries) : 0;
+      listed > last_seq) {
+    on_lost(listed);
+  }
   const std::size_t loaded = entries.size();
   const std::uint64_t first_seq = segments.empty() ? 1 : segments.front().first_seq;
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,17 +41,21 @@ std::uint64_t filter_hash(std::string_view text);
 IndexEntry make_index_entry(const JournalRecord& record, std::uint64_t segment,
                             std::uint64_t offset);
 
-// The highest seq DIR/index.dat lists (0: none, or no file). An entry is written only once its
-// record's batch is fdatasync'ed, so a seq listed here was acknowledged: segments that end
-// before it have lost acknowledged records (the newest segments deleted, a file cut short).
+// The highest seq DIR/index.dat lists (0: none, no file, or not a run of consecutive seqs).
+// An entry is written only once its record's batch is fdatasync'ed, so a seq listed here was
+// acknowledged: segments that end before it have lost acknowledged records (the newest
+// segments deleted, a file cut short).
 std::uint64_t highest_indexed_seq(const std::string& dir);
 
 class EventIndex {
  public:
   // Loads DIR/index.dat and reconciles it with `segments` (whose last intact seq is
-  // `last_seq`). Sets `rebuilt` when the file was missing or stale.
+  // `last_seq`). Sets `rebuilt` when the file was missing or stale. If the file lists seqs past
+  // `last_seq` (see highest_indexed_seq), calls `on_lost` with the highest before it changes
+  // the file.
   static Result<EventIndex> load(const std::string& dir, const std::vector<SegmentFile>& segments,
-                                 std::uint64_t last_seq, bool& rebuilt);
+                                 std::uint64_t last_seq, bool& rebuilt,
+                                 const std::function<void(std::uint64_t)>& on_lost = {});
 
   // Adds entries of a durable batch (memory, and the file as a best effort).
   void append(std::span<const IndexEntry> entries);

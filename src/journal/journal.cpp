@@ -80,7 +80,7 @@ Result<std::unique_ptr<Journal>> Journal::open(JournalOptions options, Clock& cl
   // end were acknowledged and are gone (the newest segments deleted, a file cut short). New
   // records take those seqs again, so the loss is noted before the index forgets them, and
   // journaled below.
-  if (const std::uint64_t indexed = highest_indexed_seq(options.dir); indexed > state.last_seq) {
+  auto on_lost = [&](std::uint64_t indexed) {
     spdlog::error(
         "journal {}: records seq {}..{} were acknowledged (index.dat lists them) but the segments "
         "end at seq {}; they are lost, and new records continue from seq {}",
@@ -90,9 +90,9 @@ Result<std::unique_ptr<Journal>> Journal::open(JournalOptions options, Clock& cl
         !noted) {
       spdlog::error("journal: cannot note the missing records: {}", noted.error().message);
     }
-  }
+  };
   bool rebuilt = false;
-  auto index = EventIndex::load(options.dir, state.segments, state.last_seq, rebuilt);
+  auto index = EventIndex::load(options.dir, state.segments, state.last_seq, rebuilt, on_lost);
   if (!index) return index.error();
   impl->index_ = std::move(*index);
   impl->recovery_ = state.report;

@@ -42,6 +42,12 @@ class RecoveryTest : public ::testing::Test {
   // index.dat (which lists only synced records; it is rebuilt at the next open). Left as it
   // is, index.dat would show the cut records to have been acknowledged, and lost.
   void forget_index() const { std::filesystem::remove(dir_.file("index.dat")); }
+  // The journal's `resilience` records, newest first.
+  static std::vector<JournalRecord> resilience_of(const Journal& j) {
+    auto page = j.query(EventQuery{.kind = RecordKind::resilience});
+    EXPECT_TRUE(page);
+    return page ? page->records : std::vector<JournalRecord>{};
+  }
 
   // Reopens, expects a cut of `bytes` starting at seq 11 (or `first_cut`), and checks the
   // resilience record that reports it.
@@ -55,10 +61,9 @@ class RecoveryTest : public ::testing::Test {
     EXPECT_EQ(report.first_cut_seq, first_cut);
     EXPECT_EQ(report.last_seq, first_cut - 1);
     EXPECT_NE(report.summary().find("tail cut"), std::string::npos);
-    auto page = j->query(EventQuery{.kind = RecordKind::resilience});
-    ASSERT_TRUE(page);
-    ASSERT_EQ(page->records.size(), 1u);
-    const auto& r = page->records[0];
+    const auto records = resilience_of(*j);
+    ASSERT_EQ(records.size(), 1u);
+    const auto& r = records[0];
     EXPECT_EQ(r.seq, first_cut);
     EXPECT_NE(r.extra.find("\"event\":\"journal_tail_cut\""), std::string::npos) << r.extra;
     EXPECT_NE(r.extra.find(numbered("\"bytes\":", static_cast<long long>(bytes))),
@@ -104,7 +109,7 @@ TEST_F(RecoveryTest, ACutWhoseRecordCannotBeWrittenIsJournaledAtTheNextOpen) {
     auto j = open();
     const bool opened = j != nullptr;
     std::size_t recorded = 0;
-    if (opened) recorded = j->query(EventQuery{.kind = RecordKind::resilience})->records.size();
+    if (opened) recorded = resilience_of(*j).size();
     j.reset();
     ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
     std::signal(SIGXFSZ, SIG_DFL);
@@ -116,10 +121,9 @@ TEST_F(RecoveryTest, ACutWhoseRecordCannotBeWrittenIsJournaledAtTheNextOpen) {
   auto j = open();
   ASSERT_TRUE(j);
   EXPECT_FALSE(j->last_recovery().tail_cut);
-  auto page = j->query(EventQuery{.kind = RecordKind::resilience});
-  ASSERT_TRUE(page);
-  ASSERT_EQ(page->records.size(), 1u);
-  EXPECT_NE(page->records[0].extra.find("\"bytes\":57"), std::string::npos);
+  const auto records = resilience_of(*j);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_NE(records[0].extra.find("\"bytes\":57"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(pending));
   j.reset();
   EXPECT_TRUE(verify(dir_.path()).ok);
@@ -389,21 +393,18 @@ TEST_F(RecoveryTest, AcknowledgedRecordsLostFromTheEndAreReportedAndJournaled) {
   auto j = open();
   ASSERT_TRUE(j);
   EXPECT_FALSE(j->last_recovery().tail_cut);
-  auto page = j->query(EventQuery{.kind = RecordKind::resilience});
-  ASSERT_TRUE(page);
-  ASSERT_EQ(page->records.size(), 1u);
-  EXPECT_EQ(page->records[0].seq, 8u);
+  const auto records = resilience_of(*j);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].seq, 8u);
   EXPECT_EQ(
-      page->records[0].extra,
+      records[0].extra,
       R"({"event":"journal_records_missing","first_seq":8,"last_seq":10,"segments_end_at":7})");
   j.reset();
   EXPECT_TRUE(verify(dir_.path()).ok);
   EXPECT_FALSE(std::filesystem::exists(dir_.file(kPendingCutsFile)));
   // Once on record, it is not recorded again.
   auto again = open();
-  auto second = again->query(EventQuery{.kind = RecordKind::resilience});
-  ASSERT_TRUE(second);
-  EXPECT_EQ(second->records.size(), 1u);
+  EXPECT_EQ(resilience_of(*again).size(), 1u);
 }
 
 TEST_F(RecoveryTest, SegmentThatDiedBeingCreatedIsRemoved) {
