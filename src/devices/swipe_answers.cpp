@@ -28,8 +28,8 @@ void SwipePipeline::Core::journal_outcome(const Pending& p, const Outcome& outco
                 record_of(p, outcome, outcome_extra(why, p.door.fail_safe, outcome.grant)));
 }
 
-void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::uint32_t copies,
-                                 bool first) {
+SwipePipeline::Outcome SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome,
+                                                   std::uint32_t copies, bool first) {
   DecisionMessage m = make_decision_message(
       p.door.site, p.door.id, p.door.key, p.req, outcome.grant, static_cast<int>(outcome.code),
       outcome.unlock_ms,
@@ -62,23 +62,22 @@ void SwipePipeline::Core::answer(const Pending& p, const Outcome& outcome, std::
   if (opened.until != opened.previous && sent == 0 && failed > 0) {
     door_states.withdraw(p.door, opened);  // the door got nothing
   }
+  {
+    std::lock_guard lock(mu);
+    stats.published += sent;
+    stats.publish_failures += failed;
+  }
   if (first && sent == 0 && failed > 0 && outcome.grant && outcome.code == Code::OK) {
     // The door never got its grant (no broker connection at that moment) and denies on its
     // own timeout: as for a deadline, what the grant took is given back, the log says what
     // happened, and a copy of the swipe re-sent after the reconnect gets that same answer.
     const Outcome refused = failure_outcome(p, Code::ERR_UNAVAILABLE);
-    {
-      std::lock_guard lock(mu);
-      auto* entry = table.find(p.key);
-      if (entry && entry->context.get() == &p) entry->outcome = refused;
-    }
     give_back_if_denied(p, refused);
     if (p.door_known) door_states.grant_not_received(p.door, p.trace_id);
     journal_outcome(p, refused, "publish_failed");
+    return refused;
   }
-  std::lock_guard lock(mu);
-  stats.published += sent;
-  stats.publish_failures += failed;
+  return outcome;
 }
 
 std::shared_ptr<SwipePipeline::Pending> SwipePipeline::Core::pending_for(

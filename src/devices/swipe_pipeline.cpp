@@ -168,22 +168,29 @@ void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
   if (!t_in_handle) life.lock();  // else handle() on this thread holds it already
   if (closed) return;
   Outcome outcome = r ? p->decided : failure_outcome(*p, Code::ERR_UNAVAILABLE);
-  std::uint32_t copies = 0;
   bool late = false;
+  std::uint32_t copies = 0;
   {
     std::lock_guard lock(mu);
     if (!r) ++stats.journal_failures;
-    // Durable after its deadline but before the ticker (every 20 ms) saw it: the controller
-    // has stopped waiting, so the answer is the deadline's, as if the ticker had been first.
-    late = r && clock.monotonic() >= p->deadline;
-    if (late) outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
-    auto* entry = table.finish(p->key, p.get(), outcome);
-    if (!entry) {
+    auto* entry = table.find(p->key);
+    if (!entry || entry->context.get() != p.get() ||
+        entry->state != DedupeTable<Outcome, Pending>::State::kInFlight) {
       settle(*p);
       return;  // the deadline answered first (and its entry may be gone since)
     }
-    if (late) ++stats.timeouts;
-    copies = 1 + entry->waiting_duplicates;
+    // Durable after its deadline but before the ticker (every 20 ms) saw it: the controller
+    // has stopped waiting, so the answer is the deadline's, as if the ticker had been first.
+    late = r && clock.monotonic() >= p->deadline;
+    if (late) {
+      outcome = failure_outcome(*p, Code::ERR_TIMEOUT);
+      ++stats.timeouts;
+      copies = 1 + table.finish(p->key, p.get(), outcome)->waiting_duplicates;
+    } else {
+      // The entry stays in flight until the door's answer is out: a grant that cannot be
+      // published becomes 50301, and a copy arriving meanwhile must get that, not the grant.
+      p->answering = true;
+    }
   }
   if (late) {
     miss_deadline(*p, outcome, copies);
@@ -194,7 +201,12 @@ void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
       give_back_if_denied(*p, outcome);
       journal_outcome(*p, outcome, "journal_unavailable");
     }
-    answer(*p, outcome, copies, true);
+    const Outcome given = answer(*p, outcome, 1, true);
+    {
+      std::lock_guard lock(mu);
+      if (auto* entry = table.finish(p->key, p.get(), given)) copies = entry->waiting_duplicates;
+    }
+    if (copies > 0) answer(*p, given, copies, false);
   }
   std::lock_guard lock(mu);
   settle(*p);
@@ -233,7 +245,7 @@ void SwipePipeline::Core::expire() {
       auto p = in_flight.front();
       auto* entry = table.find(p->key);
       // The same key may have been evicted and begun again: only this swipe's own entry counts.
-      if (entry && entry->context == p &&
+      if (entry && entry->context == p && !p->answering &&
           entry->state == DedupeTable<Outcome, Pending>::State::kInFlight) {
         if (p->deadline > now) break;
         Outcome outcome = failure_outcome(*p, Code::ERR_TIMEOUT);

@@ -33,6 +33,9 @@ struct SwipePipeline::Pending {
   Outcome decided;       // the engine's (or the validator's) answer
   access::Taken taken;   // what the engine's grant took; given back if the door gets a deny
   bool settled = false;  // answered, or no longer this pipeline's to answer (under Core::mu)
+  // on_durable() is publishing the first answer (under Core::mu): the deadline leaves it alone,
+  // and copies wait in the table until that answer, as the door got it, is known.
+  bool answering = false;
 };
 
 struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
@@ -82,7 +85,9 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
   void handle(std::string_view site, std::string_view door_id, std::string_view payload);
   void on_durable(const std::shared_ptr<Pending>& p, const Result<journal::JournalRecord>& r);
   void expire();
-  void answer(const Pending& p, const Outcome& outcome, std::uint32_t copies, bool first);
+  // Publishes `outcome` to `copies` copies of the swipe. Returns the answer the door is left
+  // with: a first grant that could not be published at all becomes 50301.
+  Outcome answer(const Pending& p, const Outcome& outcome, std::uint32_t copies, bool first);
   void remember(const journal::JournalRecord& r);
   // A swipe of `req` at a door: its table key and the door (known or not). `card_hash_hex` and
   // `dir` are empty for a payload that does not parse.

@@ -83,18 +83,25 @@ class RecordingPublisher final : public Publisher {
   };
   Result<void> publish(std::string_view topic, std::string_view payload) override {
     std::function<void()> hook;
+    bool down = false;
     {
       std::lock_guard lock(mu_);
-      if (down_) return make_error(Code::ERR_UNAVAILABLE, "not connected");
-      messages_.push_back({std::string(topic), std::string(payload)});
-      hook = on_publish_;
+      down = down_;
+      if (!down) messages_.push_back({std::string(topic), std::string(payload)});
+      hook = down ? on_refused_ : on_publish_;
     }
     if (hook) hook();  // e.g. a controller reacting before publish() has even returned
+    if (down) return make_error(Code::ERR_UNAVAILABLE, "not connected");
     return {};
   }
   void on_publish(std::function<void()> hook) {
     std::lock_guard lock(mu_);
     on_publish_ = std::move(hook);
+  }
+  // Runs when a publish is refused (while down), before publish() returns its error.
+  void on_refused(std::function<void()> hook) {
+    std::lock_guard lock(mu_);
+    on_refused_ = std::move(hook);
   }
   std::vector<Message> messages() const {
     std::lock_guard lock(mu_);
@@ -110,6 +117,7 @@ class RecordingPublisher final : public Publisher {
   bool down_ = false;
   std::vector<Message> messages_;
   std::function<void()> on_publish_;
+  std::function<void()> on_refused_;
 };
 
 class FixedDoors final : public DoorDirectory {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include "bridge_fakes.hpp"
 #include "bridge_world.hpp"
@@ -429,6 +430,33 @@ TEST_F(SwipePipelineTest, AGrantWhosePublishFailedLeavesTheCardOutside) {
   EXPECT_EQ(decision_for("gate", "p-1").code, 50301);
   pipeline_.handle("hq", "gate", swipe_json("p-2", kUidOk));
   EXPECT_EQ(decision_for("gate", "p-2").code, 0) << "not 40307: nobody went in";
+}
+
+// The connection comes back while the grant's publish is failing, and the broker re-sends the
+// swipe at once: the copy must get what the door is left with (50301), never the grant that
+// did not go out — the journal says 50301 and the card stays outside.
+TEST_F(SwipePipelineTest, ACopyArrivingWhileTheGrantFailsToPublishGetsTheRefusalNotTheGrant) {
+  publisher_.set_down(true);
+  bool copied = false;
+  publisher_.on_refused([&] {
+    if (std::exchange(copied, true)) return;
+    publisher_.set_down(false);  // reconnected; the broker delivers the copy on its own thread
+    std::thread copy([&] { pipeline_.handle("hq", "gate", swipe_json("p-1", kUidOk)); });
+    copy.join();
+  });
+  pipeline_.handle("hq", "gate", swipe_json("p-1", kUidOk));
+  ASSERT_TRUE(copied);
+  auto messages = publisher_.messages();
+  ASSERT_EQ(messages.size(), 1u) << "the copy is answered once, after the first answer";
+  auto d = parse_decision_message(messages[0].payload);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->code, 50301);
+  EXPECT_EQ(d->decision, "deny");
+  auto records = decisions();
+  ASSERT_EQ(records.size(), 2u) << "the copy is not decided again";
+  EXPECT_EQ(records[1].code, 50301);
+  EXPECT_EQ(pipeline_.stats().duplicates, 1u);
+  EXPECT_EQ(pipeline_.unanswered(), 0u);
 }
 
 TEST_F(SwipePipelineTest, JournalUnavailableAnswers50301) {
