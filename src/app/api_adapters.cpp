@@ -1,6 +1,8 @@
 #include <signal.h>
 
 #include <boost/json.hpp>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "app/api_adapters.hpp"
@@ -124,15 +126,25 @@ Result<json::object> DevicesAdapter::device_credentials(std::string_view device)
   std::lock_guard lock(credentials_mu_);
   auto creds = broker_accounts_->set_device_credentials(device, site, doors);
   if (!creds) return creds.error();
-  if (!broker_pid_file_.empty()) {
+  // The device cannot connect until the broker has re-read its files: say so when we cannot
+  // make it, so that an operator is not left guessing why a new controller is refused.
+  if (broker_pid_file_.empty()) {
+    spdlog::warn(
+        "credentials of {} written; mqtt.broker_pid_file is not set, so they take "
+        "effect at the broker's next reload (e.g. systemctl reload mosquitto)",
+        device);
+  } else {
     std::ifstream in(broker_pid_file_);
     long pid = 0;
-    if (in >> pid && pid > 1) {
-      ::kill(static_cast<pid_t>(pid), SIGHUP);
-    } else {
+    if (!(in >> pid) || pid <= 1) {
       spdlog::warn(
           "broker pid file {} unreadable: credentials take effect at the broker's next reload",
           broker_pid_file_);
+    } else if (::kill(static_cast<pid_t>(pid), SIGHUP) != 0) {
+      spdlog::warn(
+          "cannot signal the broker (pid {} from {}) to reload: {}; credentials of {} "
+          "take effect at its next reload",
+          pid, broker_pid_file_, std::strerror(errno), device);
     }
   }
   return json::object{{"username", creds->username}, {"password", creds->password}};

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "access/engine.hpp"
@@ -87,12 +88,18 @@ int run_server(const Config& config) {
   // too, and it must outlive every task (the IoPool's included).
   runtime::TaskRegistry registry(clock);
   const std::string& data_dir = config.server.data_dir;
-  auto card_secret = load_card_secret(data_dir);
-  if (!card_secret) return fail(card_secret.error().message);
-
-  // Store, snapshot, engine.
+  // Store, card secret, snapshot, engine.
+  if (auto made = ensure_private_dir(data_dir); !made) return fail(made.error().message);
+  const auto store_dir = std::filesystem::path(config.store.path).parent_path();
+  if (!store_dir.empty()) {
+    if (auto made = ensure_private_dir(store_dir.string()); !made) {
+      return fail(made.error().message);
+    }
+  }
   auto db = store::SqliteStore::open(config.store.path);
   if (!db) return fail(db.error().message);
+  auto card_secret = load_card_secret(data_dir, **db);
+  if (!card_secret) return fail(card_secret.error().message);
   access::SnapshotHolder snapshots;
   access::PassUseLedger ledger;
   store::ResourceService resources(**db, snapshots, ledger, *card_secret);

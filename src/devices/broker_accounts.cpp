@@ -123,12 +123,67 @@ Result<BrokerAccounts> BrokerAccounts::open(std::string password_file, std::stri
   return accounts;
 }
 
+namespace {
+
+struct Shape {
+  bool service = false;
+  std::string site;
+  std::vector<std::string> doors;
+};
+
+// The account a "user" block of the ACL describes, if it has the shape render_acl() writes.
+std::optional<Shape> shape_of(const std::string& name, const std::vector<std::string>& lines) {
+  Shape shape;
+  bool own_devices_line = false;
+  for (const auto& line : lines) {
+    std::istringstream words(line);
+    std::string kw, access, topic, more;
+    words >> kw >> access >> topic >> more;
+    if (kw != "topic" || !more.empty()) return std::nullopt;
+    if (access == "readwrite" && topic == "castellan/#") {
+      if (lines.size() != 1) return std::nullopt;
+      shape.service = true;
+      return shape;
+    }
+    // castellan/v1/{site}/devices/{name}/#, then per door .../doors/{door}/{swipe,state} (write)
+    // and .../doors/{door}/{decision,command} (read).
+    if (!starts_with(topic, "castellan/v1/")) return std::nullopt;
+    std::string_view rest = std::string_view(topic).substr(13);
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    const std::string site(rest.substr(0, slash));
+    if (!shape.site.empty() && shape.site != site) return std::nullopt;
+    shape.site = site;
+    rest = rest.substr(slash + 1);
+    if (access == "write" && rest == "devices/" + name + "/#") {
+      own_devices_line = true;
+      continue;
+    }
+    if (!starts_with(rest, "doors/")) return std::nullopt;
+    rest = rest.substr(6);
+    const auto end = rest.rfind('/');
+    if (end == std::string_view::npos || end == 0) return std::nullopt;
+    const std::string door(rest.substr(0, end));
+    const std::string_view what = rest.substr(end + 1);
+    const bool ok = access == "write"  ? (what == "swipe" || what == "state")
+                    : access == "read" ? (what == "decision" || what == "command")
+                                       : false;
+    if (!ok) return std::nullopt;
+    if (what == "swipe") shape.doors.push_back(door);
+  }
+  if (!own_devices_line) return std::nullopt;
+  return shape;
+}
+
+}  // namespace
+
 Result<void> BrokerAccounts::load() {
   auto pw = read_file_if_exists(password_file_);
   if (!pw) return pw.error();
   auto acl = read_file_if_exists(acl_file_);
   if (!acl) return acl.error();
 
+  std::map<std::string, Account, std::less<>> accounts;
   std::istringstream lines(*pw);
   std::string line;
   int n = 0;
@@ -140,56 +195,62 @@ Result<void> BrokerAccounts::load() {
       return make_error(Code::ERR_BAD_REQUEST,
                         password_file_ + ":" + std::to_string(n) + ": expected user:$7$...");
     }
-    accounts_[line.substr(0, colon)].encoded_password = line.substr(colon + 1);
+    accounts[line.substr(0, colon)].encoded_password = line.substr(colon + 1);
   }
 
-  // The ACL in the shape render_acl() writes: "user X" followed by its "topic" lines.
+  // The ACL: "user X" blocks, each with its lines. A block in the shape render_acl() writes is
+  // one of ours; any other is kept as read, as are the lines before the first "user".
+  std::vector<std::string> preamble;
+  std::vector<std::pair<std::string, std::vector<std::string>>> blocks;
   std::istringstream acl_lines(*acl);
-  Account* current = nullptr;
-  n = 0;
   while (std::getline(acl_lines, line)) {
-    ++n;
-    if (line.empty() || line[0] == '#') continue;
     if (starts_with(line, "user ")) {
-      auto it = accounts_.find(line.substr(5));
-      current = it == accounts_.end() ? nullptr : &it->second;  // no password: no account
-      continue;
-    }
-    if (!current) continue;
-    std::istringstream words(line);
-    std::string kw, access, topic;
-    words >> kw >> access >> topic;
-    if (kw != "topic") {
-      return make_error(Code::ERR_BAD_REQUEST,
-                        acl_file_ + ":" + std::to_string(n) + ": unexpected line '" + line + "'");
-    }
-    if (access == "readwrite" && topic == "castellan/#") {
-      current->service = true;
-      continue;
-    }
-    // castellan/v1/{site}/devices/{id}/#  or  castellan/v1/{site}/doors/{door}/swipe
-    if (access != "write" || !starts_with(topic, "castellan/v1/")) continue;
-    std::string_view rest = std::string_view(topic).substr(13);
-    auto slash = rest.find('/');
-    if (slash == std::string_view::npos) continue;
-    current->site = std::string(rest.substr(0, slash));
-    rest = rest.substr(slash + 1);
-    if (starts_with(rest, "doors/") && rest.ends_with("/swipe")) {
-      current->doors.emplace_back(rest.substr(6, rest.size() - 6 - 6));
+      blocks.emplace_back(line.substr(5), std::vector<std::string>{});
+    } else if (line.empty() || line[0] == '#') {
+      continue;  // ours are regenerated; an operator's comments are not kept
+    } else if (blocks.empty()) {
+      preamble.push_back(line);
+    } else {
+      blocks.back().second.push_back(line);
     }
   }
+  for (auto& [name, block] : blocks) {
+    Account& a = accounts[name];
+    if (auto shape = shape_of(name, block); shape && !a.encoded_password.empty()) {
+      a.service = shape->service;
+      a.site = std::move(shape->site);
+      a.doors = std::move(shape->doors);
+    } else {
+      a.foreign_acl = std::move(block);
+    }
+  }
+  // A password without an ACL block: an account that may do nothing, as mosquitto reads it.
+  for (auto& [name, a] : accounts) {
+    if (!a.service && a.site.empty() && !a.foreign_acl) a.foreign_acl.emplace();
+  }
+  accounts_ = std::move(accounts);
+  acl_preamble_ = std::move(preamble);
   return {};
 }
 
 std::string BrokerAccounts::render_password_file() const {
   std::string out;
-  for (const auto& [name, a] : accounts_) out += name + ":" + a.encoded_password + "\n";
+  for (const auto& [name, a] : accounts_) {
+    if (!a.encoded_password.empty()) out += name + ":" + a.encoded_password + "\n";
+  }
   return out;
 }
 
 std::string BrokerAccounts::render_acl() const {
   std::string out = "# Generated by castellan (BrokerAccounts); rewritten on every change.\n";
+  for (const auto& line : acl_preamble_) out += line + "\n";
   for (const auto& [name, a] : accounts_) {
+    if (a.foreign_acl) {
+      if (a.foreign_acl->empty()) continue;  // no block: no rights, as it was read
+      out += "\nuser " + name + "\n";
+      for (const auto& line : *a.foreign_acl) out += line + "\n";
+      continue;
+    }
     out += "\nuser " + name + "\n";
     if (a.service) {
       out += "topic readwrite castellan/#\n";
@@ -240,7 +301,8 @@ Result<MqttCredentials> BrokerAccounts::set_service_account(std::string_view use
                                                  "' must match [A-Za-z0-9_.-]{1,64}");
   }
   std::lock_guard lock(mutex_);
-  if (auto it = accounts_.find(username); it != accounts_.end() && !it->second.service) {
+  if (auto r = load(); !r) return r.error();  // what an operator changed by hand stays
+  if (auto it = accounts_.find(username); it != accounts_.end() && is_device(it->second)) {
     return make_error(Code::ERR_CONFLICT,
                       "'" + std::string(username) + "' is already a device account");
   }
@@ -273,6 +335,7 @@ Result<MqttCredentials> BrokerAccounts::set_device_credentials(
     }
   }
   std::lock_guard lock(mutex_);
+  if (auto r = load(); !r) return r.error();  // what an operator changed by hand stays
   auto it = accounts_.find(device_id);
   if (it != accounts_.end() && it->second.service) {
     return make_error(Code::ERR_CONFLICT,
@@ -292,6 +355,7 @@ Result<MqttCredentials> BrokerAccounts::set_device_credentials(
 
 Result<void> BrokerAccounts::remove_account(std::string_view username) {
   std::lock_guard lock(mutex_);
+  if (auto r = load(); !r) return r.error();  // what an operator changed by hand stays
   auto it = accounts_.find(username);
   if (it == accounts_.end()) return {};
   Account previous = it->second;
@@ -301,13 +365,16 @@ Result<void> BrokerAccounts::remove_account(std::string_view username) {
 
 bool BrokerAccounts::has_account(std::string_view username) const {
   std::lock_guard lock(mutex_);
-  return accounts_.find(username) != accounts_.end();
+  auto it = accounts_.find(username);
+  return it != accounts_.end() && !it->second.encoded_password.empty();
 }
 
 std::vector<std::string> BrokerAccounts::usernames() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
-  for (const auto& [name, a] : accounts_) out.push_back(name);
+  for (const auto& [name, a] : accounts_) {
+    if (!a.encoded_password.empty()) out.push_back(name);
+  }
   return out;
 }
 

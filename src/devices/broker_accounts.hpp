@@ -7,8 +7,10 @@
 //   and `castellan/v1/{site}/doors/{door}/{swipe,state}` of the doors the device controls,
 //   and read `castellan/v1/{site}/doors/{door}/{decision,command}` of those doors.
 //
-// The two files are the only state: open() parses them back (the ACL in the exact shape this
-// class writes), so a rotation keeps every other account. Every change rewrites both files
+// The two files are the only state: open() parses them back, and every change reads them
+// again first, so accounts an operator added by hand (mosquitto_passwd, an edited ACL) survive.
+// An ACL block not in the shape this class writes (another user's rights, `pattern` lines, lines
+// before the first `user`) is kept as it was, line for line. Every change rewrites both files
 // atomically (temp file, fsync, rename) with mode 0600; then the caller reloads the broker
 // (BrokerProcess::reload(), or SIGHUP to a system mosquitto, see docs/operations.md).
 // Passwords use mosquitto's own `$7$` format: PBKDF2-HMAC-SHA512, 101 iterations, 12-byte
@@ -55,11 +57,15 @@ class BrokerAccounts {
  private:
   struct Account {
     bool service = false;
-    std::string encoded_password;  // "$7$101$..."
+    std::string encoded_password;  // "$7$101$..."; empty: an ACL block without a password
     std::string site;              // devices only
     std::vector<std::string> doors;
+    // Not one of ours (neither shape above): its ACL lines, kept as read.
+    std::optional<std::vector<std::string>> foreign_acl;
   };
+  static bool is_device(const Account& a) { return !a.service && !a.foreign_acl; }
   BrokerAccounts(std::string password_file, std::string acl_file);
+  // Reads both files into accounts_ and acl_preamble_ (replacing what was there).
   Result<void> load();
   Result<void> save() const;
   // save(); when it fails, `username` goes back to `previous` (none: removed), in memory and
@@ -72,6 +78,7 @@ class BrokerAccounts {
   std::string acl_file_;
   mutable std::mutex mutex_;
   std::map<std::string, Account, std::less<>> accounts_;
+  std::vector<std::string> acl_preamble_;  // lines before the first `user`, kept as read
 };
 
 // mosquitto `$7$` encoding of `password` with the given salt (12 random bytes when empty).

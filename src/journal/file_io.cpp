@@ -99,9 +99,15 @@ Result<void> fsync_dir(const std::string& dir) {
 }
 
 Result<void> make_dirs(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return io_error("cannot create directory", dir, ec.value());
+  std::filesystem::path prefix;
+  for (const auto& part : std::filesystem::path(dir)) {
+    prefix /= part;
+    if (::mkdir(prefix.c_str(), 0700) == 0) {
+      ::chmod(prefix.c_str(), 0700);  // exactly 0700, whatever the umask
+    } else if (errno != EEXIST) {
+      return io_error("cannot create directory", prefix.string(), errno);
+    }
+  }
   return {};
 }
 

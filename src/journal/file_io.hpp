@@ -43,7 +43,8 @@ class Fd {
 // "<what> <path>: <strerror(err)>" as a 50301 error.
 Error io_error(std::string_view what, const std::string& path, int err);
 
-Result<Fd> open_file(const std::string& path, int flags, int mode = 0644);
+// Files are created 0600: the journal names users and card hashes (who went through which door).
+Result<Fd> open_file(const std::string& path, int flags, int mode = 0600);
 // Writes all of `data` at `offset` (retrying short writes and EINTR).
 Result<void> pwrite_all(int fd, std::string_view data, std::uint64_t offset,
                         const std::string& path);
@@ -57,6 +58,7 @@ Result<std::string> read_to_end(const std::string& path, std::uint64_t from = 0)
 // since is still read whole.
 Result<std::string> read_to_end(const Fd& fd, const std::string& path, std::uint64_t from = 0);
 Result<void> fsync_dir(const std::string& dir);
+// Creates each missing directory of `dir` 0700 (one that exists keeps its mode).
 Result<void> make_dirs(const std::string& dir);
 
 }  // namespace castellan::journal

@@ -161,6 +161,44 @@ TEST_F(BrokerAccountsFiles, RejectsBadIdsAndKindConflicts) {
   EXPECT_FALSE(BrokerAccounts::open("", dir_ + "/acl").ok());
 }
 
+// An operator's own broker accounts and rules (mosquitto_passwd, an edited ACL), added before
+// the start or while Castellan runs, survive its changes as they were written.
+TEST_F(BrokerAccountsFiles, AccountsAndRulesAddedByHandAreKeptAsWritten) {
+  const std::string monitor_pw = "monitor:" + mosquitto_password_hash("m");
+  std::ofstream(dir_ + "/passwd") << monitor_pw << "\n";
+  std::ofstream(dir_ + "/acl") << "# site rules\n"
+                                  "topic read $SYS/#\n"
+                                  "pattern read castellan/v1/+/devices/%u/#\n"
+                                  "\nuser monitor\ntopic read castellan/#\n"
+                                  "\nuser cert-only\ntopic read castellan/v1/hq/#\n";
+  auto a = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  ASSERT_TRUE(a->set_service_account("castellan").ok());
+  // Added while it runs.
+  const std::string late_pw = "late:" + mosquitto_password_hash("l");
+  std::ofstream(dir_ + "/passwd", std::ios::app) << late_pw << "\n";
+  ASSERT_TRUE(a->set_device_credentials("ctl-1", "hq", {"d1"}).ok());
+
+  const std::string pw = read_file(dir_ + "/passwd");
+  EXPECT_NE(pw.find(monitor_pw + "\n"), std::string::npos) << pw;
+  EXPECT_NE(pw.find(late_pw + "\n"), std::string::npos) << pw;
+  EXPECT_EQ(pw.find("cert-only"), std::string::npos) << "an ACL block is not a password";
+  const std::string acl = read_file(dir_ + "/acl");
+  for (const char* kept : {"\ntopic read $SYS/#\npattern read castellan/v1/+/devices/%u/#\n",
+                           "\nuser monitor\ntopic read castellan/#\n",
+                           "\nuser cert-only\ntopic read castellan/v1/hq/#\n",
+                           "\nuser ctl-1\ntopic write castellan/v1/hq/devices/ctl-1/#\n"}) {
+    EXPECT_NE(acl.find(kept), std::string::npos) << "missing: " << kept << "\nin:\n" << acl;
+  }
+  EXPECT_EQ(acl.find("user late"), std::string::npos) << "no block: no rights, as written";
+  EXPECT_EQ(acl.find("devices/monitor"), std::string::npos) << acl;
+  EXPECT_EQ(a->usernames(), (std::vector<std::string>{"castellan", "ctl-1", "late", "monitor"}));
+  // Castellan's own accounts are still its own: a rotation keeps the device's doors.
+  auto again = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->set_service_account("ctl-1").error().code, Code::ERR_CONFLICT);
+}
+
 TEST_F(BrokerAccountsFiles, MalformedPasswordFileIsAnErrorNamingTheLine) {
   std::ofstream(dir_ + "/passwd") << "ok:$7$101$AAAA$AAAA\nno-colon-here\n";
   auto a = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");

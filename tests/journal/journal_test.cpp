@@ -73,6 +73,30 @@ TEST_F(JournalTest, AppendAssignsSeqChainAndTimestamp) {
   EXPECT_EQ(j->stats().records, 2u);
 }
 
+// The journal names users and card hashes: who went through which door, and when. Only the
+// service's own user may read it.
+TEST_F(JournalTest, ItsDirectoriesAndFilesArePrivate) {
+  const std::string nested = dir_.path() + "/var/journal";
+  auto o = options();
+  o.dir = nested;
+  auto j = open(o);
+  ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u1", "grant")));
+  j.reset();
+  auto mode = [](const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 0777;
+  };
+  EXPECT_EQ(mode(dir_.path() + "/var"), 0700u);
+  EXPECT_EQ(mode(nested), 0700u);
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(nested)) {
+    EXPECT_EQ(mode(e.path().string()), 0600u) << e.path();
+    ++files;
+  }
+  EXPECT_GE(files, 3u) << "LOCK, index.dat and a segment at least";
+}
+
 TEST_F(JournalTest, InvalidRecordFailsWithoutTakingASeq) {
   auto j = open(options());
   auto bad = decision_record("d1", "u1", "grant");
