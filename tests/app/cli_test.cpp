@@ -30,10 +30,13 @@ struct Run {
   std::string output;
 };
 
-// Runs `command` through the shell with stderr folded into stdout.
+// Runs `command` through the shell with stderr folded into stdout, without the caller's
+// CASTELLAN_* variables (the server refuses one that matches no key, e.g. a crash-test knob).
 Run run(const std::string& command) {
   Run r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  const std::string clean_env =
+      "unset $(env | sed -n 's/^\\(CASTELLAN_[A-Za-z0-9_]*\\)=.*/\\1/p'); ";
+  FILE* p = ::popen((clean_env + command + " 2>&1").c_str(), "r");
   if (p == nullptr) return r;
   std::array<char, 4096> buf{};
   while (std::fgets(buf.data(), buf.size(), p) != nullptr) r.output += buf.data();

@@ -92,7 +92,11 @@ class DemoTest : public ::testing::Test {
   json::object start_demo() {
     const auto info_file = (dir_ / "demo.json").string();
     fs::remove(info_file);  // a previous run's
-    auto started = demo_.start({kBinary, "demo", "--data-dir", dir_.string(), "--no-sim"}, log_);
+    // A 10 s decision deadline: a loaded CI machine can hold a journal write past the 300 ms
+    // default, and the swipes below must get their real codes, not 50401.
+    auto started = demo_.start({kBinary, "demo", "--data-dir", dir_.string(), "--no-sim", "--set",
+                                "decision.timeout_ms=10000"},
+                               log_);
     EXPECT_TRUE(started.ok());
     for (int i = 0; i < 600 && !fs::exists(info_file); ++i) {
       if (!demo_.running()) break;

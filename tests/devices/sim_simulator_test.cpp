@@ -81,6 +81,7 @@ class SimulatorTest : public BrokerFixture {
 
 TEST_F(SimulatorTest, EverySwipeWithAReqIsAnsweredAndVerified) {
   SimOptions o = sim_options();
+  o.answer_timeout = 10s;  // every swipe is expected answered: no slow moment may count
   auto responder = echo(o, EchoSigning::kCorrect);
   MessageInbox& spy = watch({"castellan/v1/hq/devices/#", "castellan/v1/hq/doors/+/state"});
 
@@ -139,6 +140,7 @@ TEST_F(SimulatorTest, EverySwipeWithAReqIsAnsweredAndVerified) {
 
 TEST_F(SimulatorTest, DecisionsWithTheWrongKeyAreRejectedAndCounted) {
   SimOptions o = sim_options();
+  o.answer_timeout = 10s;  // every swipe is expected answered: no slow moment may count
   SimReport r = run_answered(o, EchoSigning::kWrongKey);
   EXPECT_GT(r.expecting_reply, 0u);
   EXPECT_EQ(r.rejected_signature, r.expecting_reply);
@@ -299,6 +301,7 @@ TEST(LatencyRecorder, PercentilesAreNearestRank) {
 
 TEST_F(SimulatorTest, DevicesWithTheirOwnCredentialsStayWithinTheirAcl) {
   SimOptions o = sim_options(2, 1);
+  o.answer_timeout = 10s;  // every swipe is expected answered: no slow moment may count
   o.username.clear();
   o.password.clear();
   Simulator probe(o);  // only to learn the device ids it will use

@@ -223,7 +223,8 @@ TEST_F(JournalTest, CallbacksRunOnTheSyncerWhenAloneAndOnTheFlusherUnderLoad) {
   TempDir second;  // a fresh journal whose first write finds more sealed behind it
   o.dir = second.path();
   j = open(o);
-  j->stall_for(std::chrono::milliseconds(200));
+  // Long enough for this thread to queue the other records even on a loaded machine.
+  j->stall_for(std::chrono::milliseconds(1000));
   std::mutex mu;
   std::vector<std::string> names;
   for (int i = 0; i < 10; ++i) {
@@ -251,7 +252,9 @@ TEST_F(JournalTest, LingerFillsABatchLikeThePreviousOneButNeverHoldsALoneAppende
     auto count = [&](Result<JournalRecord> r) {
       if (r) ++done;
     };
-    j->stall_for(std::chrono::milliseconds(100));  // the first batch: three records
+    // The first batch: three records (the stall leaves this thread ample time to queue them;
+    // a shorter first batch would leave the linger waiting for company that never comes).
+    j->stall_for(std::chrono::milliseconds(2000));
     for (int i = 0; i < 2; ++i) j->append(decision_record("d1", "u", "grant"), count);
     ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u", "grant")));
     // The second batch waits for three as well, though the first of them comes alone and the
@@ -445,7 +448,7 @@ TEST_F(JournalTest, EachWriteIsABatchWhoseLastFrameAloneIsMarked) {
   o.batch_max = 4;
   o.linger = std::chrono::microseconds(0);
   auto j = open(o);
-  j->stall_for(std::chrono::milliseconds(200));
+  j->stall_for(std::chrono::milliseconds(1000));  // ample time to queue the ten below
   for (int i = 0; i < 10; ++i) j->append(decision_record("d1", "u", "grant"), [](auto) {});
   auto last = j->append_and_wait(decision_record("d1", "u", "grant"));
   ASSERT_TRUE(last);
