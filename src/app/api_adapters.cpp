@@ -15,6 +15,18 @@
 namespace castellan::app {
 namespace json = boost::json;
 
+namespace {
+
+// The command name of a running process (/proc/PID/comm), empty when there is none.
+std::string process_name(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+}  // namespace
+
 // ---- devices ---------------------------------------------------------------------------
 
 std::vector<std::string> DevicesAdapter::controller_ids() const {
@@ -140,6 +152,12 @@ Result<json::object> DevicesAdapter::device_credentials(std::string_view device)
       spdlog::warn(
           "broker pid file {} unreadable: credentials take effect at the broker's next reload",
           broker_pid_file_);
+    } else if (const std::string comm = process_name(pid); comm != "mosquitto") {
+      // A pid file left by a broker that was killed may name another process since.
+      spdlog::warn(
+          "broker pid file {} names pid {}, which is not mosquitto ({}); not signalled: "
+          "credentials of {} take effect at the broker's next reload",
+          broker_pid_file_, pid, comm.empty() ? "no such process" : comm, device);
     } else if (::kill(static_cast<pid_t>(pid), SIGHUP) != 0) {
       spdlog::warn(
           "cannot signal the broker (pid {} from {}) to reload: {}; credentials of {} "

@@ -3,6 +3,7 @@
 //   store + snapshot + engine -> journal -> anti-passback replay, pass use recovery -> pass use
 //   flusher -> runtime (pool, registry, health) -> devices (MQTT) -> API (HTTPS + ops)
 //   ... SIGINT/SIGTERM ...        API -> MQTT -> task groups -> pool
+#include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -79,6 +80,11 @@ void recover_pass_uses(const journal::Journal& journal, store::ResourceService& 
 int run_server(const Config& config) {
   // Blocked before any thread starts, so every thread inherits the mask and only sigwait sees them.
   const sigset_t stop_signals = block_stop_signals();
+  // SIGHUP (a daemon's "reload", a closed terminal) would end the process at once, without the
+  // drain below: it is received with the stop signals, logged, and otherwise ignored.
+  sigset_t waited = stop_signals;
+  sigaddset(&waited, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &waited, nullptr);
   // A write past RLIMIT_FSIZE (systemd LimitFSIZE=, ulimit -f) must fail with EFBIG, which the
   // journal reports as a failed append (50301, not ready), instead of killing the process.
   ::signal(SIGXFSZ, SIG_IGN);
@@ -256,7 +262,11 @@ int run_server(const Config& config) {
                config.mqtt.host, config.mqtt.port);
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&waited, &sig) == 0 && sig == SIGHUP) {
+    spdlog::warn(
+        "SIGHUP ignored: castellan server reloads nothing; restart it to apply a "
+        "changed configuration");
+  }
   spdlog::info("signal {}: shutting down", sig);
 
   https.stop();
@@ -275,7 +285,14 @@ int run_server(const Config& config) {
   // disk) posts to a connection's strand and owns a timer of the pool's io_context. The object
   // stays: a task that outlived the stop may still unsubscribe when the pool destroys it.
   (*journal)->close();
-  spdlog::info("castellan server stopped ({} tasks left)", registry.active_count());
+  // The threads of their own (journal, savers) are still registered here: their owners end
+  // them as this function returns. Only other tasks would have been left behind.
+  std::size_t threads = 0;
+  for (const auto& t : registry.snapshot()) threads += t.thread ? 1 : 0;
+  spdlog::info(
+      "castellan server stopped ({} task(s) left behind; {} thread(s) of its own end "
+      "with it)",
+      registry.active_count() - threads, threads);
   return clean ? 0 : 1;
 }
 

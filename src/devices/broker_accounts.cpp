@@ -19,6 +19,10 @@ constexpr int kIterations = 101;
 constexpr std::size_t kSaltBytes = 12;
 constexpr std::size_t kHashBytes = 64;
 constexpr std::size_t kPasswordBytes = 24;  // random device passwords: 32 base64 characters
+// An account added by hand is the operator's: Castellan neither takes it over nor changes it.
+constexpr const char* kForeign =
+    "a broker account Castellan does not manage (its ACL is not "
+    "in Castellan's shape)";
 
 std::string base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
@@ -302,9 +306,10 @@ Result<MqttCredentials> BrokerAccounts::set_service_account(std::string_view use
   }
   std::lock_guard lock(mutex_);
   if (auto r = load(); !r) return r.error();  // what an operator changed by hand stays
-  if (auto it = accounts_.find(username); it != accounts_.end() && is_device(it->second)) {
-    return make_error(Code::ERR_CONFLICT,
-                      "'" + std::string(username) + "' is already a device account");
+  if (auto it = accounts_.find(username); it != accounts_.end() && !it->second.service) {
+    return make_error(Code::ERR_CONFLICT, "'" + std::string(username) + "' is already " +
+                                              (it->second.foreign_acl ? kForeign : "a device") +
+                                              " account");
   }
   MqttCredentials creds{std::string(username), password ? *password : random_password()};
   Account a;
@@ -337,6 +342,10 @@ Result<MqttCredentials> BrokerAccounts::set_device_credentials(
   std::lock_guard lock(mutex_);
   if (auto r = load(); !r) return r.error();  // what an operator changed by hand stays
   auto it = accounts_.find(device_id);
+  if (it != accounts_.end() && it->second.foreign_acl) {
+    return make_error(Code::ERR_CONFLICT,
+                      "'" + std::string(device_id) + "' is already " + kForeign + " account");
+  }
   if (it != accounts_.end() && it->second.service) {
     return make_error(Code::ERR_CONFLICT,
                       "'" + std::string(device_id) + "' is a service account, not a device");

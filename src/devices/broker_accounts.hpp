@@ -42,10 +42,12 @@ class BrokerAccounts {
   BrokerAccounts& operator=(BrokerAccounts&&) = delete;
 
   // Creates or rotates a service account (readwrite castellan/#). No password: a random one.
+  // A name held by a device account, or by an account added by hand: ERR_CONFLICT.
   Result<MqttCredentials> set_service_account(std::string_view username,
                                               std::optional<std::string> password = std::nullopt);
   // Creates or rotates a device's credentials with a new random password; `doors` (the doors
-  // the device controls, may be empty for a sensor) replaces the previous list.
+  // the device controls, may be empty for a sensor) replaces the previous list. A name held by
+  // a service account, or by an account added by hand: ERR_CONFLICT.
   Result<MqttCredentials> set_device_credentials(std::string_view device_id, std::string_view site,
                                                  const std::vector<std::string>& doors);
   // Removes the account (device or service). Removing an unknown name is not an error.
@@ -63,7 +65,6 @@ class BrokerAccounts {
     // Not one of ours (neither shape above): its ACL lines, kept as read.
     std::optional<std::vector<std::string>> foreign_acl;
   };
-  static bool is_device(const Account& a) { return !a.service && !a.foreign_acl; }
   BrokerAccounts(std::string password_file, std::string acl_file);
   // Reads both files into accounts_ and acl_preamble_ (replacing what was there).
   Result<void> load();

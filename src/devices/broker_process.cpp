@@ -116,7 +116,9 @@ Result<void> BrokerProcess::write_config() {
     << "max_inflight_messages " << options_.max_inflight_messages
     << "\n"
     // Far above any valid device message (4 KiB, docs/protocol.md), low enough that a device
-    // cannot make the server's MQTT thread read a message of hundreds of megabytes.
+    // cannot make the server's MQTT thread read a message of hundreds of megabytes. Not
+    // max_packet_size, which mosquitto 2.0 suggests instead: it disconnects the sender, and a
+    // controller re-sending the QoS 1 message after its reconnect would never stay connected.
     << "message_size_limit " << kMessageSizeLimit
     << "\n"
     // As root, mosquitto would drop to the `mosquitto` user, which cannot read our 0600 files.

@@ -2,11 +2,15 @@
 // (ResourceService) and the real DeviceService, whose publisher can be taken down. What the
 // door was sent and what the store says must agree.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "../devices/bridge_fakes.hpp"
 #include "../devices/bridge_world.hpp"
 #include "../journal/test_support.hpp"
 #include "app/api_adapters.hpp"
+#include "devices/broker_accounts.hpp"
 #include "devices/service.hpp"
 #include "store/resource_service.hpp"
 #include "store/sqlite_store.hpp"
@@ -86,6 +90,21 @@ TEST_F(DevicesAdapterTest, ALockdownWhoseCommandFailedIsStillInForce) {
   EXPECT_EQ(failed.error().code, Code::ERR_UNAVAILABLE);
   EXPECT_TRUE(locked_down());
   EXPECT_TRUE(commands_sent().empty());
+}
+
+// A broker pid file left behind by a mosquitto that was killed may name another process by
+// now (this test's own pid here): the credentials are written, and that process is not sent
+// the SIGHUP meant for the broker (it would end this test binary).
+TEST_F(DevicesAdapterTest, CredentialsDoNotSignalAProcessThatIsNotTheBroker) {
+  auto accounts = devices::BrokerAccounts::open(dir_.path() + "/passwd", dir_.path() + "/acl");
+  ASSERT_TRUE(accounts.ok()) << accounts.error().message;
+  const std::string pid_file = dir_.path() + "/mosquitto.pid";
+  std::ofstream(pid_file) << ::getpid() << "\n";
+  DevicesAdapter adapter{devices_, *resources_, &*accounts, pid_file};
+  auto creds = adapter.device_credentials("c1");
+  ASSERT_TRUE(creds.ok()) << creds.error().message;
+  EXPECT_EQ(creds->at("username").as_string(), "c1");
+  EXPECT_TRUE(accounts->has_account("c1"));
 }
 
 }  // namespace

@@ -197,6 +197,15 @@ TEST_F(BrokerAccountsFiles, AccountsAndRulesAddedByHandAreKeptAsWritten) {
   auto again = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(again->set_service_account("ctl-1").error().code, Code::ERR_CONFLICT);
+  // The operator's accounts are not taken over by a credentials call, or made a service.
+  for (const char* theirs : {"monitor", "late", "cert-only"}) {
+    auto as_device = again->set_device_credentials(theirs, "hq", {"d1"});
+    ASSERT_FALSE(as_device.ok()) << theirs;
+    EXPECT_EQ(as_device.error().code, Code::ERR_CONFLICT);
+    EXPECT_NE(as_device.error().message.find("does not manage"), std::string::npos);
+    EXPECT_EQ(again->set_service_account(theirs).error().code, Code::ERR_CONFLICT) << theirs;
+  }
+  EXPECT_NE(read_file(dir_ + "/passwd").find(monitor_pw + "\n"), std::string::npos);
 }
 
 TEST_F(BrokerAccountsFiles, MalformedPasswordFileIsAnErrorNamingTheLine) {
