@@ -51,6 +51,9 @@ struct NoDevices final : DevicesPort {
   Result<std::string> door_key(std::string_view) override {
     return make_error(Code::ERR_DOOR_UNKNOWN, "none");
   }
+  Result<std::string> rotate_door_key(std::string_view, std::string_view) override {
+    return make_error(Code::ERR_DOOR_UNKNOWN, "none");
+  }
   Result<json::object> device_credentials(std::string_view) override {
     return make_error(Code::ERR_NOT_FOUND, "none");
   }

@@ -119,6 +119,8 @@ class DevicesPort {
                                std::string_view trace_id) = 0;
   // Hex signing key of the door's controller.
   virtual Result<std::string> door_key(std::string_view door) = 0;
+  // A new random signing key for the door (the old one no longer verifies); returns it (hex).
+  virtual Result<std::string> rotate_door_key(std::string_view door, std::string_view actor) = 0;
   // Creates or rotates broker credentials → {"username","password"}. May block.
   virtual Result<boost::json::object> device_credentials(std::string_view device) = 0;
 };

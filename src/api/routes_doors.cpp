@@ -116,6 +116,15 @@ void door_key(ApiContext& ctx, Request& req, const ReplyFn& done) {
   done(json_reply(200, json::object{{"key", *key}}));
 }
 
+// A new key, e.g. after a controller was replaced or its key leaked. The controller must get the
+// new key: until then it refuses every decision (their signatures no longer verify).
+void rotate_door_key(ApiContext& ctx, Request& req, const ReplyFn& done) {
+  auto key = ctx.devices.rotate_door_key(req.params[0], req.username);
+  if (!key) return done(error_reply(key.error(), req.trace_id));
+  audit(ctx, req, "rotate_door_key", json::object{{"door", req.params[0]}});
+  done(json_reply(200, json::object{{"key", *key}}));
+}
+
 void credentials(ApiContext& ctx, Request& req, const ReplyFn& done) {
   auto creds = ctx.devices.device_credentials(req.params[0]);
   if (!creds) return done(error_reply(creds.error(), req.trace_id));
@@ -144,6 +153,8 @@ void add_door_routes(Router& router, ApiContext& ctx) {
   // Reading a key is journaled (and waited for): on the blocking pool, as every audited route.
   router.add(audited({"GET", "/v1/doors/{id}/key", Access::kAdmin,
                       [c](Request& r, ReplyFn d) { door_key(*c, r, d); }, true}));
+  router.add(audited({"POST", "/v1/doors/{id}/key", Access::kAdmin,
+                      [c](Request& r, ReplyFn d) { rotate_door_key(*c, r, d); }, true}));
   router.add(audited({"POST", "/v1/devices/{id}/credentials", Access::kAdmin,
                       [c](Request& r, ReplyFn d) { credentials(*c, r, d); }, true}));
 }

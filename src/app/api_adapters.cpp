@@ -103,6 +103,10 @@ Result<std::string> DevicesAdapter::door_key(std::string_view door) {
   return resources_.door_key(door);
 }
 
+Result<std::string> DevicesAdapter::rotate_door_key(std::string_view door, std::string_view actor) {
+  return resources_.rotate_door_key(door, actor);
+}
+
 Result<json::object> DevicesAdapter::device_credentials(std::string_view device) {
   if (!is_valid_id(device)) {
     return make_error(Code::ERR_BAD_REQUEST, "device id must match [A-Za-z0-9_.-]{1,64}");

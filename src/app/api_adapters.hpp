@@ -40,6 +40,7 @@ class DevicesAdapter final : public api::DevicesPort {
   Result<void> release(std::string_view door, std::string_view actor,
                        std::string_view trace_id) override;
   Result<std::string> door_key(std::string_view door) override;
+  Result<std::string> rotate_door_key(std::string_view door, std::string_view actor) override;
   Result<boost::json::object> device_credentials(std::string_view device) override;
 
  private:

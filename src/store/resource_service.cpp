@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/crypto.hpp"
+
 namespace castellan::store {
 
 using access::Collection;
@@ -191,6 +193,26 @@ Result<std::string> ResourceService::door_key(std::string_view door) {
     return make_error(Code::ERR_NOT_FOUND, "no door with id '" + std::string(door) + "'");
   }
   return it->second.key_hex;
+}
+
+Result<std::string> ResourceService::rotate_door_key(std::string_view door,
+                                                     std::string_view actor) {
+  std::string key_hex;
+  std::uint64_t version = 0;
+  {
+    std::lock_guard write(write_mu_);
+    auto stored = store_.get(Collection::doors, door);
+    if (!stored) return stored.error();
+    key_hex = to_hex(random_ ? random_(32) : random_bytes(32));
+    (*stored)["key"] = key_hex;
+    std::vector<Write> writes{
+        Write{Write::Kind::replace, Collection::doors, std::string(door), std::move(*stored)}};
+    if (auto r = commit(writes); !r) return r.error();
+    version = current_version();
+  }
+  spdlog::info("{} gave door '{}' a new signing key", actor, door);
+  publish_through(version);
+  return key_hex;
 }
 
 Result<bool> ResourceService::flush_pass_uses(TimePoint as_of, bool even_if_none) {

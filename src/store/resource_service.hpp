@@ -57,6 +57,9 @@ class ResourceService {
   Result<json::object> set_site_lockdown(std::string_view site, bool on, std::string_view actor);
   // The door's signing key (hex) for GET /v1/doors/{id}/key.
   Result<std::string> door_key(std::string_view door);
+  // Gives the door a new random signing key and returns it (hex); the next decision for the
+  // door is signed with it (POST /v1/doors/{id}/key).
+  Result<std::string> rotate_door_key(std::string_view door, std::string_view actor);
 
   // Writes pending pass use counts to the store with `as_of` (read before they are taken) as
   // their saved-at time (PassUseFlusher calls this). With none pending, it writes only if

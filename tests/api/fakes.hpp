@@ -160,6 +160,12 @@ class FakeDevices final : public DevicesPort {
     if (auto k = known(door); !k) return k.error();
     return std::string("00ff");
   }
+  Result<std::string> rotate_door_key(std::string_view door, std::string_view actor) override {
+    if (auto k = known(door); !k) return k.error();
+    std::lock_guard lock(mu);
+    actors.emplace_back(actor);
+    return std::string("ff00");
+  }
   Result<json::object> device_credentials(std::string_view device) override {
     return json::object{{"username", device}, {"password", "secret"}};
   }

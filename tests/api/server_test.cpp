@@ -274,6 +274,23 @@ TEST(HttpsServer, ResourcesAreCreatedReadAndJournaledAsAdminChanges) {
   EXPECT_EQ(h.events.admin[1].at("what").at("action").as_string(), "delete");
 }
 
+// Only an admin gives a door a new key; the client gets it once, the journal says who did it
+// and to which door, never the key itself.
+TEST(HttpsServer, ADoorKeyRotationAnswersTheNewKeyAndJournalsWhoButNotTheKey) {
+  ApiHarness h;
+  expect_error(h.call("POST", "/v1/doors/d1/key", "", Role::kOperator), 403, 40311);
+  auto rotated = h.call("POST", "/v1/doors/d1/key", "", Role::kAdmin);
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  EXPECT_EQ(body_of(rotated).at("key").as_string(), "ff00");
+  expect_error(h.call("POST", "/v1/doors/nope/key", "", Role::kAdmin), 404, 40401);
+  std::lock_guard lock(h.events.mu);
+  ASSERT_EQ(h.events.admin.size(), 1u);
+  EXPECT_EQ(h.events.admin[0].at("who").as_string(), "admin-user");
+  EXPECT_EQ(h.events.admin[0].at("what").at("action").as_string(), "rotate_door_key");
+  EXPECT_EQ(h.events.admin[0].at("what").at("door").as_string(), "d1");
+  EXPECT_EQ(json::serialize(h.events.admin[0]).find("ff00"), std::string::npos);
+}
+
 // While the journal cannot take records (a full disk), a change would be made unrecorded:
 // it is refused, and nothing is changed. Reads and door commands still work.
 TEST(HttpsServer, ChangesAreRefusedWhileTheJournalCannotRecordThemAndDoorCommandsStillWork) {
@@ -292,6 +309,7 @@ TEST(HttpsServer, ChangesAreRefusedWhileTheJournalCannotRecordThemAndDoorCommand
            {"POST", "/v1/accounts", R"({"username":"x","password":"y","role":"auditor"})",
             Role::kAdmin},
            {"GET", "/v1/doors/d1/key", "", Role::kAdmin},
+           {"POST", "/v1/doors/d1/key", "", Role::kAdmin},
            {"POST", "/v1/devices/dev1/credentials", "", Role::kAdmin}}) {
     expect_error(h.call(method, path, body, role), 503, 50301);
   }

@@ -95,6 +95,31 @@ TEST(ResourceService, CreateIsVisibleToTheNextDecision) {
   EXPECT_EQ(n.swipe("d1", "04a1b2c3", kTue10).code, Code::ERR_USER_SUSPENDED);
 }
 
+// A controller replaced, or its key leaked: the door gets a new key, which the next snapshot
+// signs with and the store keeps; the door's other fields and its decisions are unchanged.
+TEST(ResourceService, ADoorKeyRotationIsInTheNextSnapshotAndSurvivesARestart) {
+  TempDir dir;
+  std::string rotated;
+  {
+    Node n(dir.path() / "db");
+    n.seed();
+    const std::string old_key = n.service->door_key("d1").value();
+    auto key = n.service->rotate_door_key("d1", "admin");
+    ASSERT_TRUE(key.ok()) << key.error().message;
+    rotated = *key;
+    EXPECT_EQ(rotated.size(), 64u);
+    EXPECT_NE(rotated, old_key);
+    EXPECT_EQ(n.service->door_key("d1").value(), rotated);
+    EXPECT_EQ(n.holder.load()->find_door("d1")->key_hex, rotated);
+    EXPECT_EQ(n.holder.load()->find_door("d1")->unlock_ms, 3000) << "nothing else changed";
+    EXPECT_FALSE(n.service->get(access::Collection::doors, "d1")->contains("key"));
+    EXPECT_EQ(n.swipe("d1", "04a1b2c3", kTue10).code, Code::OK);
+    EXPECT_EQ(n.service->rotate_door_key("nope", "admin").error().code, Code::ERR_NOT_FOUND);
+  }
+  Node again(dir.path() / "db");
+  EXPECT_EQ(again.service->door_key("d1").value(), rotated);
+}
+
 TEST(ResourceService, ResponsesHideSecrets) {
   TempDir dir;
   Node n(dir.path() / "db");
