@@ -244,7 +244,7 @@ int serve(const std::string& dir, int threads, bool journal_wait) {
                             devices,
                             runtime,
                             {}});
-  auto tls = ensure_tls_files(config);
+  auto tls = ensure_tls_files(config, SystemClock::instance().now());
   if (!tls) return std::cerr << tls.error().message << "\n", 1;
   HttpsServer server(api, config, *tls, registry, pool.executor(), pool.executors());
   if (auto s = server.start(); !s) return std::cerr << s.error().message << "\n", 1;

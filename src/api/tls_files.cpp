@@ -5,9 +5,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <spdlog/spdlog.h>
+
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "core/crypto.hpp"
 #include "core/secrets.hpp"
@@ -38,7 +42,9 @@ bool add_ext(X509* cert, X509* issuer, int nid, const char* value) {
 }
 
 Cert make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool ca,
-               long days) {
+               long days, TimePoint now) {
+  std::time_t t = std::chrono::system_clock::to_time_t(
+      std::chrono::time_point_cast<std::chrono::system_clock::duration>(now));
   Cert cert(X509_new());
   if (!cert) return nullptr;
   X509_set_version(cert.get(), 2);
@@ -46,8 +52,8 @@ Cert make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key
   std::uint64_t s = 0;
   for (unsigned char c : serial) s = (s << 8) | c;
   ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert.get()), s >> 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * 24 * 3600);
+  X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, -3600, &t);
+  X509_time_adj_ex(X509_getm_notAfter(cert.get()), static_cast<int>(days), 0, &t);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
@@ -102,29 +108,60 @@ Result<void> write_public(const std::string& path, const std::string& content) {
   return {};
 }
 
-}  // namespace
-
-Result<TlsFiles> generate_local_tls(const std::string& dir) {
-  if (auto d = ensure_private_dir(dir); !d) return d.error();
-  Key ca_key(EVP_EC_gen("P-256"));
-  Key server_key(EVP_EC_gen("P-256"));
-  if (!ca_key || !server_key) return tls_error("EC P-256 key generation failed");
-  Cert ca = make_cert(ca_key.get(), "Castellan local CA", nullptr, nullptr, true, 3650);
-  if (!ca) return tls_error("signing the CA certificate failed");
-  Cert server = make_cert(server_key.get(), "localhost", ca.get(), ca_key.get(), false, 825);
-  if (!server) return tls_error("signing the server certificate failed");
-  TlsFiles files{dir + "/server.pem", dir + "/server-key.pem", dir + "/ca.pem"};
-  if (auto w = write_secret_file(dir + "/ca-key.pem", pem_of(ca_key.get())); !w) return w.error();
-  if (auto w = write_secret_file(files.key, pem_of(server_key.get())); !w) return w.error();
-  if (auto w = write_public(files.ca, pem_of(ca.get())); !w) return w.error();
-  // Written last: its presence means the set is complete.
-  if (auto w = write_public(files.cert_chain, pem_of(server.get()) + pem_of(ca.get())); !w) {
-    return w.error();
-  }
-  return files;
+// The first certificate of a PEM file; null when there is none.
+Cert read_cert(const std::string& path) {
+  Bio bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) return nullptr;
+  return Cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
 }
 
-Result<TlsFiles> ensure_tls_files(const Config& config) {
+Key read_key(const std::string& path) {
+  Bio bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) return nullptr;
+  return Key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+}
+
+// Time left before the certificate's notAfter, from `now` (negative once it has passed).
+std::optional<std::chrono::seconds> time_left(X509* cert, TimePoint now) {
+  std::tm end{};
+  if (cert == nullptr || ASN1_TIME_to_tm(X509_get0_notAfter(cert), &end) != 1) return std::nullopt;
+  const auto end_at = std::chrono::system_clock::from_time_t(timegm(&end));
+  return std::chrono::duration_cast<std::chrono::seconds>(
+      end_at - std::chrono::time_point_cast<std::chrono::system_clock::duration>(now));
+}
+
+// A new server key and certificate from the CA, written as generate_local_tls() writes them.
+Result<void> issue_server_cert(const std::string& dir, X509* ca, EVP_PKEY* ca_key, TimePoint now) {
+  Key server_key(EVP_EC_gen("P-256"));
+  if (!server_key) return tls_error("EC P-256 key generation failed");
+  Cert server = make_cert(server_key.get(), "localhost", ca, ca_key, false, 825, now);
+  if (!server) return tls_error("signing the server certificate failed");
+  if (auto w = write_secret_file(dir + "/server-key.pem", pem_of(server_key.get())); !w) {
+    return w.error();
+  }
+  // Written last: its presence means the set is complete.
+  return write_public(dir + "/server.pem", pem_of(server.get()) + pem_of(ca));
+}
+
+std::string days_text(std::chrono::seconds left) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::days>(left).count()) + " day(s)";
+}
+
+}  // namespace
+
+Result<TlsFiles> generate_local_tls(const std::string& dir, TimePoint now) {
+  if (auto d = ensure_private_dir(dir); !d) return d.error();
+  Key ca_key(EVP_EC_gen("P-256"));
+  if (!ca_key) return tls_error("EC P-256 key generation failed");
+  Cert ca = make_cert(ca_key.get(), "Castellan local CA", nullptr, nullptr, true, 3650, now);
+  if (!ca) return tls_error("signing the CA certificate failed");
+  if (auto w = write_secret_file(dir + "/ca-key.pem", pem_of(ca_key.get())); !w) return w.error();
+  if (auto w = write_public(dir + "/ca.pem", pem_of(ca.get())); !w) return w.error();
+  if (auto w = issue_server_cert(dir, ca.get(), ca_key.get(), now); !w) return w.error();
+  return TlsFiles{dir + "/server.pem", dir + "/server-key.pem", dir + "/ca.pem"};
+}
+
+Result<TlsFiles> ensure_tls_files(const Config& config, TimePoint now) {
   if (!config.api.tls_cert.empty() || !config.api.tls_key.empty()) {
     if (config.api.tls_cert.empty() || config.api.tls_key.empty()) {
       return make_error(Code::ERR_BAD_REQUEST,
@@ -133,6 +170,16 @@ Result<TlsFiles> ensure_tls_files(const Config& config) {
     // A private key is a secret like the others: mode 0600, or the server does not start.
     if (auto key = read_secret_file(config.api.tls_key); !key) {
       return make_error(Code::ERR_UNAVAILABLE, "api.tls_key: " + key.error().message);
+    }
+    // Not ours to renew: said at every start from a month before its end.
+    if (auto left = time_left(read_cert(config.api.tls_cert).get(), now)) {
+      if (*left <= std::chrono::seconds::zero()) {
+        spdlog::error("api.tls_cert {} has expired: clients refuse the API until it is renewed",
+                      config.api.tls_cert);
+      } else if (*left < kRenewBefore) {
+        spdlog::warn("api.tls_cert {} expires in {}: renew it and restart", config.api.tls_cert,
+                     days_text(*left));
+      }
     }
     return TlsFiles{config.api.tls_cert, config.api.tls_key, ""};
   }
@@ -146,9 +193,28 @@ Result<TlsFiles> ensure_tls_files(const Config& config) {
       if (!std::filesystem::exists(key_file, ec)) continue;  // a CA key may be kept elsewhere
       if (auto key = read_secret_file(key_file); !key) return key.error();
     }
+    const auto left = time_left(read_cert(files.cert_chain).get(), now);
+    if (!left || *left >= kRenewBefore) return files;
+    // Near its end: a new server certificate from the same CA, so clients keep their ca.pem.
+    Cert ca = read_cert(files.ca);
+    Key ca_key = read_key(dir + "/ca-key.pem");
+    const auto ca_left = time_left(ca.get(), now);
+    if (!ca || !ca_key || !ca_left || *ca_left < kRenewBefore) {
+      spdlog::warn(
+          "the API's server certificate {} expires in {} and cannot be renewed from its "
+          "CA (CA key missing or CA near its own end): delete {} and restart for a new "
+          "set (clients then need the new ca.pem)",
+          files.cert_chain, days_text(*left), dir);
+      return files;
+    }
+    if (auto issued = issue_server_cert(dir, ca.get(), ca_key.get(), now); !issued) {
+      return issued.error();
+    }
+    spdlog::info("the API's server certificate was renewed ({} were left); the CA is unchanged",
+                 days_text(*left));
     return files;
   }
-  return generate_local_tls(dir);
+  return generate_local_tls(dir, now);
 }
 
 }  // namespace castellan::api

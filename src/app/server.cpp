@@ -244,7 +244,7 @@ int run_server(const Config& config) {
                                       .readiness = readiness});
   auto admin = api::ensure_admin_account(accounts, hasher, data_dir);
   if (!admin) return fail(admin.error().message);
-  auto tls = api::ensure_tls_files(config);
+  auto tls = api::ensure_tls_files(config, clock.now());
   if (!tls) return fail(tls.error().message);
   api::HttpsServer https(api, config, *tls, registry, pool.executor(), pool.executors());
   if (auto started = https.start(); !started) return fail(started.error().message);

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <boost/json.hpp>
 #include <fstream>
 
@@ -136,32 +139,87 @@ TEST(TlsFiles, APrivateKeyOthersCanReadIsRefused) {
   Config config;
   const testing::TempDirectory tmp;
   config.server.data_dir = tmp.path;
-  auto generated = ensure_tls_files(config);
+  auto generated = ensure_tls_files(config, SystemClock::instance().now());
   ASSERT_TRUE(generated.ok()) << generated.error().message;
-  ASSERT_TRUE(ensure_tls_files(config).ok()) << "the generated set is reused";
+  ASSERT_TRUE(ensure_tls_files(config, SystemClock::instance().now()).ok())
+      << "the generated set is reused";
   ASSERT_EQ(::chmod(generated->key.c_str(), 0644), 0);
-  auto reused = ensure_tls_files(config);
+  auto reused = ensure_tls_files(config, SystemClock::instance().now());
   ASSERT_FALSE(reused.ok());
   EXPECT_NE(reused.error().message.find("is readable by group or others"), std::string::npos);
 
   config.api.tls_cert = generated->cert_chain;
   config.api.tls_key = generated->key;
-  auto configured = ensure_tls_files(config);
+  auto configured = ensure_tls_files(config, SystemClock::instance().now());
   ASSERT_FALSE(configured.ok());
   EXPECT_EQ(configured.error().message.rfind("api.tls_key: secret file ", 0), 0u)
       << configured.error().message;
   ASSERT_EQ(::chmod(generated->key.c_str(), 0600), 0);
-  EXPECT_TRUE(ensure_tls_files(config).ok());
+  EXPECT_TRUE(ensure_tls_files(config, SystemClock::instance().now()).ok());
+}
+
+std::string contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The first certificate of a PEM file (owned by the caller).
+X509* first_cert(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return nullptr;
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  return cert;
+}
+
+// A generated server certificate valid for 825 days is renewed at the first start within its
+// last 30 days, signed by the same CA: clients that trust ca.pem notice nothing.
+TEST(TlsFiles, AGeneratedServerCertificateNearItsEndIsRenewedFromTheSameCa) {
+  Config config;
+  const testing::TempDirectory tmp;
+  config.server.data_dir = tmp.path;
+  const TimePoint created = *parse_utc("2026-12-01T00:00:00Z");
+  auto files = ensure_tls_files(config, created);
+  ASSERT_TRUE(files.ok()) << files.error().message;
+  const std::string ca_before = contents(files->ca);
+  const std::string cert_before = contents(files->cert_chain);
+  const std::string key_before = contents(files->key);
+
+  ASSERT_TRUE(ensure_tls_files(config, created + std::chrono::days(794)).ok());
+  EXPECT_EQ(contents(files->cert_chain), cert_before) << "31 days left: kept";
+
+  const TimePoint late = created + std::chrono::days(796);  // 29 days left
+  ASSERT_TRUE(ensure_tls_files(config, late).ok());
+  EXPECT_EQ(contents(files->ca), ca_before) << "the CA stays";
+  EXPECT_NE(contents(files->cert_chain), cert_before);
+  EXPECT_NE(contents(files->key), key_before);
+  struct stat st {};
+  ASSERT_EQ(::stat(files->key.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  X509* server = first_cert(files->cert_chain);
+  X509* ca = first_cert(files->ca);
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(ca, nullptr);
+  EXPECT_EQ(X509_verify(server, X509_get0_pubkey(ca)), 1) << "signed by the same CA";
+  std::tm end{};
+  ASSERT_EQ(ASN1_TIME_to_tm(X509_get0_notAfter(server), &end), 1);
+  const auto end_at = std::chrono::system_clock::from_time_t(timegm(&end));
+  EXPECT_GT(end_at, late + std::chrono::days(824)) << "a full 825 days from the renewal";
+  X509_free(server);
+  X509_free(ca);
+  ASSERT_TRUE(ensure_tls_files(config, late).ok());
+  EXPECT_NE(contents(files->cert_chain), cert_before);
 }
 
 TEST(TlsFiles, ACaKeyOthersCanReadIsRefused) {
   Config config;
   const testing::TempDirectory tmp;
   config.server.data_dir = tmp.path;
-  ASSERT_TRUE(ensure_tls_files(config).ok());
+  ASSERT_TRUE(ensure_tls_files(config, SystemClock::instance().now()).ok());
   const std::string ca_key = config.server.data_dir + "/tls/ca-key.pem";
   ASSERT_EQ(::chmod(ca_key.c_str(), 0644), 0);
-  auto reused = ensure_tls_files(config);
+  auto reused = ensure_tls_files(config, SystemClock::instance().now());
   ASSERT_FALSE(reused.ok());
   EXPECT_EQ(reused.error().message,
             "secret file " + ca_key + " is readable by group or others; chmod 600 it");

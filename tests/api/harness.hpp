@@ -66,7 +66,7 @@ class ApiHarness {
         registry(SystemClock::instance()),
         work(io.get_executor()),
         account_repo(real.accounts) {
-    auto files = ensure_tls_files(config);
+    auto files = ensure_tls_files(config, SystemClock::instance().now());
     tls = files.value();
     server = std::make_unique<HttpsServer>(api, config, tls, registry, io.get_executor());
     auto started = server->start();
