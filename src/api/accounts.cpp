@@ -77,9 +77,25 @@ Result<std::optional<std::string>> AccountTags::current(const std::string& usern
   return tag;
 }
 
-void AccountTags::forget(const std::string& username) {
+Result<void> AccountTags::preload() {
+  std::map<std::string, std::optional<std::string>, std::less<>> tags;
+  for (std::string after;;) {
+    auto page = accounts_.list(after, 500);
+    if (!page) return page.error();
+    for (const auto& a : *page) tags[a.username] = account_tag(a);
+    if (page->size() < 500 || tags.size() >= kMax) break;
+    after = page->back().username;
+  }
   std::lock_guard lock(mu_);
-  tags_.erase(username);
+  tags_ = std::move(tags);
+  ++generation_;
+  return {};
+}
+
+void AccountTags::set(const std::string& username, std::optional<std::string> tag) {
+  std::lock_guard lock(mu_);
+  if (tags_.size() >= kMax && !tags_.contains(username)) tags_.clear();
+  tags_[username] = std::move(tag);
   ++generation_;
 }
 

@@ -55,22 +55,27 @@ class MemoryAccountRepository final : public AccountRepository {
 // is computed from the stored account.
 std::string account_tag(const Account& account);
 
-// The current tag of each account, for the check of every request: remembered after the first
-// look-up (which may block on the store), forgotten when the API changes or deletes the
-// account. Thread-safe.
+// The current tag of each account, for the check of every request, which runs on an io thread:
+// every account's tag is read at start (preload) and set again when the API creates, changes
+// or deletes one, so that a request never waits for the store (a disk that stalls a commit
+// would stall the io thread and every connection on it). Only a name that is not remembered
+// (more than kMax accounts) is looked up in the store. Thread-safe.
 class AccountTags {
  public:
   explicit AccountTags(AccountRepository& accounts) : accounts_(accounts) {}
+  // Reads every account's tag (at start, before requests are served).
+  Result<void> preload();
   // The account's tag; nullopt when there is no such account; an error when the store cannot say.
   Result<std::optional<std::string>> current(const std::string& username);
-  void forget(const std::string& username);
+  // The account's tag after the API changed it (nullopt: deleted).
+  void set(const std::string& username, std::optional<std::string> tag);
 
  private:
   static constexpr std::size_t kMax = 100000;  // emptied when full, like the token cache
   AccountRepository& accounts_;
   std::mutex mu_;
   std::map<std::string, std::optional<std::string>, std::less<>> tags_;
-  std::uint64_t generation_ = 0;  // counts forget()s
+  std::uint64_t generation_ = 0;  // counts set()s
 };
 
 // Usernames: 1–64 of [A-Za-z0-9_.@-]. Passwords: 8–1024 bytes.

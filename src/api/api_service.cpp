@@ -12,12 +12,13 @@
 namespace castellan::api {
 namespace json = boost::json;
 
-// Two threads for handlers that block (SQLite, Argon2id, door commands). At most kMaxQueued
-// jobs wait; beyond that a request gets 503 at once instead of joining a queue it would time
-// out in anyway.
+// Two threads for handlers that block (SQLite, Argon2id), and two for door commands, which
+// must not queue behind requests a stalled store holds up. At most kMaxQueued jobs wait;
+// beyond that a request gets 503 at once instead of joining a queue it would time out in.
 struct ApiService::BlockingPool {
   static constexpr int kMaxQueued = 256;
   boost::asio::thread_pool pool{2};
+  boost::asio::thread_pool doors{2};
   std::atomic<int> queued{0};
 };
 
@@ -33,6 +34,11 @@ ApiService::ApiService(ApiContext ctx)
                      ctx_.config.api.account_login_attempts_per_minute),
       account_tags_(ctx_.accounts),
       pool_(std::make_unique<BlockingPool>()) {
+  // Before the first request: the check of every request then never reads the store.
+  if (auto loaded = account_tags_.preload(); !loaded) {
+    spdlog::warn("account tags not read at start ({}): each account's first request reads them",
+                 loaded.error().message);
+  }
   add_auth_routes(router_, ctx_, login_limiter_, account_tags_);
   add_resource_routes(router_, ctx_);
   add_event_routes(router_, ctx_, account_tags_);
@@ -42,6 +48,7 @@ ApiService::ApiService(ApiContext ctx)
 
 ApiService::~ApiService() {
   pool_->pool.join();
+  pool_->doors.join();
 }
 
 std::string ApiService::render_metrics() {
@@ -136,8 +143,9 @@ void ApiService::handle(Request request, ReplyFn done) {
   // The transport answers 504 after request_timeout: a job still queued by then is dropped, so a
   // request the client was told timed out does not run (and change things) later.
   const auto deadline = started + std::chrono::milliseconds(ctx_.config.api.request_timeout_ms);
-  boost::asio::post(pool_->pool, [this, &route, deadline, request = std::move(request),
-                                  finish = std::move(finish)]() mutable {
+  auto& threads = route.door_command ? pool_->doors : pool_->pool;
+  boost::asio::post(threads, [this, &route, deadline, request = std::move(request),
+                              finish = std::move(finish)]() mutable {
     pool_->queued.fetch_sub(1);
     TraceScope scope(request.trace_id);
     if (ctx_.clock.monotonic() >= deadline) {

@@ -254,16 +254,22 @@ asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
   static constexpr std::string_view kHeader =
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
       "Connection: close\r\n\r\n: stream open\n\n";
-  auto [hec, hn] = co_await asio::async_write(*stream, asio::buffer(kHeader), kTuple);
-  if (hec) co_return;
+  // A client that stopped reading must not hold the task until TCP gives up: the header's write
+  // too (pipelined requests before it may have filled the send buffer).
+  const auto write_timeout = std::chrono::milliseconds(config.api.request_timeout_ms);
+  lowest.expires_after(write_timeout);
+  {
+    WaitMarker wait(self, "sse write");
+    auto [hec, hn] = co_await asio::async_write(*stream, asio::buffer(kHeader), kTuple);
+    if (hec) co_return;
+  }
+  lowest.expires_never();  // the reader below waits as long as the stream lasts
 
   // Ends when the client closes (or sends anything): SSE clients only listen.
   auto reader = [stream]() -> asio::awaitable<void> {
     char scratch[256];
     co_await stream->async_read_some(asio::buffer(scratch), kTuple);
   };
-  // A client that stopped reading must not hold the task until TCP gives up.
-  const auto write_timeout = std::chrono::milliseconds(config.api.request_timeout_ms);
   auto writer = [stream, queue, wake, self, write_timeout,
                  allowed = std::move(allowed)]() -> asio::awaitable<void> {
     for (;;) {

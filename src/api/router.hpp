@@ -25,11 +25,21 @@ struct Route {
   // journal cannot take records, so that no change is made unrecorded. Door commands are not
   // audited routes: a door must answer its operator in an emergency, full disk or not.
   bool audited = false;
+  // A door command (blocking too): run on threads of its own, so that requests held up by the
+  // store (a stalled disk, a locked database file) never keep an operator's unlock waiting.
+  bool door_command = false;
 };
 
 // `route`, marked as an audited change.
 inline Route audited(Route route) {
   route.audited = true;
+  return route;
+}
+
+// `route`, marked as a door command (blocking, on the door commands' threads).
+inline Route door_command(Route route) {
+  route.blocking = true;
+  route.door_command = true;
   return route;
 }
 

@@ -108,7 +108,7 @@ void create_account(ApiContext& ctx, AccountTags& tags, Request& req, const Repl
   if (!hash) return done(error_reply(hash.error(), req.trace_id));
   const Account account{*username, *hash, *role};
   if (auto r = ctx.accounts.create(account); !r) return done(error_reply(r.error(), req.trace_id));
-  tags.forget(account.username);  // "no such account" may be remembered
+  tags.set(account.username, account_tag(account));  // "no such account" may be remembered
   audit(ctx, req, "create_account", account_json(account));
   done(json_reply(201, account_json(account)));
 }
@@ -155,7 +155,7 @@ void patch_account(ApiContext& ctx, AccountTags& tags, Request& req, const Reply
     changed["password"] = "changed";
   }
   if (auto r = ctx.accounts.update(account); !r) return done(error_reply(r.error(), req.trace_id));
-  tags.forget(account.username);  // its earlier tokens are refused from now on
+  tags.set(account.username, account_tag(account));  // earlier tokens are refused from now on
   lock.unlock();
   changed["username"] = account.username;
   audit(ctx, req, "update_account", changed);
@@ -170,7 +170,7 @@ void delete_account(ApiContext& ctx, AccountTags& tags, Request& req, const Repl
   if (auto r = ctx.accounts.remove(req.params[0]); !r) {
     return done(error_reply(r.error(), req.trace_id));
   }
-  tags.forget(req.params[0]);
+  tags.set(req.params[0], std::nullopt);
   audit(ctx, req, "delete_account", json::object{{"username", req.params[0]}});
   done(Reply{204, ""});
 }

@@ -143,13 +143,14 @@ void add_door_routes(Router& router, ApiContext& ctx) {
   router.add({"GET", "/v1/doors/{id}/assist", Access::kRead,
               [c](Request& r, ReplyFn d) { assist(*c, r, d); }});
   // Door commands wait for their journal record to be durable (and lockdown writes the store):
-  // they run on the blocking pool, never on an io thread that swipes and other requests share.
-  router.add({"POST", "/v1/doors/{id}/unlock", Access::kOperate,
-              [c](Request& r, ReplyFn d) { unlock(*c, r, d); }, true});
-  router.add({"POST", "/v1/doors/{id}/lockdown", Access::kOperate,
-              [c](Request& r, ReplyFn d) { set_lockdown(*c, r, d, true); }, true});
-  router.add({"POST", "/v1/doors/{id}/release", Access::kOperate,
-              [c](Request& r, ReplyFn d) { set_lockdown(*c, r, d, false); }, true});
+  // they block, so never on an io thread that swipes and other requests share, and on threads
+  // of their own, so never behind requests that wait for a stalled store.
+  router.add(door_command({"POST", "/v1/doors/{id}/unlock", Access::kOperate,
+                           [c](Request& r, ReplyFn d) { unlock(*c, r, d); }}));
+  router.add(door_command({"POST", "/v1/doors/{id}/lockdown", Access::kOperate,
+                           [c](Request& r, ReplyFn d) { set_lockdown(*c, r, d, true); }}));
+  router.add(door_command({"POST", "/v1/doors/{id}/release", Access::kOperate,
+                           [c](Request& r, ReplyFn d) { set_lockdown(*c, r, d, false); }}));
   // Reading a key is journaled (and waited for): on the blocking pool, as every audited route.
   router.add(audited({"GET", "/v1/doors/{id}/key", Access::kAdmin,
                       [c](Request& r, ReplyFn d) { door_key(*c, r, d); }, true}));

@@ -209,6 +209,9 @@ void EventIndex::rewrite_file() {
 
 void EventIndex::append(std::span<const IndexEntry> entries) {
   entries_.insert(entries_.end(), entries.begin(), entries.end());
+}
+
+void EventIndex::append_to_file(std::span<const IndexEntry> entries) {
   if (!file_.valid()) return;
   const std::string_view bytes(reinterpret_cast<const char*>(entries.data()),
                                entries.size() * sizeof(IndexEntry));

@@ -57,8 +57,11 @@ class EventIndex {
                                  std::uint64_t last_seq, bool& rebuilt,
                                  const std::function<void(std::uint64_t)>& on_lost = {});
 
-  // Adds entries of a durable batch (memory, and the file as a best effort).
+  // Adds entries of a durable batch to memory; append_to_file() then writes them (a best
+  // effort). Two steps, so that the write, which a stalled disk can hold up, is made without
+  // the lock that readers of the entries take.
   void append(std::span<const IndexEntry> entries);
+  void append_to_file(std::span<const IndexEntry> entries);
   // Retention removed every segment before `first_seq`: forgets their entries in memory.
   void drop_before(std::uint64_t first_seq);
   // Frees the file's dropped prefix by punching it out as a hole (no copy; a file system

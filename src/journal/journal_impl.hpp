@@ -370,6 +370,9 @@ class Journal::Impl {
       std::unique_lock lock(index_mu_);
       index_.append(chunk.entries);
     }
+    // Not under the lock (a stalled disk would hold up every reader, /metrics on an io thread
+    // among them): this thread alone writes the file.
+    index_.append_to_file(chunk.entries);
     segments_.back().size = chunk.end;
     {
       // Subscribers first: by the time an appender hears "durable", the stream has it too.

@@ -225,6 +225,53 @@ TEST(TlsFiles, ACaKeyOthersCanReadIsRefused) {
             "secret file " + ca_key + " is readable by group or others; chmod 600 it");
 }
 
+// Counts the look-ups that reach the store (each one could block an io thread on a disk).
+class CountingAccounts final : public AccountRepository {
+ public:
+  Result<std::optional<Account>> find(const std::string& username) override {
+    ++finds;
+    return inner.find(username);
+  }
+  Result<std::vector<Account>> list(const std::string& after, int limit) override {
+    return inner.list(after, limit);
+  }
+  Result<void> create(const Account& a) override { return inner.create(a); }
+  Result<void> update(const Account& a) override { return inner.update(a); }
+  Result<void> remove(const std::string& username) override { return inner.remove(username); }
+  MemoryAccountRepository inner;
+  int finds = 0;
+};
+
+// The account check of every request runs on an io thread: after the start's preload it
+// answers from memory, also after the API changed or deleted an account.
+TEST(AccountTags, RequestsNeverReadTheStoreForAccountsKnownAtStartOrChangedSince) {
+  CountingAccounts repo;
+  std::vector<Account> accounts;
+  for (int i = 0; i < 1200; ++i) {  // more than one page of the preload
+    accounts.push_back(
+        Account{"user" + std::to_string(i), "$argon2id$h" + std::to_string(i), Role::kOperator});
+    ASSERT_TRUE(repo.create(accounts.back()).ok());
+  }
+  AccountTags tags(repo);
+  ASSERT_TRUE(tags.preload().ok());
+  for (const auto& a : accounts) {
+    auto tag = tags.current(a.username);
+    ASSERT_TRUE(tag.ok());
+    EXPECT_EQ(*tag, account_tag(a));
+  }
+  Account changed = accounts[7];
+  changed.password_hash = "$argon2id$new";
+  ASSERT_TRUE(repo.update(changed).ok());
+  tags.set(changed.username, account_tag(changed));
+  EXPECT_EQ(*tags.current(changed.username), account_tag(changed));
+  ASSERT_TRUE(repo.remove(accounts[9].username).ok());
+  tags.set(accounts[9].username, std::nullopt);
+  EXPECT_EQ(*tags.current(accounts[9].username), std::nullopt);
+  EXPECT_EQ(repo.finds, 0) << "no request read the store";
+  EXPECT_EQ(*tags.current("nobody"), std::nullopt);
+  EXPECT_EQ(repo.finds, 1) << "a name not known at start is looked up";
+}
+
 TEST(Accounts, AnAdminPasswordFileOthersCanReadStopsTheStart) {
   const testing::TempDirectory tmp;
   const std::string& dir = tmp.path;

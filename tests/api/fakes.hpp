@@ -28,6 +28,7 @@ class FakeResources final : public ResourcePort {
     return body;
   }
   Result<json::object> get(std::string_view coll, std::string_view id) override {
+    std::this_thread::sleep_for(get_delay);  // e.g. a store held up by a stalled disk
     std::lock_guard lock(mu);
     auto& c = data[std::string(coll)];
     auto it = c.find(std::string(id));
@@ -63,6 +64,7 @@ class FakeResources final : public ResourcePort {
   }
   std::mutex mu;
   std::map<std::string, std::map<std::string, json::object>> data;
+  std::chrono::milliseconds get_delay{0};
 };
 
 class FakeVerify final : public VerifyPort {

@@ -490,12 +490,33 @@ TEST(HttpsServer, SseStreamDeliversRecordsAppendedAfterItOpened) {
   EXPECT_EQ(h.events.subscribers(), 0u);
 }
 
+// Requests held up by the store (a stalled disk) take both threads for blocking handlers; an
+// operator's unlock runs on threads of its own and is answered at once, not after them.
+TEST(HttpsServer, ADoorCommandIsNotQueuedBehindRequestsAStalledStoreHoldsUp) {
+  ApiHarness h([](Config& c) { c.api.request_timeout_ms = 1500; });
+  h.resources.get_delay = std::chrono::milliseconds(4000);
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 2; ++i) {
+    readers.emplace_back([&] {
+      try {
+        h.call("GET", "/v1/sites/hq", "", Role::kAuditor);  // 504 after 1.5 s
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << e.what();
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // both threads taken
+  EXPECT_EQ(h.call("POST", "/v1/doors/d1/unlock", R"({"reason":"fire"})", Role::kOperator).status,
+            200);
+  for (auto& t : readers) t.join();
+}
+
 TEST(HttpsServer, ARequestThatTimedOutInTheQueueNeverRuns) {
   // 1 s, not less: the request timer also bounds the TLS handshake (slow under a sanitizer).
   ApiHarness h([](Config& c) { c.api.request_timeout_ms = 1000; });
   h.devices.unlock_delay = std::chrono::milliseconds(4000);  // a stalled journal
   const std::string body = R"({"reason":"test"})";
-  // Two unlocks take both threads of the blocking pool for four seconds; the third waits in the
+  // Two unlocks take both threads of the door commands for four seconds; the third waits in the
   // queue past its deadline. All three callers are told 504 after 1 s.
   std::vector<std::thread> callers;
   std::vector<int> statuses(3);
