@@ -142,11 +142,13 @@ std::optional<std::string> set_from_toml(const Field& f, const toml::node& node)
           }
           return "a number";
         } else {
-          if (auto v = node.value<std::int64_t>(); v && node.is_integer()) {
+          // is_integer() first: toml++ converts a float such as 1e19 to int64 unchecked (UB).
+          if (auto* v = node.as_integer()) {
+            const std::int64_t n = v->get();
             if constexpr (std::is_same_v<T, int>) {
-              if (*v < INT32_MIN || *v > INT32_MAX) return "an integer in 32-bit range";
+              if (n < INT32_MIN || n > INT32_MAX) return "an integer in 32-bit range";
             }
-            *p = static_cast<T>(*v);
+            *p = static_cast<T>(n);
             return {};
           }
           return "an integer";

@@ -112,6 +112,10 @@ Result<TimePoint> parse_utc(std::string_view text) {
 
   const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} + microseconds{micros} -
                  minutes{offset_min};
+  // In range after the offset too: "9999-12-31T23:59:59-23:59" is in year 10000 UTC, which
+  // format_utc() cannot write in four digits, so a stored time would not read back.
+  const auto utc_year = year_month_day{floor<days>(t)}.year();
+  if (utc_year < year{0} || utc_year > year{9999}) return bad(text, "out of range in UTC");
   return TimePoint{duration_cast<microseconds>(t.time_since_epoch())};
 }
 

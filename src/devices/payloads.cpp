@@ -177,7 +177,7 @@ class ReqFinder {
 std::string req_of_unparsed_swipe(std::string_view payload) {
   if (payload.size() > kMaxScannedSwipeBytes) return {};
   json::parse_options options;
-  options.max_depth = payload.size() + 1;  // no document is built: depth costs nothing here
+  options.max_depth = kMaxScannedSwipeDepth;  // stack, not memory: the parser recurses
   json::basic_parser<ReqFinder> parser(options);
   json::error_code ec;
   parser.write_some(false, payload.data(), payload.size(), ec);

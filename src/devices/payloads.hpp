@@ -45,6 +45,10 @@ inline constexpr std::size_t kDefaultMaxPayloadBytes = 4096;
 // A swipe over the bound (or nested too deeply to parse) still has its req read, to be answered
 // 40001, up to this size; a larger one gets no reply.
 inline constexpr std::size_t kMaxScannedSwipeBytes = 65536;
+// ... and nested at most this deep. Boost.JSON's parser recurses once per level, so an
+// unbounded depth would let one controller's message ("[[[[...") overflow the MQTT thread's
+// stack. No real swipe nests more than two levels.
+inline constexpr std::size_t kMaxScannedSwipeDepth = 256;
 
 enum class Direction { kIn, kOut };
 std::string_view direction_name(Direction d);

@@ -80,6 +80,18 @@ TEST_F(ConfigTest, WrongTypeIsAnError) {
             "config: " + file + ":2: key 'decision.timeout_ms' must be an integer");
 }
 
+// A float where an integer belongs is refused as such, however large (1e19 does not fit an
+// int64: converting it would be undefined behaviour, which UBSan reports).
+TEST_F(ConfigTest, AFloatForAnIntegerKeyIsAnErrorHoweverLarge) {
+  for (const char* value : {"1e19", "2.5", "-1e300"}) {
+    const auto file = write(std::string("[api]\nmax_body_bytes = ") + value + "\n");
+    auto c = load_config(file, {});
+    ASSERT_FALSE(c.ok()) << value;
+    EXPECT_EQ(c.error().message,
+              "config: " + file + ":2: key 'api.max_body_bytes' must be an integer");
+  }
+}
+
 TEST_F(ConfigTest, SyntaxErrorNamesLine) {
   const auto file = write("[api]\nlisten = \n");
   auto c = load_config(file, {});

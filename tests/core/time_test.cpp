@@ -54,6 +54,24 @@ TEST(Time, RoundTrip) {
   }
 }
 
+// A time whose offset moves it out of years 0000-9999 in UTC is refused: stored in UTC it
+// could not be read back (a card valid "until 9999-12-31T23:59:59-23:59" would stop the start).
+TEST(Time, ATimeOutOfRangeInUtcIsRefusedAndEveryAcceptedOneReadsBack) {
+  for (const char* text : {"9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00+00:01"}) {
+    auto parsed = parse_utc(text);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_NE(parsed.error().message.find("out of range in UTC"), std::string::npos);
+  }
+  for (const char* text : {"9999-12-31T23:59:59+23:59", "0000-01-01T00:00:00-00:01",
+                           "9999-12-31T23:59:59Z", "0000-01-01T00:00:00Z"}) {
+    auto parsed = parse_utc(text);
+    ASSERT_TRUE(parsed.ok()) << text;
+    auto again = parse_utc(format_utc(*parsed));
+    ASSERT_TRUE(again.ok()) << format_utc(*parsed);
+    EXPECT_EQ(*again, *parsed);
+  }
+}
+
 TEST(Time, ParsesFractionsAndOffsets) {
   EXPECT_EQ(*parse_utc("2026-11-22T03:04:05Z"), at(2026, 11, 22, 3, 4, 5, 0));
   EXPECT_EQ(*parse_utc("2026-11-22T03:04:05.1Z"), at(2026, 11, 22, 3, 4, 5, 100));

@@ -1,6 +1,7 @@
 #include "devices/payloads.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 namespace castellan::devices {
 namespace {
@@ -84,6 +85,40 @@ TEST(SwipePayload, AReqIsReadFromATooLargeSwipeOnlyWhenThePayloadIsValidJsonWith
   EXPECT_EQ(req_of(R"({"req":")" + std::string(65, 'r') + R"(")" + pad + "}"), "");
   EXPECT_EQ(req_of(R"({"req":"r-8","pad":")" + std::string(kMaxScannedSwipeBytes, 'p') + "\"}"), "")
       << "over the scanned size: no reply";
+}
+
+// One controller's message nested tens of thousands of levels deep ("[[[[...", within the
+// scanned size) must not overflow the stack of the thread that reads it (the parser recurses
+// once per level): it gets no reply. Run on a thread with a 512 KiB stack, which the old
+// unbounded depth overflowed (and ASan's larger frames overflow even on a normal stack).
+TEST(SwipePayload, ANestingTooDeepToScanGetsNoReplyAndKeepsTheStack) {
+  const std::string prefix = R"({"req":"deep","x":)";
+  const std::string payload = prefix + std::string(kMaxScannedSwipeBytes - prefix.size(), '[');
+  struct Run {
+    const std::string* payload;
+    SwipeParse result;
+  } run{&payload, {}};
+  pthread_attr_t attr;
+  ASSERT_EQ(pthread_attr_init(&attr), 0);
+  ASSERT_EQ(pthread_attr_setstacksize(&attr, 512 * 1024), 0);
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(
+                &thread, &attr,
+                [](void* arg) -> void* {
+                  auto* r = static_cast<Run*>(arg);
+                  r->result = parse_swipe(*r->payload);
+                  return nullptr;
+                },
+                &run),
+            0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  EXPECT_TRUE(run.result.error);
+  EXPECT_EQ(run.result.req, "") << "too deep to scan: no reply";
+  // Deep, but within the scanned depth: still answered 40001 with its req.
+  const std::string within = R"({"req":"r-9","x":)" + std::string(kMaxScannedSwipeDepth - 2, '[') +
+                             std::string(kMaxScannedSwipeDepth - 2, ']') + "}";
+  EXPECT_EQ(parse_swipe(within).req, "r-9");
 }
 
 // Contract §3: req is 1-64 characters, not bytes.

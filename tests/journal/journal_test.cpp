@@ -401,6 +401,26 @@ TEST(EventIndex, ADroppedPrefixLeavesMemoryAndDiskWithoutACopy) {
   EXPECT_EQ(std::filesystem::file_size(path), 16u + 1001 * 64) << "appends go on at the end";
 }
 
+// Damage made of bytes that look like frame lengths at every offset (a crafted or garbled
+// tail) is scanned in one pass: before the CRC, a frame's seq must fit where it lies. The
+// 4 MiB tail below took minutes before (a CRC of up to 1 MiB at each offset); frames written
+// after damage are still found.
+TEST(SegmentScan, LengthLikeBytesAfterDamageAreScannedOnceAndRealFramesAfterThemFound) {
+  std::string bytes(kSegmentHeaderBytes, '\0');
+  for (int i = 0; i < (4 << 20) / 4; ++i) bytes.append("\x0f\0\0\0", 4);
+  const IntactAfter none = scan_intact_after(bytes, kSegmentHeaderBytes, 0);
+  EXPECT_EQ(none.last_seq, 0u);
+  EXPECT_FALSE(none.later_batch);
+
+  std::string damaged(kSegmentHeaderBytes, '\0');
+  damaged.append(300, '\x5a');  // the torn frame of seq 1 and what followed it
+  append_frame(damaged, 2, "{}", true);
+  append_frame(damaged, 3, "{}", true);
+  const IntactAfter after = scan_intact_after(damaged, kSegmentHeaderBytes, 0);
+  EXPECT_EQ(after.last_seq, 3u);
+  EXPECT_TRUE(after.later_batch);
+}
+
 TEST_F(JournalTest, AClosedJournalRefusesAppendsButStillAnswersQueries) {
   auto j = open(options());
   ASSERT_TRUE(j->append_and_wait(decision_record("d1", "u1", "grant")));
