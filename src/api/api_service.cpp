@@ -19,7 +19,8 @@ struct ApiService::BlockingPool {
   static constexpr int kMaxQueued = 256;
   boost::asio::thread_pool pool{2};
   boost::asio::thread_pool doors{2};
-  std::atomic<int> queued{0};
+  std::atomic<int> queued{0};        // waiting for `pool`
+  std::atomic<int> doors_queued{0};  // waiting for `doors`: a full `pool` queue never refuses them
 };
 
 void audit(ApiContext& ctx, const Request& request, std::string_view action, json::object details) {
@@ -134,8 +135,10 @@ void ApiService::handle(Request request, ReplyFn done) {
                               request.trace_id));
   }
   if (!route.blocking) return run(route, std::move(request), std::move(finish));
-  if (pool_->queued.fetch_add(1) >= BlockingPool::kMaxQueued) {
-    pool_->queued.fetch_sub(1);
+  auto& threads = route.door_command ? pool_->doors : pool_->pool;
+  auto& queued = route.door_command ? pool_->doors_queued : pool_->queued;
+  if (queued.fetch_add(1) >= BlockingPool::kMaxQueued) {
+    queued.fetch_sub(1);
     return finish(error_reply(Code::ERR_UNAVAILABLE,
                               "The server is busy with other requests; try again shortly.",
                               request.trace_id));
@@ -143,10 +146,9 @@ void ApiService::handle(Request request, ReplyFn done) {
   // The transport answers 504 after request_timeout: a job still queued by then is dropped, so a
   // request the client was told timed out does not run (and change things) later.
   const auto deadline = started + std::chrono::milliseconds(ctx_.config.api.request_timeout_ms);
-  auto& threads = route.door_command ? pool_->doors : pool_->pool;
-  boost::asio::post(threads, [this, &route, deadline, request = std::move(request),
+  boost::asio::post(threads, [this, &route, &queued, deadline, request = std::move(request),
                               finish = std::move(finish)]() mutable {
-    pool_->queued.fetch_sub(1);
+    queued.fetch_sub(1);
     TraceScope scope(request.trace_id);
     if (ctx_.clock.monotonic() >= deadline) {
       spdlog::warn("{} {} dropped: it waited in the queue past its deadline", request.method,

@@ -90,6 +90,10 @@ void list_accounts(ApiContext& ctx, Request& req, const ReplyFn& done) {
   done(json_reply(200, json::object{{"items", std::move(items)}, {"next_cursor", next}}));
 }
 
+// Each account write and the tag it leaves, as one step: two changes of one name at once
+// (a delete and a re-create, a patch and a delete) must leave the tag the store has.
+std::mutex account_writes_mu;
+
 void create_account(ApiContext& ctx, AccountTags& tags, Request& req, const ReplyFn& done) {
   auto body = parse_object(req.body);
   if (!body) return done(error_reply(body.error(), req.trace_id));
@@ -107,8 +111,13 @@ void create_account(ApiContext& ctx, AccountTags& tags, Request& req, const Repl
   auto hash = ctx.hasher.hash(*password);
   if (!hash) return done(error_reply(hash.error(), req.trace_id));
   const Account account{*username, *hash, *role};
-  if (auto r = ctx.accounts.create(account); !r) return done(error_reply(r.error(), req.trace_id));
-  tags.set(account.username, account_tag(account));  // "no such account" may be remembered
+  {
+    std::lock_guard lock(account_writes_mu);
+    if (auto r = ctx.accounts.create(account); !r) {
+      return done(error_reply(r.error(), req.trace_id));
+    }
+    tags.set(account.username, account_tag(account));  // "no such account" may be remembered
+  }
   audit(ctx, req, "create_account", account_json(account));
   done(json_reply(201, account_json(account)));
 }
@@ -136,8 +145,7 @@ void patch_account(ApiContext& ctx, AccountTags& tags, Request& req, const Reply
     return done(error_reply(Code::ERR_BAD_REQUEST, "Give 'password' and/or 'role' to change.",
                             req.trace_id));
   }
-  static std::mutex patch_mu;
-  std::unique_lock lock(patch_mu);
+  std::unique_lock lock(account_writes_mu);
   auto found = ctx.accounts.find(req.params[0]);
   if (!found) return done(error_reply(found.error(), req.trace_id));
   if (!*found) {
@@ -167,10 +175,13 @@ void delete_account(ApiContext& ctx, AccountTags& tags, Request& req, const Repl
     return done(error_reply(Code::ERR_CONFLICT, "An admin may not delete their own account.",
                             req.trace_id));
   }
-  if (auto r = ctx.accounts.remove(req.params[0]); !r) {
-    return done(error_reply(r.error(), req.trace_id));
+  {
+    std::lock_guard lock(account_writes_mu);
+    if (auto r = ctx.accounts.remove(req.params[0]); !r) {
+      return done(error_reply(r.error(), req.trace_id));
+    }
+    tags.set(req.params[0], std::nullopt);
   }
-  tags.set(req.params[0], std::nullopt);
   audit(ctx, req, "delete_account", json::object{{"username", req.params[0]}});
   done(Reply{204, ""});
 }

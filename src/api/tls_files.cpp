@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -130,11 +131,16 @@ std::optional<std::chrono::seconds> time_left(X509* cert, TimePoint now) {
       end_at - std::chrono::time_point_cast<std::chrono::system_clock::duration>(now));
 }
 
-// A new server key and certificate from the CA, written as generate_local_tls() writes them.
+// A new server key and certificate from the CA, written as generate_local_tls() writes them:
+// valid 825 days, but never past the CA's own end (clients would refuse it from then on).
 Result<void> issue_server_cert(const std::string& dir, X509* ca, EVP_PKEY* ca_key, TimePoint now) {
   Key server_key(EVP_EC_gen("P-256"));
   if (!server_key) return tls_error("EC P-256 key generation failed");
-  Cert server = make_cert(server_key.get(), "localhost", ca, ca_key, false, 825, now);
+  long days = 825;
+  if (auto ca_left = time_left(ca, now)) {
+    days = std::min<long>(days, std::chrono::duration_cast<std::chrono::days>(*ca_left).count());
+  }
+  Cert server = make_cert(server_key.get(), "localhost", ca, ca_key, false, days, now);
   if (!server) return tls_error("signing the server certificate failed");
   if (auto w = write_secret_file(dir + "/server-key.pem", pem_of(server_key.get())); !w) {
     return w.error();

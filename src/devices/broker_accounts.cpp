@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/crypto.hpp"
@@ -199,23 +200,31 @@ Result<void> BrokerAccounts::load() {
       return make_error(Code::ERR_BAD_REQUEST,
                         password_file_ + ":" + std::to_string(n) + ": expected user:$7$...");
     }
-    accounts[line.substr(0, colon)].encoded_password = line.substr(colon + 1);
+    const auto end = line.find_last_not_of(" \t\r");  // a CRLF file, trailing blanks
+    accounts[line.substr(0, colon)].encoded_password = line.substr(colon + 1, end - colon);
   }
 
   // The ACL: "user X" blocks, each with its lines. A block in the shape render_acl() writes is
   // one of ours; any other is kept as read, as are the lines before the first "user".
   std::vector<std::string> preamble;
-  std::vector<std::pair<std::string, std::vector<std::string>>> blocks;
+  // Read as mosquitto reads it: lines trimmed (a CRLF file, trailing blanks), the sections of
+  // one user name merged, and `pattern` lines global wherever they stand.
+  std::map<std::string, std::vector<std::string>, std::less<>> blocks;
+  std::vector<std::string>* block = nullptr;
   std::istringstream acl_lines(*acl);
   while (std::getline(acl_lines, line)) {
-    if (starts_with(line, "user ")) {
-      blocks.emplace_back(line.substr(5), std::vector<std::string>{});
-    } else if (line.empty() || line[0] == '#') {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') {
       continue;  // ours are regenerated; an operator's comments are not kept
-    } else if (blocks.empty()) {
+    }
+    line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+    if (starts_with(line, "user ")) {
+      const auto name = line.find_first_not_of(" \t", 5);
+      block = &blocks[name == std::string::npos ? std::string() : line.substr(name)];
+    } else if (block == nullptr || starts_with(line, "pattern ")) {
       preamble.push_back(line);
     } else {
-      blocks.back().second.push_back(line);
+      block->push_back(line);
     }
   }
   for (auto& [name, block] : blocks) {

@@ -77,22 +77,10 @@ void SwipePipeline::Core::handle(std::string_view site, std::string_view door_id
       if (state == DedupeTable<Outcome, Pending>::State::kInFlight) return;  // answered later
       Pending first = *done->context;  // a copy taken under the lock
       const Outcome outcome = *done->outcome;
-      // Lockdown wins over "the same decision": a grant must not open a door that has gone
-      // into lockdown since. The copy, and every later one, gets 40309, on record before it
-      // is published; copies that come meanwhile wait for it, as for a first copy.
-      if (outcome.grant && first.door_known && engine.in_lockdown(first.door.site, first.door.id)) {
-        auto reissued = std::make_shared<Pending>(std::move(first));
-        reissued->trace_id = p->trace_id;  // the record is this copy's
-        reissued->received = p->received;
-        table.reopen(p->key, reissued);
+      if (granted_into_lockdown(first, outcome)) {
+        auto reissued = reissue_in_lockdown(std::move(first), *p);
         lock.unlock();
-        const Outcome lockdown{false, Code::ERR_DOOR_LOCKDOWN, 0};
-        journal.append(
-            record_of(*reissued, lockdown,
-                      outcome_extra("duplicate_after_lockdown", reissued->door.fail_safe, false)),
-            [weak = weak_from_this(), reissued, lockdown](Result<journal::JournalRecord> r) {
-              if (auto core = weak.lock()) core->on_lockdown_answer_durable(reissued, lockdown, r);
-            });
+        journal_lockdown_answer(reissued, 1);
         return;
       }
       lock.unlock();
@@ -202,24 +190,50 @@ void SwipePipeline::Core::on_durable(const std::shared_ptr<Pending>& p,
       journal_outcome(*p, outcome, "journal_unavailable");
     }
     const Outcome given = answer(*p, outcome, 1, true);
+    std::shared_ptr<Pending> reissued;  // the copies' 40309: the door went into lockdown since
     {
       std::lock_guard lock(mu);
       if (auto* entry = table.finish(p->key, p.get(), given)) copies = entry->waiting_duplicates;
+      if (copies > 0 && granted_into_lockdown(*p, given)) reissued = reissue_in_lockdown(*p, *p);
     }
-    if (copies > 0) answer(*p, given, copies, false);
+    if (reissued) {
+      journal_lockdown_answer(reissued, copies);
+    } else if (copies > 0) {
+      answer(*p, given, copies, false);
+    }
   }
   std::lock_guard lock(mu);
   settle(*p);
 }
 
+std::shared_ptr<SwipePipeline::Pending> SwipePipeline::Core::reissue_in_lockdown(
+    Pending first, const Pending& copy) {
+  auto reissued = std::make_shared<Pending>(std::move(first));
+  reissued->trace_id = copy.trace_id;  // the record is this copy's
+  reissued->received = copy.received;
+  table.reopen(reissued->key, reissued);
+  return reissued;
+}
+
+void SwipePipeline::Core::journal_lockdown_answer(const std::shared_ptr<Pending>& reissued,
+                                                  std::uint32_t copies) {
+  const Outcome lockdown{false, Code::ERR_DOOR_LOCKDOWN, 0};
+  journal.append(
+      record_of(*reissued, lockdown,
+                outcome_extra("duplicate_after_lockdown", reissued->door.fail_safe, false)),
+      [weak = weak_from_this(), reissued, lockdown, copies](Result<journal::JournalRecord> r) {
+        if (auto core = weak.lock())
+          core->on_lockdown_answer_durable(reissued, lockdown, copies, r);
+      });
+}
+
 void SwipePipeline::Core::on_lockdown_answer_durable(const std::shared_ptr<Pending>& p,
-                                                     const Outcome& outcome,
+                                                     const Outcome& outcome, std::uint32_t copies,
                                                      const Result<journal::JournalRecord>& r) {
   std::shared_lock life(lifetime, std::defer_lock);
   if (!t_in_handle) life.lock();  // else handle() on this thread holds it already
   if (closed) return;
   if (!r) spdlog::warn("lockdown answer {} not journaled: {}", p->trace_id, r.error().message);
-  std::uint32_t copies = 1;
   {
     std::lock_guard lock(mu);
     if (auto* entry = table.finish(p->key, p.get(), outcome)) copies += entry->waiting_duplicates;

@@ -94,10 +94,21 @@ struct SwipePipeline::Core : std::enable_shared_from_this<SwipePipeline::Core> {
   std::shared_ptr<Pending> pending_for(std::string_view site, std::string_view door_id,
                                        const std::string& req, std::string card_hash_hex,
                                        std::string_view dir) const;
-  // The answer to a copy of a granted swipe whose door has gone into lockdown since: 40309,
-  // published once its record is durable (or failed: a deny may go out anyway).
+  // Lockdown wins over "the same decision": a grant must not open a door that has gone into
+  // lockdown since it was decided.
+  bool granted_into_lockdown(const Pending& first, const Outcome& outcome) const {
+    return outcome.grant && first.door_known && engine.in_lockdown(first.door.site, first.door.id);
+  }
+  // Copies of the granted swipe `first` get 40309 instead (`copy`: the one that came now,
+  // whose record it will be), once that answer is on record: the entry is in flight again, so
+  // copies that come meanwhile wait for it, as for a first copy. Called with `mu` held.
+  std::shared_ptr<Pending> reissue_in_lockdown(Pending first, const Pending& copy);
+  // Journals the reissued 40309 (without `mu`); on_lockdown_answer_durable() publishes it.
+  void journal_lockdown_answer(const std::shared_ptr<Pending>& reissued, std::uint32_t copies);
+  // Publishes the 40309 once its record is durable (or failed: a deny may go out anyway), to
+  // `copies` copies and those that waited for it.
   void on_lockdown_answer_durable(const std::shared_ptr<Pending>& p, const Outcome& outcome,
-                                  const Result<journal::JournalRecord>& r);
+                                  std::uint32_t copies, const Result<journal::JournalRecord>& r);
   // The deadline's answer (50401 with the door's fail mode): logged, journaled, published.
   void miss_deadline(const Pending& p, const Outcome& outcome, std::uint32_t copies);
   void give_back_if_denied(const Pending& p, const Outcome& outcome);

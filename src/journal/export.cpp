@@ -133,7 +133,11 @@ Result<std::uint64_t> export_jsonl(const std::string& dir, const ExportOptions& 
     // journal's batch in flight, or what recovery cuts at the next start. As in recovery, only
     // a complete batch after the damage (version 2; any intact record in version 1) shows it
     // to be in acknowledged records; otherwise the held lines of the torn batch are left out.
-    const IntactAfter after = scan_intact_after(*bytes, offset, last_seq);
+    // The seq before the damage: the last one read, or the segment's own start when its first
+    // frame is the damaged one (retention may have left it first: last_seq is still 0 then).
+    const std::uint64_t before =
+        segment.first_seq > 0 ? std::max(last_seq, segment.first_seq - 1) : last_seq;
+    const IntactAfter after = scan_intact_after(*bytes, offset, before);
     const bool torn_tail =
         newest && (header->version >= 2 ? !after.later_batch : after.last_seq == 0);
     if (!torn_tail) {

@@ -96,7 +96,9 @@ FrameRead read_frame(std::string_view segment, std::uint64_t offset);
 Result<std::string> pread_frame(int fd, std::uint64_t offset, const std::string& path);
 
 // What follows damage at `offset`: the intact frames with seq > `after_seq` that start
-// anywhere past it. `last_seq` tells a torn tail (nothing intact follows) from damage with
+// anywhere past it. `after_seq` must be the seq just before the damaged frame (the last intact
+// one, or the segment's first seq - 1): a frame whose seq could not lie where it starts is
+// skipped without its CRC. `last_seq` tells a torn tail (nothing intact follows) from damage with
 // intact records after it. `later_batch`: a batch-end frame among them has a further intact
 // frame after it, so a whole write batch followed; a batch is written only once the one
 // before is synced, so damage before that is not a torn tail (version 2).

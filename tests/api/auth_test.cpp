@@ -210,6 +210,17 @@ TEST(TlsFiles, AGeneratedServerCertificateNearItsEndIsRenewedFromTheSameCa) {
   X509_free(ca);
   ASSERT_TRUE(ensure_tls_files(config, late).ok());
   EXPECT_NE(contents(files->cert_chain), cert_before);
+
+  // Years later, a renewal never outlives the CA (10 years from `created`).
+  const TimePoint near_ca_end = created + std::chrono::days(3650 - 400);
+  ASSERT_TRUE(ensure_tls_files(config, near_ca_end).ok());
+  X509* renewed = first_cert(files->cert_chain);
+  X509* same_ca = first_cert(files->ca);
+  ASSERT_NE(renewed, nullptr);
+  ASSERT_NE(same_ca, nullptr);
+  EXPECT_LE(ASN1_TIME_compare(X509_get0_notAfter(renewed), X509_get0_notAfter(same_ca)), 0);
+  X509_free(renewed);
+  X509_free(same_ca);
 }
 
 TEST(TlsFiles, ACaKeyOthersCanReadIsRefused) {

@@ -2,6 +2,7 @@
 // errors, transport). They record what the API asked of them.
 #pragma once
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <map>
 #include <mutex>
@@ -29,6 +30,7 @@ class FakeResources final : public ResourcePort {
   }
   Result<json::object> get(std::string_view coll, std::string_view id) override {
     std::this_thread::sleep_for(get_delay);  // e.g. a store held up by a stalled disk
+    ++gets_done;
     std::lock_guard lock(mu);
     auto& c = data[std::string(coll)];
     auto it = c.find(std::string(id));
@@ -65,6 +67,7 @@ class FakeResources final : public ResourcePort {
   std::mutex mu;
   std::map<std::string, std::map<std::string, json::object>> data;
   std::chrono::milliseconds get_delay{0};
+  std::atomic<int> gets_done{0};
 };
 
 class FakeVerify final : public VerifyPort {

@@ -52,8 +52,10 @@ TEST_F(CardSecretTest, IsCreatedWhileTheStoreHoldsNoCardAndKeptAfterwards) {
 TEST_F(CardSecretTest, AMissingSecretIsNotReplacedWhileCardsOrPassesAreStored) {
   for (auto c : {store::Collection::cards, store::Collection::passes}) {
     SCOPED_TRACE(std::string(access::collection_name(c)));
-    fs::remove_all(dir_ / "castellan.db");
-    fs::remove(dir_ / "card-secret");
+    store_.reset();  // closed before its files go (WAL mode: -wal and -shm too)
+    for (const char* f : {"castellan.db", "castellan.db-wal", "castellan.db-shm", "card-secret"}) {
+      fs::remove(dir_ / f);
+    }
     auto db = store::SqliteStore::open(dir_ / "castellan.db");
     ASSERT_TRUE(db.ok());
     store_ = std::move(*db);

@@ -575,6 +575,31 @@ TEST_F(SwipePipelineTest, TheLockdownAnswerToADuplicateIsPublishedOnceItsRecordI
   EXPECT_EQ(decisions().size(), 2u);
 }
 
+// The site goes into lockdown while the grant is being published, and a copy of the swipe
+// arrives meanwhile (it waits for that answer): the copy gets 40309, on record first, not the
+// grant, as a copy that comes after the answer does.
+TEST_F(SwipePipelineTest, ACopyThatWaitedForAGrantGets40309IfTheDoorWentIntoLockdownMeanwhile) {
+  bool copied = false;
+  publisher_.on_publish([&] {
+    if (std::exchange(copied, true)) return;
+    auto data = small_dataset(clock_.now());
+    data.sites["hq"].lockdown = true;
+    world_.holder.publish(access::build_snapshot(data, world_.ledger, 2));
+    std::thread copy([&] { pipeline_.handle("hq", "d1", swipe_json("r-3", kUidOk)); });
+    copy.join();
+  });
+  pipeline_.handle("hq", "d1", swipe_json("r-3", kUidOk));
+  ASSERT_TRUE(copied);
+  const auto messages = publisher_.messages();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(parse_decision_message(messages[0].payload)->code, 0) << "the first, published";
+  EXPECT_EQ(parse_decision_message(messages[1].payload)->code, 40309);
+  const auto records = decisions();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].code, 40309);
+  EXPECT_EQ(pipeline_.unanswered(), 0u);
+}
+
 TEST_F(SwipePipelineTest, AGrantWhosePublishFailedAuthorisesNoOpening) {
   DoorInfo d1 = *world_.doors.find("hq", "d1");
   door_states_.on_state(d1,

@@ -208,6 +208,46 @@ TEST_F(BrokerAccountsFiles, AccountsAndRulesAddedByHandAreKeptAsWritten) {
   EXPECT_NE(read_file(dir_ + "/passwd").find(monitor_pw + "\n"), std::string::npos);
 }
 
+// The files as an editor may leave them: CRLF line ends, trailing blanks, a second section for
+// one of Castellan's users, a `pattern` line at the end. Read as mosquitto reads them: the
+// device keeps every right it had, and a device whose section is only re-formatted stays
+// Castellan's to rotate.
+TEST_F(BrokerAccountsFiles, AnEditedAclIsReadAsMosquittoReadsItAndNoRightIsLost) {
+  {
+    auto a = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE(a->set_device_credentials("ctl-1", "hq", {"d1"}).ok());
+    ASSERT_TRUE(a->set_device_credentials("ctl-2", "hq", {"d2"}).ok());
+  }
+  std::string crlf;
+  for (char c : read_file(dir_ + "/acl"))
+    crlf += c == '\n' ? std::string("  \r\n") : std::string(1, c);
+  std::ofstream(dir_ + "/acl", std::ios::trunc)
+      << crlf << "\r\nuser ctl-1\r\ntopic read $SYS/broker/uptime\r\n"
+      << "pattern read castellan/v1/hq/devices/%u/config\r\n";
+  std::string pw;
+  for (char c : read_file(dir_ + "/passwd"))
+    pw += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  std::ofstream(dir_ + "/passwd", std::ios::trunc) << pw;
+
+  auto b = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ASSERT_TRUE(b->set_device_credentials("ctl-3", "hq", {"d3"}).ok());
+  const std::string acl = read_file(dir_ + "/acl");
+  for (const char* kept :
+       {"topic write castellan/v1/hq/doors/d1/swipe\n",
+        "topic read castellan/v1/hq/doors/d1/decision\n", "topic read $SYS/broker/uptime\n",
+        "pattern read castellan/v1/hq/devices/%u/config\n",
+        "\nuser ctl-2\ntopic write castellan/v1/hq/devices/ctl-2/#\n"}) {
+    EXPECT_NE(acl.find(kept), std::string::npos) << "missing: " << kept << "\nin:\n" << acl;
+  }
+  EXPECT_EQ(acl.find('\r'), std::string::npos);
+  EXPECT_EQ(read_file(dir_ + "/passwd").find('\r'), std::string::npos);
+  EXPECT_TRUE(b->set_device_credentials("ctl-2", "hq", {"d2"}).ok()) << "still Castellan's";
+  EXPECT_EQ(b->set_device_credentials("ctl-1", "hq", {"d1"}).error().code, Code::ERR_CONFLICT)
+      << "its rights were changed by hand: the operator's now";
+}
+
 TEST_F(BrokerAccountsFiles, MalformedPasswordFileIsAnErrorNamingTheLine) {
   std::ofstream(dir_ + "/passwd") << "ok:$7$101$AAAA$AAAA\nno-colon-here\n";
   auto a = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -107,6 +108,46 @@ TEST_F(ExportTest, DamageBeforeTheEndFailsNamingWhereItStopped) {
   const auto lines = lines_of(out.str());
   ASSERT_EQ(lines.size(), frames[0].seq) << "every record before the damage was exported";
   EXPECT_EQ(lines.back(), to_json_line(written_[frames[0].seq - 1]));
+}
+
+// Retention has left one segment, and its first record is damaged while later batches are
+// intact: those were acknowledged, so the export fails at the damage instead of ending as if
+// the tail were torn. (Nothing was read before the damage, so the scan that looks past it must
+// start from the segment's own first seq, not from 0.)
+TEST(ExportAfterRetention, DamageInTheFirstRecordOfTheOnlySegmentLeftFailsTheExport) {
+  TempDir dir;
+  FakeClock clock{*parse_utc("2026-11-22T03:00:00Z")};
+  {
+    JournalOptions o;
+    o.dir = dir.path();
+    o.segment_bytes = 4096;
+    o.batch_max = 2;
+    auto j = Journal::open(o, clock);
+    ASSERT_TRUE(j);
+    // Seqs well above the bytes of a segment, and a newest segment of a few batches.
+    for (int i = 0; i < 400; i += 2) {
+      append_all(**j, {decision_record("d1", numbered("u", i), "grant"),
+                       decision_record("d1", numbered("u", i + 1), "grant")});
+      if (i < 200) continue;
+      const auto now = *list_segments(dir.path());
+      if (frames_of(slurp(now.back().path)).size() >= 5) break;
+    }
+  }
+  auto segments = *list_segments(dir.path());
+  ASSERT_GE(segments.size(), 2u);
+  for (std::size_t i = 0; i + 1 < segments.size(); ++i) std::filesystem::remove(segments[i].path);
+  const auto& last = segments.back();
+  ASSERT_GT(last.first_seq, 100u);
+  std::string bytes = slurp(last.path);
+  const auto frames = frames_of(bytes);
+  ASSERT_GE(frames.size(), 4u) << "batches of 2 after the first";
+  bytes[frames[0].offset + frames[0].size / 2] ^= 0x01;
+  spit(last.path, bytes);
+
+  std::ostringstream out;
+  auto n = export_jsonl(dir.path(), {}, out);
+  ASSERT_FALSE(n) << "exported " << *n << " line(s) as if the tail were torn";
+  EXPECT_NE(n.error().message.find(last.path), std::string::npos) << n.error().message;
 }
 
 // A record or a whole segment missing from the middle, or two records swapped: the lines
