@@ -25,6 +25,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 using testing::kBinary;
+using testing::process_alive;
 using testing::read_file;
 
 void write_file(const fs::path& path, const std::string& content) {
@@ -41,14 +42,6 @@ std::vector<std::string> environment_of(pid_t pid) {
     at = end == std::string::npos ? raw.size() : end + 1;
   }
   return entries;
-}
-
-// Alive and not a zombie (an orphan's zombie waits for a reaper that may be slow in a container).
-bool process_alive(pid_t pid) {
-  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
-  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  const auto state = stat.rfind(") ");
-  return state != std::string::npos && stat.substr(state + 2, 1) != "Z";
 }
 
 // True if one of `pid`'s open file descriptors is `file`.

@@ -27,18 +27,11 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 using testing::kBinary;
+using testing::process_alive;
 using testing::read_file;
 
 json::object read_json(const std::string& path) {
   return json::parse(read_file(path)).as_object();
-}
-
-// Alive and not a zombie (an orphan's zombie waits for a reaper that may be slow in a container).
-bool process_alive(pid_t pid) {
-  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
-  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  const auto state = stat.rfind(") ");
-  return state != std::string::npos && stat.substr(state + 2, 1) != "Z";
 }
 
 // Field 5 of /proc/PID/stat: the process group.
