@@ -26,7 +26,10 @@ struct ApiService::BlockingPool {
 void audit(ApiContext& ctx, const Request& request, std::string_view action, json::object details) {
   details["action"] = action;
   details["route"] = request.method + " " + request.path;
-  ctx.events.record_admin(request.username, details, request.trace_id);
+  if (auto recorded = ctx.events.record_admin(request.username, details, request.trace_id);
+      !recorded) {
+    *request.unrecorded = recorded.error();
+  }
 }
 
 ApiService::ApiService(ApiContext ctx)
@@ -48,6 +51,10 @@ ApiService::ApiService(ApiContext ctx)
 }
 
 ApiService::~ApiService() {
+  finish_blocking_jobs();
+}
+
+void ApiService::finish_blocking_jobs() {
   pool_->pool.join();
   pool_->doors.join();
 }
@@ -162,10 +169,22 @@ void ApiService::handle(Request request, ReplyFn done) {
 
 // The error boundary: a handler that throws answers 50001 with a generic sentence; the
 // exception text goes to the log only.
+// An audited change whose admin record was not confirmed durable is not answered 2xx: the
+// client learns that the change stands without its record (door commands, not `audited`, keep
+// their answer: the door has moved).
 void ApiService::run(const Route& route, Request request, ReplyFn done) {
   auto answered = std::make_shared<std::atomic<bool>>(false);
-  ReplyFn once = [answered, done = std::move(done)](Reply reply) {
-    if (!answered->exchange(true)) done(std::move(reply));
+  ReplyFn once = [answered, audited = route.audited, unrecorded = request.unrecorded,
+                  trace_id = request.trace_id, done = std::move(done)](Reply reply) {
+    if (answered->exchange(true)) return;
+    if (audited && reply.status < 300 && *unrecorded) {
+      const Error& why = **unrecorded;
+      reply = error_reply(why.code,
+                          "The change was made and stays in effect, but " + why.message +
+                              ". See GET /v1/events?kind=admin and /readyz.",
+                          trace_id);
+    }
+    done(std::move(reply));
   };
   const std::string trace_id = request.trace_id;
   try {

@@ -22,6 +22,10 @@ class ApiService {
 
   // Answers `request` by calling `done` exactly once (possibly on another thread).
   void handle(Request request, ReplyFn done);
+  // Waits until the requests already handed to the blocking threads have finished, their
+  // changes and admin records included. Call once the transport takes no more requests and
+  // before the journal closes (a change committed then would lose its record).
+  void finish_blocking_jobs();
 
   const Router& router() const { return router_; }
   RequestMetrics& metrics() { return metrics_; }

@@ -51,6 +51,9 @@ struct Request {
   // Set by the HTTPS transport, which answers 504 at api.request_timeout_ms; null elsewhere
   // (then every answer counts).
   std::shared_ptr<ReplyClaim> claim;
+  // Set by audit() when the change's admin record was not confirmed durable; ApiService then
+  // answers an audited route with this error instead of its 2xx (the change stays made).
+  std::shared_ptr<std::optional<Error>> unrecorded = std::make_shared<std::optional<Error>>();
 };
 
 struct Reply {

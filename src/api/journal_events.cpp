@@ -65,8 +65,8 @@ bool JournalEvents::can_record() const {
   return journal_.healthy();
 }
 
-void JournalEvents::record_admin(std::string_view who, const json::object& what,
-                                 std::string_view trace_id) {
+Result<void> JournalEvents::record_admin(std::string_view who, const json::object& what,
+                                         std::string_view trace_id) {
   journal::JournalRecord record;
   record.kind = journal::RecordKind::admin;
   record.trace_id = std::string(trace_id);
@@ -81,9 +81,16 @@ void JournalEvents::record_admin(std::string_view who, const json::object& what,
   if (outcome.wait_for(kAdminRecordWait) != std::future_status::ready) {
     spdlog::error("admin record {} not durable within {} ms (it may still be written)", line,
                   kAdminRecordWait.count());
-  } else if (auto done = outcome.get(); !done) {
-    spdlog::error("admin record {} was not journaled: {}", line, done.error().message);
+    return make_error(Code::ERR_TIMEOUT, "its journal record was not durable within " +
+                                             std::to_string(kAdminRecordWait.count()) +
+                                             " ms and may still be written");
   }
+  if (auto done = outcome.get(); !done) {
+    spdlog::error("admin record {} was not journaled: {}", line, done.error().message);
+    return make_error(Code::ERR_UNAVAILABLE,
+                      "its journal record could not be written (" + done.error().message + ")");
+  }
+  return {};
 }
 
 }  // namespace castellan::api

@@ -23,7 +23,7 @@ class JournalEvents final : public EventsPort {
 
   // extra = {"actor": who, "what": {...}} (nested so no member collides with a §5 name).
   bool can_record() const override;
-  void record_admin(std::string_view who, const boost::json::object& what,
+  Result<void> record_admin(std::string_view who, const boost::json::object& what,
                     std::string_view trace_id) override;
 
  private:

@@ -91,9 +91,10 @@ class EventsPort {
   // Journals a kind "admin" record: who (API username), what (action + details), trace id, and
   // waits (a bounded while) until it is durable, so that a change answered 2xx is on record
   // even after a crash. Runs on the blocking pool, never on an io thread. A record that cannot
-  // be written is logged whole, with why: the change is made by then and stays.
-  virtual void record_admin(std::string_view who, const boost::json::object& what,
-                            std::string_view trace_id) = 0;
+  // be written, or is not durable in time, is logged whole, with why, and its error returned
+  // (50301, or 50401 when it may still be written): the change is made by then and stays.
+  virtual Result<void> record_admin(std::string_view who, const boost::json::object& what,
+                                    std::string_view trace_id) = 0;
   // Whether the journal takes records now: false after a failed write (a full disk) until a
   // write succeeds again.
   virtual bool can_record() const = 0;

@@ -270,6 +270,8 @@ int run_server(const Config& config) {
   spdlog::info("signal {}: shutting down", sig);
 
   https.stop();
+  // Requests already taken finish while the journal still takes their admin records.
+  api.finish_blocking_jobs();
   // Swipes already taken are answered before the broker connection goes (else their grants
   // would turn into 50301 for want of a connection); new ones stay with the broker, in the
   // service's persistent session, for the next start. The deadline bounds the wait.

@@ -106,9 +106,12 @@ class FakeEvents final : public EventsPort {
     subs[s->id] = std::move(cb);
     return s;
   }
-  void record_admin(std::string_view who, const json::object& what, std::string_view) override {
+  Result<void> record_admin(std::string_view who, const json::object& what,
+                            std::string_view) override {
+    if (admin_fails) return make_error(Code::ERR_UNAVAILABLE, "its journal record failed");
     std::lock_guard lock(mu);
     admin.push_back(json::object{{"who", who}, {"what", what}});
+    return {};
   }
   bool can_record() const override { return recording.load(); }
   void publish(const std::string& line) {
@@ -123,7 +126,8 @@ class FakeEvents final : public EventsPort {
   std::map<std::uint64_t, std::function<void(std::string)>> subs;
   std::uint64_t next = 1;
   std::vector<json::object> admin;
-  std::atomic<bool> recording{true};  // can_record()
+  std::atomic<bool> recording{true};     // can_record()
+  std::atomic<bool> admin_fails{false};  // record_admin() fails after can_record() said yes
   EventQuery last_query;
 };
 

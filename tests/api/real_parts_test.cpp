@@ -482,6 +482,25 @@ TEST_F(RealApi, ChangesAreJournaledAsAdminRecordsWithWhoAndWhatBeforeTheyAreAnsw
   EXPECT_NE(body.find(R"("collection":"sites")"), std::string::npos) << body;
 }
 
+// A record held up past the admin record's wait (2 s): the change is made, but the client is
+// not told 201 as if it were on record; once the journal moves again, the record follows.
+TEST_F(RealApi, AChangeWhoseRecordIsNotDurableInTimeIsAnswered504NotCreated) {
+  parts.journal->stall_for(std::chrono::milliseconds(3500));
+  auto late = post("/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})");
+  EXPECT_API_ERROR(late, 504, 50401);
+  EXPECT_NE(late.body.find("The change was made and stays in effect, but its journal record "
+                           "was not durable within 2000 ms and may still be written."),
+            std::string::npos)
+      << late.body;
+  EXPECT_EQ(h.call("GET", "/v1/sites/hq", "", Role::kAuditor).status, 200);
+  std::string admin;
+  for (int i = 0; i < 500 && admin.find(R"("collection":"sites")") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    admin = h.call("GET", "/v1/events?kind=admin", "", Role::kAuditor).body;
+  }
+  EXPECT_NE(admin.find(R"("action":"create")"), std::string::npos) << admin;
+}
+
 TEST_F(RealApi, FirstStartAdminCanLogInWithThePrintedPassword) {
   auto admin = ensure_admin_account(parts.accounts, h.hasher, h.dir);
   ASSERT_TRUE(admin.ok()) << admin.error().message;

@@ -332,6 +332,25 @@ TEST(HttpsServer, ChangesAreRefusedWhileTheJournalCannotRecordThemAndDoorCommand
             201);
 }
 
+// The journal took the check but then failed the change's admin record: the change is made and
+// stays, and the client is told so with the error, not a 2xx as if it were on record. A door
+// command keeps its answer: the door has moved.
+TEST(HttpsServer, AChangeWhoseAdminRecordFailsIsAnsweredWithTheErrorAndStaysMade) {
+  ApiHarness h;
+  h.events.admin_fails = true;
+  auto made = h.call("POST", "/v1/sites", R"({"id":"hq","name":"HQ","tz":"Europe/Berlin"})");
+  expect_error(made, 503, 50301);
+  EXPECT_NE(made.body.find("The change was made and stays in effect, but its journal record "
+                           "failed. See GET /v1/events?kind=admin and /readyz."),
+            std::string::npos)
+      << made.body;
+  EXPECT_EQ(h.call("GET", "/v1/sites/hq", "", Role::kAuditor).status, 200);
+  expect_error(h.call("PATCH", "/v1/sites/hq", R"({"name":"x"})"), 503, 50301);
+  EXPECT_EQ(h.call("POST", "/v1/doors/d1/unlock", R"({"reason":"fire"})").status, 200);
+  h.events.admin_fails = false;
+  EXPECT_EQ(h.call("PATCH", "/v1/sites/hq", R"({"name":"y"})").status, 200);
+}
+
 TEST(HttpsServer, ForceUnlockIsRefusedWhenUnsafeUnlessAnAdminOverrides) {
   ApiHarness h;
   const std::string body = R"({"duration_ms":3000,"reason":"delivery"})";
