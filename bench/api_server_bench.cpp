@@ -81,13 +81,16 @@ struct NoResources final : ResourcePort {
     return none();
   }
   Result<json::object> issue_pass(const json::object&, std::string_view) override { return none(); }
+  Result<void> forget_change(std::string_view) override { return {}; }
 };
 struct NoEvents final : EventsPort {
   Result<json::object> query(const EventQuery&) override { return json::object{}; }
   std::unique_ptr<Subscription> subscribe(std::function<void(std::string)>) override {
     return nullptr;
   }
-  void record_admin(std::string_view, const json::object&, std::string_view) override {}
+  Result<void> record_admin(std::string_view, const json::object&, std::string_view) override {
+    return {};
+  }
   bool can_record() const override { return true; }
 };
 struct InstantVerify final : VerifyPort {

@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "api/replies.hpp"
+#include "core/change_scope.hpp"
 #include "core/log.hpp"
 
 namespace castellan::api {
@@ -26,9 +27,18 @@ struct ApiService::BlockingPool {
 void audit(ApiContext& ctx, const Request& request, std::string_view action, json::object details) {
   details["action"] = action;
   details["route"] = request.method + " " + request.path;
+  const ChangeAuthor* change = ChangeScope::current();
+  if (change != nullptr) details["change_id"] = change->change_id;
   if (auto recorded = ctx.events.record_admin(request.username, details, request.trace_id);
       !recorded) {
     *request.unrecorded = recorded.error();
+    return;  // the store's note stays: the next start journals it
+  }
+  if (change == nullptr) return;
+  if (auto forgotten = ctx.resources.forget_change(change->change_id); !forgotten) {
+    // Harmless: the next start finds the record in the journal and only drops the note.
+    spdlog::warn("the store's note of change {} stays: {}", change->change_id,
+                 forgotten.error().message);
   }
 }
 
@@ -187,6 +197,15 @@ void ApiService::run(const Route& route, Request request, ReplyFn done) {
     done(std::move(reply));
   };
   const std::string trace_id = request.trace_id;
+  // The store notes what a change writes until its admin record is durable (audit() above).
+  std::optional<ChangeScope> change;
+  if (route.audited || route.door_command) {
+    change.emplace(ChangeAuthor{.change_id = new_trace_id(),
+                                .trace_id = request.trace_id,
+                                .actor = request.username,
+                                .route = request.method + " " + request.path,
+                                .at = ctx_.clock.now()});
+  }
   try {
     route.handler(request, once);
   } catch (const std::exception& e) {

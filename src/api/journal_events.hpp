@@ -24,7 +24,7 @@ class JournalEvents final : public EventsPort {
   // extra = {"actor": who, "what": {...}} (nested so no member collides with a §5 name).
   bool can_record() const override;
   Result<void> record_admin(std::string_view who, const boost::json::object& what,
-                    std::string_view trace_id) override;
+                            std::string_view trace_id) override;
 
  private:
   journal::Journal& journal_;

@@ -43,6 +43,9 @@ class ResourcePort {
   // POST /v1/passes → {"id","card_hash","last4","uses_left"}.
   virtual Result<boost::json::object> issue_pass(const boost::json::object& body,
                                                  std::string_view actor) = 0;
+  // The store's note of change `change_id` (store.hpp, "Unrecorded changes") is not needed any
+  // more: its admin record is durable.
+  virtual Result<void> forget_change(std::string_view change_id) = 0;
 };
 
 struct VerifyRequest {

@@ -84,6 +84,10 @@ Result<json::object> StoreResources::issue_pass(const json::object& body, std::s
   return service_.issue_pass(body, actor);
 }
 
+Result<void> StoreResources::forget_change(std::string_view change_id) {
+  return service_.forget_change(change_id);
+}
+
 Result<std::optional<Account>> StoreAccounts::find(const std::string& username) {
   auto doc = store_.get(Collection::accounts, username);
   if (!doc && doc.error().code == Code::ERR_NOT_FOUND) return std::optional<Account>{};

@@ -26,6 +26,7 @@ class StoreResources final : public ResourcePort {
                       std::string_view actor) override;
   Result<boost::json::object> issue_pass(const boost::json::object& body,
                                          std::string_view actor) override;
+  Result<void> forget_change(std::string_view change_id) override;
 
  private:
   store::ResourceService& service_;

@@ -26,6 +26,7 @@
 #include "app/passback_replay.hpp"
 #include "app/stop_signals.hpp"
 #include "app/swipe_answer_replay.hpp"
+#include "app/unrecorded_changes.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
@@ -119,6 +120,15 @@ int run_server(const Config& config) {
   if (!journal) return fail(journal.error().message);
   if ((*journal)->last_recovery().tail_cut) {
     spdlog::warn("journal recovery: {}", (*journal)->last_recovery().summary());
+  }
+  // Before the API serves: a change a crash kept from its admin record is journaled now.
+  if (auto recovered = journal_unrecorded_changes(**db, **journal); !recovered) {
+    spdlog::error(
+        "changes noted in the store are not journaled yet (the next start tries again): {}",
+        recovered.error().message);
+  } else if (recovered->noted > 0) {
+    spdlog::info("{} change(s) noted in the store, {} journaled now as recovered_change",
+                 recovered->noted, recovered->journaled);
   }
   auto replayed = replay_passback(**journal, *snapshots.load(), engine.passback(), clock.now());
   if (replayed) {

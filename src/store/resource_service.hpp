@@ -61,6 +61,9 @@ class ResourceService {
   // door is signed with it (POST /v1/doors/{id}/key).
   Result<std::string> rotate_door_key(std::string_view door, std::string_view actor);
 
+  // Drops the store's note of a change whose admin record is durable (store.hpp).
+  Result<void> forget_change(std::string_view change_id) { return store_.forget_change(change_id); }
+
   // Writes pending pass use counts to the store with `as_of` (read before they are taken) as
   // their saved-at time (PassUseFlusher calls this). With none pending, it writes only if
   // `even_if_none` (to move the saved-at time on). Returns whether it wrote.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "access/codec.hpp"
+#include "core/change_scope.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/migrations.hpp"
 
@@ -157,7 +158,67 @@ Result<void> SqliteStore::apply(std::span<const Write> writes) {
   if (auto r = db_->exec("UPDATE meta SET value = value + 1 WHERE name = 'revision'"); !r) {
     return r;
   }
+  if (const ChangeAuthor* author = ChangeScope::current()) {
+    if (auto r = note_change(*author, writes); !r) return r;
+  }
   return tx.commit();
+}
+
+// In apply()'s transaction: the note goes with the change or not at all.
+Result<void> SqliteStore::note_change(const ChangeAuthor& author, std::span<const Write> writes) {
+  static constexpr const char* kOps[] = {"insert", "replace", "remove"};
+  json::array noted;
+  for (const Write& w : writes) {
+    noted.push_back(
+        json::object{{"op", kOps[static_cast<int>(w.kind)]},
+                     {"collection", access::collection_name(w.collection)},
+                     {"id", w.key.empty() ? access::document_key(w.collection, w.doc) : w.key}});
+  }
+  auto q = db_->prepare(
+      "INSERT INTO unrecorded_changes(change_id, trace_id, actor, route, at_ms, writes) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!q) return q.error();
+  q->bind(1, author.change_id)
+      .bind(2, author.trace_id)
+      .bind(3, author.actor)
+      .bind(4, author.route)
+      .bind(5, to_unix_ms(author.at))
+      .bind(6, json::serialize(noted));
+  if (auto r = q->step(); !r) return r.error();
+  return {};
+}
+
+Result<std::vector<ChangeNote>> SqliteStore::unrecorded_changes() {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare(
+      "SELECT change_id, trace_id, actor, route, at_ms, writes FROM unrecorded_changes "
+      "ORDER BY id");
+  if (!q) return q.error();
+  std::vector<ChangeNote> notes;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    boost::system::error_code ec;
+    auto writes = json::parse(q->text(5), ec);
+    if (ec || !writes.is_array()) {
+      return make_error(Code::ERR_UNAVAILABLE,
+                        db_->where() + "unreadable note of change " + std::string(q->text(0)));
+    }
+    notes.push_back(ChangeNote{std::string(q->text(0)), std::string(q->text(1)),
+                               std::string(q->text(2)), std::string(q->text(3)),
+                               from_unix_ms(q->integer(4)), std::move(writes.as_array())});
+  }
+  return notes;
+}
+
+Result<void> SqliteStore::forget_change(std::string_view change_id) {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare("DELETE FROM unrecorded_changes WHERE change_id = ?1");
+  if (!q) return q.error();
+  q->bind(1, change_id);
+  if (auto r = q->step(); !r) return r.error();
+  return {};
 }
 
 Result<std::uint64_t> SqliteStore::revision() {

@@ -11,6 +11,10 @@
 
 #include "store/store.hpp"
 
+namespace castellan {
+struct ChangeAuthor;
+}
+
 namespace castellan::store {
 
 namespace sqlite {
@@ -29,6 +33,8 @@ class SqliteStore final : public Store {
   Result<std::vector<json::object>> load_all(Collection c) override;
   Result<void> apply(std::span<const Write> writes) override;
   Result<std::uint64_t> revision() override;
+  Result<std::vector<ChangeNote>> unrecorded_changes() override;
+  Result<void> forget_change(std::string_view change_id) override;
   Result<void> save_pass_uses(std::span<const PassUse> uses, TimePoint as_of) override;
   Result<std::vector<PassUse>> load_pass_uses() override;
   Result<std::optional<TimePoint>> pass_uses_saved_at() override;
@@ -40,6 +46,7 @@ class SqliteStore final : public Store {
 
  private:
   explicit SqliteStore(std::unique_ptr<sqlite::Connection> db);
+  Result<void> note_change(const ChangeAuthor& author, std::span<const Write> writes);
 
   std::mutex mu_;
   std::unique_ptr<sqlite::Connection> db_;

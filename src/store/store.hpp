@@ -39,6 +39,17 @@ struct Write {
   json::object doc;  // for insert/replace
 };
 
+// A write batch made under a ChangeScope (core/change_scope.hpp), noted in the batch's own
+// transaction: the change is in the store, and its admin record may not be in the journal yet.
+struct ChangeNote {
+  std::string change_id;
+  std::string trace_id;
+  std::string actor;
+  std::string route;
+  TimePoint at{};
+  json::array writes;  // [{"op":"insert"|"replace"|"remove","collection","id"}], in order
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -60,6 +71,13 @@ class Store {
 
   // Revision after the last committed write (0 for an empty store).
   virtual Result<std::uint64_t> revision() = 0;
+
+  // Unrecorded changes: apply() under a ChangeScope also notes the batch (ChangeNote), so that a
+  // crash between the commit and the change's admin record loses no record: the server journals
+  // the notes it finds at start. forget_change() drops the notes of a change once its record is
+  // durable. Notes in the order they were made.
+  virtual Result<std::vector<ChangeNote>> unrecorded_changes() = 0;
+  virtual Result<void> forget_change(std::string_view change_id) = 0;
 
   // Pass use counts: upsert, and read all back at start. `as_of` is a time before which every
   // use taken is in the counts saved so far (the saver's clock, read before it took them).

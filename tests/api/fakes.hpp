@@ -16,6 +16,12 @@ namespace json = boost::json;
 
 class FakeResources final : public ResourcePort {
  public:
+  Result<void> forget_change(std::string_view change_id) override {
+    std::lock_guard lock(mu);
+    forgotten.emplace_back(change_id);
+    return {};
+  }
+  std::vector<std::string> forgotten;  // change ids, in order
   Result<json::object> create(std::string_view coll, const json::object& body,
                               std::string_view) override {
     std::lock_guard lock(mu);

@@ -480,6 +480,9 @@ TEST_F(RealApi, ChangesAreJournaledAsAdminRecordsWithWhoAndWhatBeforeTheyAreAnsw
   EXPECT_NE(body.find(R"("actor":"admin-user")"), std::string::npos) << body;
   EXPECT_NE(body.find(R"("action":"create")"), std::string::npos) << body;
   EXPECT_NE(body.find(R"("collection":"sites")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("change_id":")"), std::string::npos) << body;
+  // The store noted the change with its commit, and dropped the note once the record was durable.
+  EXPECT_TRUE(parts.db->unrecorded_changes()->empty());
 }
 
 // A record held up past the admin record's wait (2 s): the change is made, but the client is
@@ -493,6 +496,11 @@ TEST_F(RealApi, AChangeWhoseRecordIsNotDurableInTimeIsAnswered504NotCreated) {
             std::string::npos)
       << late.body;
   EXPECT_EQ(h.call("GET", "/v1/sites/hq", "", Role::kAuditor).status, 200);
+  // The store's note stays: should the record never be written, the next start journals it.
+  const auto notes = parts.db->unrecorded_changes();
+  ASSERT_EQ(notes->size(), 1u);
+  EXPECT_EQ(notes->front().actor, "admin-user");
+  EXPECT_EQ(notes->front().route, "POST /v1/sites");
   std::string admin;
   for (int i = 0; i < 500 && admin.find(R"("collection":"sites")") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -81,15 +81,21 @@ class DemoTest : public ::testing::Test {
     fs::remove(log_);
   }
 
-  // Starts the demo and waits for demo.json.
-  json::object start_demo() {
+  // Starts the demo (with `extra` arguments) and waits for demo.json.
+  json::object start_demo(const std::vector<std::string>& extra = {}) {
     const auto info_file = (dir_ / "demo.json").string();
     fs::remove(info_file);  // a previous run's
     // A 10 s decision deadline: a loaded CI machine can hold a journal write past the 300 ms
     // default, and the swipes below must get their real codes, not 50401.
-    auto started = demo_.start({kBinary, "demo", "--data-dir", dir_.string(), "--no-sim", "--set",
-                                "decision.timeout_ms=10000"},
-                               log_);
+    std::vector<std::string> args{kBinary,
+                                  "demo",
+                                  "--data-dir",
+                                  dir_.string(),
+                                  "--no-sim",
+                                  "--set",
+                                  "decision.timeout_ms=10000"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto started = demo_.start(args, log_);
     EXPECT_TRUE(started.ok());
     for (int i = 0; i < 600 && !fs::exists(info_file); ++i) {
       if (!demo_.running()) break;
@@ -298,6 +304,67 @@ TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {
   const auto assist_after = assist(again);
   EXPECT_EQ(assist_after.at("decisions_24h"), assist_before.at("decisions_24h")) << assist_after;
   EXPECT_EQ(assist_after.at("recent"), assist_before.at("recent")) << assist_after;
+}
+
+// Every change made through the API is journaled (contract §6), a crash between its commit and
+// its record included: a site is created while the journal is held up, and the server is
+// killed before the site's admin record is written. The next start journals the change.
+TEST_F(DemoTest, AChangeWhoseRecordAKillKeptFromTheJournalIsJournaledAtTheNextStart) {
+  const auto info = start_demo({"--set", "debug.fault_injection=true"});
+  ASSERT_FALSE(info.empty());
+  const std::string api(info.at("api").as_string());
+  const std::string ca(info.at("ca").as_string());
+  const std::string bearer = admin_bearer(info);
+  ASSERT_FALSE(bearer.empty());
+  const std::string stalled =
+      curl((dir_ / "stall.out").string(),
+           {"--cacert", ca, "-H", bearer, "-X", "POST", api + "/v1/debug/faults", "-d",
+            R"({"kind":"stall_journal","ms":20000})"});
+  ASSERT_NE(stalled.find(R"("injected":"stall_journal")"), std::string::npos) << stalled;
+
+  ChildProcess create;  // waits for its record, which the stalled journal holds
+  ASSERT_TRUE(create
+                  .start({"/usr/bin/curl", "-sS", "--tlsv1.3", "--max-time", "30", "--cacert", ca,
+                          "-H", bearer, "-X", "POST", api + "/v1/sites", "-d",
+                          R"({"id":"annex","name":"Annex","tz":"UTC"})"},
+                         (dir_ / "create.out").string())
+                  .ok());
+  std::string site;
+  for (int i = 0; i < 100 && site.find(R"("id":"annex")") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+    site =
+        curl((dir_ / "site.out").string(), {"--cacert", ca, "-H", bearer, api + "/v1/sites/annex"});
+  }
+  ASSERT_NE(site.find(R"("id":"annex")"), std::string::npos) << "never committed: " << site;
+  const auto server_pid = static_cast<pid_t>(info.at("pid").as_int64());
+  ASSERT_EQ(::kill(server_pid, SIGKILL), 0);
+  EXPECT_TRUE(demo_exits_within(30s));
+  create.stop();
+
+  const auto again = start_demo();
+  ASSERT_FALSE(again.empty());
+  const std::string events =
+      curl((dir_ / "events.out").string(),
+           {"--cacert", std::string(again.at("ca").as_string()), "-H", admin_bearer(again),
+            std::string(again.at("api").as_string()) + "/v1/events?kind=admin&limit=50"});
+  json::object recovered;
+  boost::system::error_code ec;
+  const auto page = json::parse(events, ec);
+  ASSERT_TRUE(!ec && page.is_object() && page.as_object().contains("events")) << events;
+  for (const auto& e : page.at("events").as_array()) {
+    const auto* what = e.as_object().if_contains("what");
+    if (what && what->is_object() && what->as_object().if_contains("action") &&
+        what->at("action") == "recovered_change") {
+      recovered = e.as_object();
+    }
+  }
+  ASSERT_FALSE(recovered.empty()) << events;
+  EXPECT_EQ(recovered.at("actor"), "admin");
+  EXPECT_EQ(recovered.at("what").at("route"), "POST /v1/sites");
+  EXPECT_EQ(json::serialize(recovered.at("what").at("writes")),
+            R"([{"op":"insert","collection":"sites","id":"annex"}])");
+  EXPECT_NE(read_file((dir_ / "server.log").string()).find("journaled now as 'recovered_change'"),
+            std::string::npos);
 }
 
 // A demo killed outright (kill -9, a crash) takes its children with it, and a terminal's

@@ -6,6 +6,7 @@
 
 #include <csignal>
 
+#include "core/change_scope.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "store/sqlite_store.hpp"
@@ -177,7 +178,7 @@ TEST(SqliteStore, MigratesVersion1Database) {
   }
   auto s = open_store(file);
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->schema_version(), 2);
+  EXPECT_EQ(s->schema_version(), SqliteStore::latest_schema_version());
   EXPECT_EQ(s->get(Collection::cards, "c1")->at("user").as_string(), "u1");
   std::vector<PassUse> uses{{"p", 1}};
   EXPECT_TRUE(s->save_pass_uses(uses, kT0).ok());
@@ -287,6 +288,48 @@ TEST(SqliteStore, UnopenablePathIsAnError) {
   EXPECT_NE(s.error().message.find("/nonexistent-dir/x/db: No such file or directory"),
             std::string::npos)
       << s.error().message;
+}
+
+}  // namespace
+}  // namespace castellan::store
+
+namespace castellan::store {
+namespace {
+
+// A change made for an audited request is noted in its own transaction, so that a crash before
+// its admin record is durable cannot lose the record (the server journals the notes at start).
+TEST(SqliteStore, AChangeMadeUnderAChangeScopeIsNotedWithItUntilForgotten) {
+  TempDir dir;
+  auto s = open_store(dir.path() / "c.db");
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->insert(Collection::sites, {{"id", "hq"}}).ok());  // no scope: no note
+  {
+    ChangeScope scope({.change_id = "ch-1",
+                       .trace_id = "t-1",
+                       .actor = "ada",
+                       .route = "PATCH /v1/sites/{id}",
+                       .at = kT0});
+    const std::vector<Write> writes{
+        {Write::Kind::replace, Collection::sites, "", {{"id", "hq"}, {"name", "HQ"}}},
+        {Write::Kind::insert, Collection::doors, "", {{"id", "d1"}, {"site", "hq"}}}};
+    ASSERT_TRUE(s->apply(writes).ok());
+    // A batch that fails leaves no note: nothing was changed.
+    EXPECT_EQ(s->insert(Collection::doors, {{"id", "d1"}}).error().code, Code::ERR_CONFLICT);
+  }
+  auto notes = s->unrecorded_changes();
+  ASSERT_TRUE(notes.ok()) << notes.error().message;
+  ASSERT_EQ(notes->size(), 1u);
+  const ChangeNote& note = notes->front();
+  EXPECT_EQ(note.change_id, "ch-1");
+  EXPECT_EQ(note.trace_id, "t-1");
+  EXPECT_EQ(note.actor, "ada");
+  EXPECT_EQ(note.route, "PATCH /v1/sites/{id}");
+  EXPECT_EQ(note.at, kT0);
+  EXPECT_EQ(json::serialize(note.writes), R"([{"op":"replace","collection":"sites","id":"hq"},)"
+                                          R"({"op":"insert","collection":"doors","id":"d1"}])");
+
+  ASSERT_TRUE(s->forget_change("ch-1").ok());
+  EXPECT_TRUE(s->unrecorded_changes()->empty());
 }
 
 }  // namespace

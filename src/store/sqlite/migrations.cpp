@@ -34,6 +34,18 @@ const std::vector<const char*> kSteps = {
         WHERE collection = 'passes';
       CREATE TABLE pass_uses(pass_id TEXT PRIMARY KEY, used INTEGER NOT NULL) WITHOUT ROWID;
     )sql",
+    // 3: notes of changes whose admin record may not be journaled yet (store.hpp).
+    R"sql(
+      CREATE TABLE unrecorded_changes(
+        id INTEGER PRIMARY KEY,
+        change_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        route TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        writes TEXT NOT NULL);
+      CREATE INDEX unrecorded_changes_by_id ON unrecorded_changes(change_id);
+    )sql",
 };
 
 }  // namespace

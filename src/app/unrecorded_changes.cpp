@@ -1,0 +1,100 @@
+#include "app/unrecorded_changes.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/log.hpp"
+#include "core/time.hpp"
+
+namespace castellan::app {
+namespace {
+
+namespace json = boost::json;
+
+// The change ids that admin records journaled since `from` carry.
+Result<std::set<std::string>> recorded_change_ids(const journal::Journal& journal, TimePoint from) {
+  std::set<std::string> ids;
+  journal::EventQuery query;
+  query.kind = journal::RecordKind::admin;
+  query.from = from;
+  query.limit = 1000;
+  for (;;) {
+    auto page = journal.query(query);
+    if (!page) return page.error();
+    for (const auto& record : page->records) {
+      boost::system::error_code ec;
+      const auto extra = json::parse(record.extra, ec);
+      const auto* what = !ec && extra.is_object() ? extra.as_object().if_contains("what") : nullptr;
+      const auto* id =
+          what && what->is_object() ? what->as_object().if_contains("change_id") : nullptr;
+      if (id != nullptr && id->is_string()) ids.emplace(id->get_string());
+    }
+    if (page->next_cursor.empty()) return ids;
+    query.cursor = page->next_cursor;
+  }
+}
+
+// One note per change: a change that wrote several batches has several rows.
+std::vector<store::ChangeNote> merged(std::vector<store::ChangeNote> notes) {
+  std::vector<store::ChangeNote> changes;
+  for (auto& note : notes) {
+    auto same = std::find_if(changes.begin(), changes.end(), [&](const store::ChangeNote& c) {
+      return c.change_id == note.change_id;
+    });
+    if (same == changes.end()) {
+      changes.push_back(std::move(note));
+    } else {
+      for (auto& w : note.writes) same->writes.push_back(std::move(w));
+    }
+  }
+  return changes;
+}
+
+}  // namespace
+
+Result<RecoveredChanges> journal_unrecorded_changes(store::Store& store,
+                                                    journal::Journal& journal) {
+  auto notes = store.unrecorded_changes();
+  if (!notes) return notes.error();
+  RecoveredChanges done;
+  if (notes->empty()) return done;
+  const auto changes = merged(std::move(*notes));
+  done.noted = changes.size();
+  TimePoint earliest = changes.front().at;
+  for (const auto& c : changes) earliest = std::min(earliest, c.at);
+  auto recorded = recorded_change_ids(journal, earliest - kChangeRecordMargin);
+  if (!recorded) return recorded.error();
+
+  for (const auto& change : changes) {
+    if (!recorded->contains(change.change_id)) {
+      journal::JournalRecord record;
+      record.kind = journal::RecordKind::admin;
+      record.trace_id = change.trace_id;
+      record.source = "api";
+      record.extra =
+          json::serialize(json::object{{"actor", change.actor},
+                                       {"what", json::object{{"action", "recovered_change"},
+                                                             {"route", change.route},
+                                                             {"change_id", change.change_id},
+                                                             {"changed_at", format_utc(change.at)},
+                                                             {"writes", change.writes}}}});
+      if (auto written = journal.append_and_wait(std::move(record)); !written) {
+        return written.error();
+      }
+      spdlog::warn(
+          "change {} ({} by '{}' at {}) was committed without its admin record, which a stop "
+          "kept from the journal; journaled now as 'recovered_change'",
+          change.change_id, change.route, change.actor, format_utc(change.at));
+      ++done.journaled;
+    }
+    if (auto forgotten = store.forget_change(change.change_id); !forgotten) {
+      return forgotten.error();
+    }
+  }
+  return done;
+}
+
+}  // namespace castellan::app
