@@ -96,17 +96,10 @@ std::string pem_of(EVP_PKEY* key) {
   return std::string(data, static_cast<std::size_t>(n));
 }
 
+// Certificates: readable by all, and as durable as the keys (a power cut during a renewal must
+// not leave a new key beside an empty certificate).
 Result<void> write_public(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    if (!out.flush()) return tls_error("cannot write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return tls_error("cannot rename " + tmp + ": " + ec.message());
-  return {};
+  return write_file_durably(path, content, 0644);
 }
 
 // The first certificate of a PEM file; null when there is none.
@@ -199,11 +192,32 @@ Result<TlsFiles> ensure_tls_files(const Config& config, TimePoint now) {
       if (!std::filesystem::exists(key_file, ec)) continue;  // a CA key may be kept elsewhere
       if (auto key = read_secret_file(key_file); !key) return key.error();
     }
-    const auto left = time_left(read_cert(files.cert_chain).get(), now);
-    if (!left || *left >= kRenewBefore) return files;
-    // Near its end: a new server certificate from the same CA, so clients keep their ca.pem.
+    Cert cert = read_cert(files.cert_chain);
+    Key key = read_key(files.key);
+    const bool usable = cert && key && X509_check_private_key(cert.get(), key.get()) == 1;
+    const auto left = time_left(cert.get(), now);
+    if (usable && (!left || *left >= kRenewBefore)) return files;
     Cert ca = read_cert(files.ca);
     Key ca_key = read_key(dir + "/ca-key.pem");
+    if (!usable) {
+      // Unreadable, or not the key's (a stop while a renewal was written): the API could not
+      // start with it. A new one from the same CA if it can, else a new set.
+      if (ca && ca_key) {
+        if (auto issued = issue_server_cert(dir, ca.get(), ca_key.get(), now); !issued) {
+          return issued.error();
+        }
+        spdlog::warn("the API's server certificate {} was unreadable or not its key's; a new "
+                     "one was issued from the same CA",
+                     files.cert_chain);
+        return files;
+      }
+      spdlog::warn("the API's server certificate {} was unreadable or not its key's, and its CA "
+                   "cannot issue another: a new CA and certificate were made; clients need the "
+                   "new {}",
+                   files.cert_chain, files.ca);
+      return generate_local_tls(dir, now);
+    }
+    // Near its end: a new server certificate from the same CA, so clients keep their ca.pem.
     const auto ca_left = time_left(ca.get(), now);
     if (!ca || !ca_key || !ca_left || *ca_left < kRenewBefore) {
       spdlog::warn(

@@ -52,10 +52,15 @@ Result<void> ensure_private_dir(const std::string& path) {
 }
 
 Result<void> write_secret_file(const std::string& path, const std::string& content) {
+  return write_file_durably(path, content, 0600);
+}
+
+Result<void> write_file_durably(const std::string& path, const std::string& content,
+                                mode_t mode) {
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return io_error("cannot create", tmp);
-  ::fchmod(fd, 0600);  // umask may have narrowed it; it must be exactly 0600
+  ::fchmod(fd, mode);  // umask may have narrowed it; it must be exactly `mode`
   std::size_t off = 0;
   while (off < content.size()) {
     const ssize_t n = ::write(fd, content.data() + off, content.size() - off);
@@ -74,6 +79,12 @@ Result<void> write_secret_file(const std::string& path, const std::string& conte
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("cannot rename to", path);
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return io_error("cannot open the directory of", path);
+  const bool synced = ::fsync(dir_fd) == 0;
+  ::close(dir_fd);
+  if (!synced) return io_error("cannot fsync the directory of", path);
   return {};
 }
 

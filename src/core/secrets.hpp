@@ -2,6 +2,8 @@
 // keys, admin password): created once with random content, then read back on every start.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "core/result.hpp"
@@ -23,7 +25,13 @@ Result<std::string> load_or_create_key_file(const std::string& path);
 // password). Fails if it cannot be read or group/other may read it.
 Result<std::string> read_secret_file(const std::string& path);
 
-// Writes `content` to `path` atomically (temp file + rename + fsync) with mode 0600.
+// Writes `content` to `path` so that a power cut leaves the old file or the new one, whole:
+// a temp file with `mode` (exactly, whatever the umask), fsync, rename over `path`, fsync of
+// the directory (else the rename itself may not survive).
+Result<void> write_file_durably(const std::string& path, const std::string& content,
+                                mode_t mode);
+
+// write_file_durably() with mode 0600.
 Result<void> write_secret_file(const std::string& path, const std::string& content);
 
 // Creates the directory (and missing parents) with mode 0700. An existing directory keeps its

@@ -223,6 +223,49 @@ TEST(TlsFiles, AGeneratedServerCertificateNearItsEndIsRenewedFromTheSameCa) {
   X509_free(same_ca);
 }
 
+// A server certificate a power cut left empty, or one beside a key that is not its own (a stop
+// between a renewal's two files), would stop the API from starting: it is issued again from the
+// same CA, so clients keep their ca.pem.
+TEST(TlsFiles, AServerCertificateLeftEmptyOrNotItsKeysIsIssuedAgainFromTheSameCa) {
+  Config config;
+  const testing::TempDirectory tmp;
+  config.server.data_dir = tmp.path;
+  const TimePoint now = *parse_utc("2026-12-01T00:00:00Z");
+  auto files = ensure_tls_files(config, now);
+  ASSERT_TRUE(files.ok()) << files.error().message;
+  const std::string ca_before = contents(files->ca);
+  const auto usable = [&] {
+    X509* server = first_cert(files->cert_chain);
+    X509* ca = first_cert(files->ca);
+    FILE* f = std::fopen(files->key.c_str(), "r");
+    EVP_PKEY* key = f ? PEM_read_PrivateKey(f, nullptr, nullptr, nullptr) : nullptr;
+    if (f) std::fclose(f);
+    const bool ok = server && ca && key && X509_check_private_key(server, key) == 1 &&
+                    X509_verify(server, X509_get0_pubkey(ca)) == 1;
+    X509_free(server);
+    X509_free(ca);
+    EVP_PKEY_free(key);
+    return ok;
+  };
+  ASSERT_TRUE(usable());
+
+  std::ofstream(files->cert_chain, std::ios::trunc).close();  // empty
+  ASSERT_TRUE(ensure_tls_files(config, now).ok());
+  EXPECT_TRUE(usable());
+  EXPECT_EQ(contents(files->ca), ca_before);
+
+  const testing::TempDirectory other;  // another set's key in place of this one's
+  Config other_config;
+  other_config.server.data_dir = other.path;
+  auto foreign = ensure_tls_files(other_config, now);
+  ASSERT_TRUE(foreign.ok());
+  ASSERT_TRUE(write_secret_file(files->key, contents(foreign->key)).ok());
+  ASSERT_FALSE(usable());
+  ASSERT_TRUE(ensure_tls_files(config, now).ok());
+  EXPECT_TRUE(usable());
+  EXPECT_EQ(contents(files->ca), ca_before);
+}
+
 TEST(TlsFiles, ACaKeyOthersCanReadIsRefused) {
   Config config;
   const testing::TempDirectory tmp;
