@@ -229,7 +229,10 @@ Result<void> BrokerAccounts::load() {
   }
   for (auto& [name, block] : blocks) {
     Account& a = accounts[name];
-    if (auto shape = shape_of(name, block); shape && !a.encoded_password.empty()) {
+    // A block in Castellan's shape is Castellan's, with or without a password: a stop between
+    // save()'s two files leaves a new account's block without its password line, and the next
+    // credentials call must give it one, not refuse it as hand-made.
+    if (auto shape = shape_of(name, block)) {
       a.service = shape->service;
       a.site = std::move(shape->site);
       a.doors = std::move(shape->doors);

@@ -145,6 +145,27 @@ TEST_F(BrokerAccountsFiles, AChangeWhosePasswordFileCannotBeWrittenLeavesTheAclA
   EXPECT_EQ(reopened->usernames(), (std::vector<std::string>{"ctl-1"}));
 }
 
+// save() writes the ACL, then the password file: a stop between them leaves new accounts'
+// blocks without their password lines. They are still Castellan's: the next call gives them a
+// password instead of refusing them as hand-made (which stopped every later `castellan demo`).
+TEST_F(BrokerAccountsFiles, AccountsWhosePasswordAStopKeptFromTheFileAreStillCastellans) {
+  {
+    auto a = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE(a->set_service_account("castellan").ok());
+    ASSERT_TRUE(a->set_device_credentials("ctl-1", "hq", {"d1"}).ok());
+  }
+  std::ofstream(dir_ + "/passwd", std::ios::trunc).close();  // the stop came before it
+  auto b = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ASSERT_TRUE(b->set_service_account("castellan").ok());
+  auto device = b->set_device_credentials("ctl-1", "hq", {"d1"});
+  ASSERT_TRUE(device.ok()) << device.error().message;
+  const std::string pw = read_file(dir_ + "/passwd");
+  EXPECT_NE(pw.find("castellan:$7$"), std::string::npos) << pw;
+  EXPECT_NE(pw.find("ctl-1:$7$"), std::string::npos) << pw;
+}
+
 TEST_F(BrokerAccountsFiles, RejectsBadIdsAndKindConflicts) {
   auto a = BrokerAccounts::open(dir_ + "/passwd", dir_ + "/acl");
   ASSERT_TRUE(a.ok());
