@@ -94,6 +94,12 @@ void ApiService::handle(Request request, ReplyFn done) {
     metrics_.observe(method, route_name, reply.status, elapsed);
     done(std::move(reply));
   };
+  if (!request.target_error.empty()) {
+    return finish(error_reply(Code::ERR_BAD_REQUEST,
+                              "The request target is not a valid URL (" + request.target_error +
+                                  "); percent-encode what is not a letter, digit or -._~.",
+                              request.trace_id));
+  }
   // The token is checked before anything about the route is said: without one, the API's
   // route table cannot be mapped by probing for 404s and 405s.
   auto authenticate = [&]() -> Result<TokenClaims> {

@@ -34,8 +34,9 @@ class ReplyClaim {
 };
 
 struct Request {
-  std::string method;  // "GET", "POST", …
-  std::string path;    // decoded, without the query string
+  std::string method;        // "GET", "POST", …
+  std::string path;          // decoded, without the query string
+  std::string target_error;  // why the request target is not a valid URL; empty if it is
   std::map<std::string, std::string, std::less<>> query;
   std::string body;
   std::string authorization;  // the Authorization header as received

@@ -27,15 +27,34 @@ Request to_request(const http::request<http::string_body>& msg, const std::strin
   auto url = boost::urls::parse_origin_form(msg.target());
   if (url) {
     r.path = url->path();
-    for (const auto& param : url->params()) r.query.emplace(param.key, param.value);
+    // A '+' is a plus (RFC 3986), not the space of HTML forms: `from=…T04:05:06+01:00` as
+    // typed. A space is sent as %20.
+    for (const auto& param : url->params(boost::urls::encoding_opts{})) {
+      r.query.emplace(param.key, param.value);
+    }
   } else {
     r.path = std::string(msg.target());
+    r.target_error = url.error().message();
   }
   r.body = msg.body();
   r.authorization = std::string(msg[http::field::authorization]);
   r.traceparent = std::string(msg["traceparent"]);
   r.client_address = client;
   return r;
+}
+
+// One SSE event: `id:` is the record's seq (every record line starts {"seq":N,), so a client
+// that was disconnected knows the last record it has and can page GET /v1/events?cursor=… back
+// to it (protocol.md).
+void append_event(std::string& out, const std::string& line) {
+  constexpr std::string_view kSeq = R"({"seq":)";
+  if (line.compare(0, kSeq.size(), kSeq) == 0) {
+    const auto end = line.find_first_not_of("0123456789", kSeq.size());
+    if (end != std::string::npos && end > kSeq.size()) {
+      out.append("id: ").append(line, kSeq.size(), end - kSeq.size()).append("\n");
+    }
+  }
+  out.append("data: ").append(line).append("\n\n");
 }
 
 // Events waiting to be written to one SSE client. A client that cannot keep up (the queue
@@ -236,21 +255,24 @@ asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
       }
     });
   };
-  auto subscription =
-      api.context().events.subscribe([queue, wake, ex, close_stream](std::string line) {
-        bool overflow = false;
-        {
-          std::lock_guard lock(queue->mu);
-          if (queue->overflow) return;
-          if (queue->lines.size() >= SseQueue::kMaxQueued) {
-            queue->overflow = overflow = true;
-          } else {
-            queue->lines.push_back(std::move(line));
-          }
-        }
-        if (overflow) return close_stream();
-        asio::post(ex, [wake] { wake->cancel(); });
-      });
+  auto subscription = api.context().events.subscribe([queue, wake, ex,
+                                                      close_stream](std::string line) {
+    bool overflow = false;
+    {
+      std::lock_guard lock(queue->mu);
+      if (queue->overflow) return;
+      if (queue->lines.size() >= SseQueue::kMaxQueued) {
+        queue->overflow = overflow = true;
+      } else {
+        queue->lines.push_back(std::move(line));
+      }
+    }
+    if (overflow) {
+      spdlog::warn("event stream dropped: its client fell {} records behind", SseQueue::kMaxQueued);
+      return close_stream();
+    }
+    asio::post(ex, [wake] { wake->cancel(); });
+  });
   static constexpr std::string_view kHeader =
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
       "Connection: close\r\n\r\n: stream open\n\n";
@@ -277,7 +299,7 @@ asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
       {
         std::lock_guard lock(queue->mu);
         while (!queue->lines.empty()) {
-          out += "data: " + queue->lines.front() + "\n\n";
+          append_event(out, queue->lines.front());
           queue->lines.pop_front();
         }
       }

@@ -251,6 +251,22 @@ TEST(HttpsServer, ErrorsHaveTheContractShapeAndTheRequestTraceId) {
       400, 40001);
   expect_error(h.call("GET", "/v1/events?kind=nope"), 400, 40001);
   expect_error(h.call("GET", "/v1/events?from=yesterday"), 400, 40001);
+  // A target that is not a valid URL is a bad request, not an unknown route.
+  auto bad_target = h.call("GET", "/v1/events?door=%zz", "", Role::kAuditor);
+  expect_error(bad_target, 400, 40001);
+  EXPECT_NE(bad_target.body.find("The request target is not a valid URL"), std::string::npos)
+      << bad_target.body;
+}
+
+// A query is read as RFC 3986 says: '+' is a plus (a time's offset as typed), %20 a space.
+TEST(HttpsServer, APlusInTheQueryIsAPlus) {
+  ApiHarness h;
+  ASSERT_EQ(h.call("GET", "/v1/events?from=2026-11-22T04:04:05.123+01:00&door=front%20door", "",
+                   Role::kAuditor)
+                .status,
+            200);
+  EXPECT_EQ(h.events.last_query.from, "2026-11-22T04:04:05.123+01:00");
+  EXPECT_EQ(h.events.last_query.door, "front door");
 }
 
 TEST(HttpsServer, ResourcesAreCreatedReadAndJournaledAsAdminChanges) {
@@ -498,7 +514,11 @@ TEST(HttpsServer, SseStreamDeliversRecordsAppendedAfterItOpened) {
   ASSERT_EQ(h.events.subscribers(), 1u);
   h.events.publish(R"({"seq":7,"kind":"decision","door":"d1"})");
   const auto got = c->read_until("\n\n");
-  EXPECT_NE(got.find(R"(data: {"seq":7,"kind":"decision","door":"d1"})"), std::string::npos) << got;
+  EXPECT_NE(got.find("id: 7\n"
+                     R"(data: {"seq":7,"kind":"decision","door":"d1"})"
+                     "\n\n"),
+            std::string::npos)
+      << got;
   // Unauthenticated streams are refused like any route.
   expect_error(h.call("GET", "/v1/events/stream", "", std::nullopt), 401, 40101);
   c.reset();  // client goes away: the stream task and its subscription end
