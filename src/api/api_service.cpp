@@ -31,10 +31,10 @@ void audit(ApiContext& ctx, const Request& request, std::string_view action, jso
   if (change != nullptr) details["change_id"] = change->change_id;
   if (auto recorded = ctx.events.record_admin(request.username, details, request.trace_id);
       !recorded) {
-    *request.unrecorded = recorded.error();
-    return;  // the store's note stays: the next start journals it
+    if (request.unrecorded) *request.unrecorded = recorded.error();
+    return;  // the store's note, if any, stays: the next start journals it
   }
-  if (change == nullptr) return;
+  if (change == nullptr || !change->noted) return;
   if (auto forgotten = ctx.resources.forget_change(change->change_id); !forgotten) {
     // Harmless: the next start finds the record in the journal and only drops the note.
     spdlog::warn("the store's note of change {} stays: {}", change->change_id,
@@ -185,23 +185,47 @@ void ApiService::handle(Request request, ReplyFn done) {
 
 // The error boundary: a handler that throws answers 50001 with a generic sentence; the
 // exception text goes to the log only.
-// An audited change whose admin record was not confirmed durable is not answered 2xx: the
-// client learns that the change stands without its record (door commands, not `audited`, keep
-// their answer: the door has moved).
+// The answer of an audited request whose admin record was not confirmed durable: a read (of a
+// door key) is refused, as it may only happen on record; a change stands (it is committed) and
+// is answered with the error saying so; a change whose answer is a secret given only once (a new
+// key, new credentials) keeps its answer, marked "recorded": false, or the secret would be lost.
+// Door commands are not `audited` and keep their answer: the door has moved.
+Reply unrecorded_reply(const Route& route, Reply reply, const Error& why,
+                       std::string_view trace_id) {
+  if (route.method == "GET") {
+    return error_reply(
+        why.code,
+        "Nothing is given: this read must be on record, but " + why.message + ". See /readyz.",
+        trace_id);
+  }
+  const std::string change = "The change was made and stays in effect, but " + why.message;
+  if (!route.one_time_secret) {
+    return error_reply(why.code, change + ". See GET /v1/events?kind=admin and /readyz.", trace_id);
+  }
+  boost::system::error_code ec;
+  auto body = json::parse(reply.body, ec);
+  if (ec || !body.is_object()) return reply;
+  body.as_object()["recorded"] = false;
+  body.as_object()["warning"] = change + ".";
+  reply.body = json::serialize(body);
+  return reply;
+}
+
 void ApiService::run(const Route& route, Request request, ReplyFn done) {
   auto answered = std::make_shared<std::atomic<bool>>(false);
-  ReplyFn once = [answered, audited = route.audited, unrecorded = request.unrecorded,
-                  trace_id = request.trace_id, done = std::move(done)](Reply reply) {
-    if (answered->exchange(true)) return;
-    if (audited && reply.status < 300 && *unrecorded) {
-      const Error& why = **unrecorded;
-      reply = error_reply(why.code,
-                          "The change was made and stays in effect, but " + why.message +
-                              ". See GET /v1/events?kind=admin and /readyz.",
-                          trace_id);
-    }
-    done(std::move(reply));
+  ReplyFn once = [answered, done = std::move(done)](Reply reply) {
+    if (!answered->exchange(true)) done(std::move(reply));
   };
+  if (route.audited) {
+    request.unrecorded = std::make_shared<std::optional<Error>>();
+    once = [&route, unrecorded = request.unrecorded, trace_id = request.trace_id,
+            once = std::move(once)](Reply reply) {
+      if (reply.status < 300 && *unrecorded) {
+        reply = unrecorded_reply(route, std::move(reply), **unrecorded, trace_id);
+      }
+      once(std::move(reply));
+    };
+  }
   const std::string trace_id = request.trace_id;
   // The store notes what a change writes until its admin record is durable (audit() above).
   std::optional<ChangeScope> change;

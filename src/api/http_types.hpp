@@ -54,7 +54,8 @@ struct Request {
   std::shared_ptr<ReplyClaim> claim;
   // Set by audit() when the change's admin record was not confirmed durable; ApiService then
   // answers an audited route with this error instead of its 2xx (the change stays made).
-  std::shared_ptr<std::optional<Error>> unrecorded = std::make_shared<std::optional<Error>>();
+  // (null on routes that are not audited)
+  std::shared_ptr<std::optional<Error>> unrecorded;
 };
 
 struct Reply {

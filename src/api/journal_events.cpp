@@ -88,7 +88,8 @@ Result<void> JournalEvents::record_admin(std::string_view who, const json::objec
   if (auto done = outcome.get(); !done) {
     spdlog::error("admin record {} was not journaled: {}", line, done.error().message);
     return make_error(Code::ERR_UNAVAILABLE,
-                      "its journal record could not be written (" + done.error().message + ")");
+                      "its journal record could not be written (the server log has why, under "
+                      "this trace_id)");
   }
   return {};
 }

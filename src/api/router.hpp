@@ -28,6 +28,9 @@ struct Route {
   // A door command (blocking too): run on threads of its own, so that requests held up by the
   // store (a stalled disk, a locked database file) never keep an operator's unlock waiting.
   bool door_command = false;
+  // An audited change whose 2xx body is a secret given only once (a new door key, new broker
+  // credentials): kept, marked "recorded": false, when its admin record fails.
+  bool one_time_secret = false;
 };
 
 // `route`, marked as an audited change.

@@ -154,10 +154,14 @@ void add_door_routes(Router& router, ApiContext& ctx) {
   // Reading a key is journaled (and waited for): on the blocking pool, as every audited route.
   router.add(audited({"GET", "/v1/doors/{id}/key", Access::kAdmin,
                       [c](Request& r, ReplyFn d) { door_key(*c, r, d); }, true}));
-  router.add(audited({"POST", "/v1/doors/{id}/key", Access::kAdmin,
-                      [c](Request& r, ReplyFn d) { rotate_door_key(*c, r, d); }, true}));
-  router.add(audited({"POST", "/v1/devices/{id}/credentials", Access::kAdmin,
-                      [c](Request& r, ReplyFn d) { credentials(*c, r, d); }, true}));
+  Route rotate = audited({"POST", "/v1/doors/{id}/key", Access::kAdmin,
+                          [c](Request& r, ReplyFn d) { rotate_door_key(*c, r, d); }, true});
+  rotate.one_time_secret = true;
+  router.add(std::move(rotate));
+  Route creds = audited({"POST", "/v1/devices/{id}/credentials", Access::kAdmin,
+                         [c](Request& r, ReplyFn d) { credentials(*c, r, d); }, true});
+  creds.one_time_secret = true;
+  router.add(std::move(creds));
 }
 
 }  // namespace castellan::api

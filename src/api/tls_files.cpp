@@ -201,21 +201,25 @@ Result<TlsFiles> ensure_tls_files(const Config& config, TimePoint now) {
     Key ca_key = read_key(dir + "/ca-key.pem");
     if (!usable) {
       // Unreadable, or not the key's (a stop while a renewal was written): the API could not
-      // start with it. A new one from the same CA if it can, else a new set.
-      if (ca && ca_key) {
-        if (auto issued = issue_server_cert(dir, ca.get(), ca_key.get(), now); !issued) {
-          return issued.error();
-        }
-        spdlog::warn("the API's server certificate {} was unreadable or not its key's; a new "
-                     "one was issued from the same CA",
-                     files.cert_chain);
-        return files;
+      // start with it. A new one from the same CA if it can; a new CA is the operator's call,
+      // as clients must then be given its ca.pem.
+      const auto ca_left = time_left(ca.get(), now);
+      if (!ca || !ca_key || !ca_left || *ca_left <= std::chrono::seconds::zero()) {
+        return tls_error("the API's server certificate " + files.cert_chain +
+                         " is unreadable or not its key's, and its CA cannot issue another "
+                         "(" +
+                         files.ca + " unreadable or expired, or " + dir +
+                         "/ca-key.pem missing): delete " + dir +
+                         " and restart for a new set (clients then need the new ca.pem)");
       }
-      spdlog::warn("the API's server certificate {} was unreadable or not its key's, and its CA "
-                   "cannot issue another: a new CA and certificate were made; clients need the "
-                   "new {}",
-                   files.cert_chain, files.ca);
-      return generate_local_tls(dir, now);
+      if (auto issued = issue_server_cert(dir, ca.get(), ca_key.get(), now); !issued) {
+        return issued.error();
+      }
+      spdlog::warn(
+          "the API's server certificate {} was unreadable or not its key's; a new one "
+          "was issued from the same CA",
+          files.cert_chain);
+      return files;
     }
     // Near its end: a new server certificate from the same CA, so clients keep their ca.pem.
     const auto ca_left = time_left(ca.get(), now);

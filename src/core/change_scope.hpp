@@ -18,6 +18,9 @@ struct ChangeAuthor {
   std::string actor;  // the API user
   std::string route;  // "POST /v1/doors"
   TimePoint at{};
+  // Set by the store when it noted a write batch under this scope: only then is there a note
+  // to drop once the record is durable (an unlock writes nothing, and must not wait on a store).
+  mutable bool noted = false;
 };
 
 class ChangeScope {

@@ -185,6 +185,7 @@ Result<void> SqliteStore::note_change(const ChangeAuthor& author, std::span<cons
       .bind(5, to_unix_ms(author.at))
       .bind(6, json::serialize(noted));
   if (auto r = q->step(); !r) return r.error();
+  author.noted = true;  // if the transaction then fails, forgetting the note is a no-op
   return {};
 }
 

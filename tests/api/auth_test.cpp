@@ -264,6 +264,17 @@ TEST(TlsFiles, AServerCertificateLeftEmptyOrNotItsKeysIsIssuedAgainFromTheSameCa
   ASSERT_TRUE(ensure_tls_files(config, now).ok());
   EXPECT_TRUE(usable());
   EXPECT_EQ(contents(files->ca), ca_before);
+
+  // Without the CA's key (kept elsewhere) no new CA is made behind the operator's back.
+  std::ofstream(files->cert_chain, std::ios::trunc).close();
+  std::filesystem::remove(tmp.path + "/tls/ca-key.pem");
+  auto refused = ensure_tls_files(config, now);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("is unreadable or not its key's, and its CA cannot issue "
+                                         "another"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(contents(files->ca), ca_before);
 }
 
 TEST(TlsFiles, ACaKeyOthersCanReadIsRefused) {

@@ -17,6 +17,7 @@ namespace json = boost::json;
 class FakeResources final : public ResourcePort {
  public:
   Result<void> forget_change(std::string_view change_id) override {
+    std::this_thread::sleep_for(get_delay);  // the store's lock, held up as get() is
     std::lock_guard lock(mu);
     forgotten.emplace_back(change_id);
     return {};

@@ -363,6 +363,19 @@ TEST(HttpsServer, AChangeWhoseAdminRecordFailsIsAnsweredWithTheErrorAndStaysMade
   EXPECT_EQ(h.call("GET", "/v1/sites/hq", "", Role::kAuditor).status, 200);
   expect_error(h.call("PATCH", "/v1/sites/hq", R"({"name":"x"})"), 503, 50301);
   EXPECT_EQ(h.call("POST", "/v1/doors/d1/unlock", R"({"reason":"fire"})").status, 200);
+  // A key is read only on record; a new key is given once, so it is kept, marked unrecorded.
+  auto read = h.call("GET", "/v1/doors/d1/key", "", Role::kAdmin);
+  expect_error(read, 503, 50301);
+  EXPECT_NE(read.body.find("Nothing is given: this read must be on record"), std::string::npos)
+      << read.body;
+  EXPECT_EQ(read.body.find("\"key\""), std::string::npos) << read.body;
+  auto rotated = h.call("POST", "/v1/doors/d1/key", "", Role::kAdmin);
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  const auto body = json::parse(rotated.body).as_object();
+  EXPECT_TRUE(body.contains("key")) << rotated.body;
+  EXPECT_EQ(body.at("recorded"), false) << rotated.body;
+  EXPECT_NE(body.at("warning").as_string().find("The change was made and stays in effect"),
+            std::string::npos);
   h.events.admin_fails = false;
   EXPECT_EQ(h.call("PATCH", "/v1/sites/hq", R"({"name":"y"})").status, 200);
 }

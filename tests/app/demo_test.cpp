@@ -319,7 +319,7 @@ TEST_F(DemoTest, AChangeWhoseRecordAKillKeptFromTheJournalIsJournaledAtTheNextSt
   const std::string stalled =
       curl((dir_ / "stall.out").string(),
            {"--cacert", ca, "-H", bearer, "-X", "POST", api + "/v1/debug/faults", "-d",
-            R"({"kind":"stall_journal","ms":20000})"});
+            R"({"kind":"stall_journal","ms":600000})"});
   ASSERT_NE(stalled.find(R"("injected":"stall_journal")"), std::string::npos) << stalled;
 
   ChildProcess create;  // waits for its record, which the stalled journal holds

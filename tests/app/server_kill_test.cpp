@@ -109,13 +109,16 @@ class ServerKillTest : public ::testing::Test {
 
   // `castellan demo --no-sim` on dir_, and its demo.json once ready ({} and a failure if not).
   // No per-door limit, so that a steady stream is decided, not refused 42901; a 10 s decision
-  // deadline, so that a loaded machine's slow fdatasync does not turn answers into 50401.
+  // deadline, so that a loaded machine's slow fdatasync does not turn answers into 50401; an
+  // hour's de-duplication window, so that a slow restart (sanitizers, a loaded machine) still
+  // finds the answers of the swipes sent again.
   json::object start_demo() {
     const fs::path info = dir_ / "demo.json";
     fs::remove(info);
     EXPECT_TRUE(demo_
                     .start({kBinary, "demo", "--data-dir", dir_.string(), "--no-sim", "--set",
-                            "decision.door_swipes_per_s=0", "--set", "decision.timeout_ms=10000"},
+                            "decision.door_swipes_per_s=0", "--set", "decision.timeout_ms=10000",
+                            "--set", "decision.dedupe_window_s=3600"},
                            log_)
                     .ok());
     for (int i = 0; i < 600 && demo_.running(); ++i) {
