@@ -100,6 +100,21 @@ void ApiService::handle(Request request, ReplyFn done) {
                                   "); percent-encode what is not a letter, digit or -._~.",
                               request.trace_id));
   }
+  // Which of two values was meant is not ours to guess; an empty cursor is a client's null
+  // turned into "" (taken as "from the start", it would page the first page forever).
+  if (!request.repeated_param.empty()) {
+    return finish(
+        error_reply(Code::ERR_BAD_REQUEST,
+                    "Query parameter '" + request.repeated_param + "' is given more than once.",
+                    request.trace_id));
+  }
+  if (auto cursor = request.query.find("cursor");
+      cursor != request.query.end() && cursor->second.empty()) {
+    return finish(error_reply(Code::ERR_BAD_REQUEST,
+                              "Query parameter 'cursor' is empty: leave it out for the first "
+                              "page, or pass the previous page's next_cursor.",
+                              request.trace_id));
+  }
   // The token is checked before anything about the route is said: without one, the API's
   // route table cannot be mapped by probing for 404s and 405s.
   auto authenticate = [&]() -> Result<TokenClaims> {

@@ -34,9 +34,10 @@ class ReplyClaim {
 };
 
 struct Request {
-  std::string method;        // "GET", "POST", …
-  std::string path;          // decoded, without the query string
-  std::string target_error;  // why the request target is not a valid URL; empty if it is
+  std::string method;          // "GET", "POST", …
+  std::string path;            // decoded, without the query string
+  std::string target_error;    // why the request target is not a valid URL; empty if it is
+  std::string repeated_param;  // a query parameter given more than once (only the first is kept)
   std::map<std::string, std::string, std::less<>> query;
   std::string body;
   std::string authorization;  // the Authorization header as received

@@ -30,7 +30,7 @@ Request to_request(const http::request<http::string_body>& msg, const std::strin
     // A '+' is a plus (RFC 3986), not the space of HTML forms: `from=…T04:05:06+01:00` as
     // typed. A space is sent as %20.
     for (const auto& param : url->params(boost::urls::encoding_opts{})) {
-      r.query.emplace(param.key, param.value);
+      if (!r.query.emplace(param.key, param.value).second) r.repeated_param = param.key;
     }
   } else {
     r.path = std::string(msg.target());

@@ -68,6 +68,13 @@ Result<RecoveredChanges> journal_unrecorded_changes(store::Store& store,
   auto recorded = recorded_change_ids(journal, earliest - kChangeRecordMargin);
   if (!recorded) return recorded.error();
 
+  const auto missing = std::count_if(changes.begin(), changes.end(), [&](const auto& c) {
+    return !recorded->contains(c.change_id);
+  });
+  if (missing > 0) {
+    // Said before the wait: a journal that hangs here (a stalled disk) hangs the start.
+    spdlog::info("journaling {} change(s) that were committed without their admin record", missing);
+  }
   for (const auto& change : changes) {
     if (!recorded->contains(change.change_id)) {
       journal::JournalRecord record;

@@ -267,6 +267,15 @@ TEST(HttpsServer, APlusInTheQueryIsAPlus) {
             200);
   EXPECT_EQ(h.events.last_query.from, "2026-11-22T04:04:05.123+01:00");
   EXPECT_EQ(h.events.last_query.door, "front door");
+  // Two values for one parameter, or an empty cursor (a client's null turned into ""), are
+  // refused rather than guessed at.
+  auto twice = h.call("GET", "/v1/events?door=d1&door=d2", "", Role::kAuditor);
+  expect_error(twice, 400, 40001);
+  EXPECT_NE(twice.body.find("Query parameter 'door' is given more than once."), std::string::npos)
+      << twice.body;
+  auto empty = h.call("GET", "/v1/sites?cursor=", "", Role::kAuditor);
+  expect_error(empty, 400, 40001);
+  EXPECT_NE(empty.body.find("Query parameter 'cursor' is empty"), std::string::npos) << empty.body;
 }
 
 TEST(HttpsServer, ResourcesAreCreatedReadAndJournaledAsAdminChanges) {
