@@ -16,6 +16,7 @@
 #include "app/child_process.hpp"
 #include "app/http_probe.hpp"
 #include "castellan_binary.hpp"
+#include "demo_fixture.hpp"
 #include "devices/mqtt_client.hpp"
 #include "devices/signing.hpp"
 
@@ -68,48 +69,8 @@ std::string curl(const std::string& out_path, std::vector<std::string> args) {
   return read_file(out_path);
 }
 
-class DemoTest : public ::testing::Test {
+class DemoTest : public testing::DemoFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("castellan-demo-test-" + std::to_string(::getpid()));
-    log_ = dir_.string() + ".log";
-    fs::remove_all(dir_);
-  }
-  void TearDown() override {
-    demo_.stop();
-    fs::remove_all(dir_);
-    fs::remove(log_);
-  }
-
-  // Starts the demo (with `extra` arguments) and waits for demo.json.
-  json::object start_demo(const std::vector<std::string>& extra = {}) {
-    const auto info_file = (dir_ / "demo.json").string();
-    fs::remove(info_file);  // a previous run's
-    // A 10 s decision deadline: a loaded CI machine can hold a journal write past the 300 ms
-    // default, and the swipes below must get their real codes, not 50401.
-    std::vector<std::string> args{kBinary,
-                                  "demo",
-                                  "--data-dir",
-                                  dir_.string(),
-                                  "--no-sim",
-                                  "--set",
-                                  "decision.timeout_ms=10000"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto started = demo_.start(args, log_);
-    EXPECT_TRUE(started.ok());
-    for (int i = 0; i < 600 && !fs::exists(info_file); ++i) {
-      if (!demo_.running()) break;
-      std::this_thread::sleep_for(100ms);
-    }
-    if (!fs::exists(info_file)) {
-      std::ifstream in(log_);
-      ADD_FAILURE() << "demo.json never appeared; demo output:\n"
-                    << std::string(std::istreambuf_iterator<char>(in), {});
-      return {};
-    }
-    return read_json(info_file);
-  }
-
   // "Authorization: Bearer …" for the demo's admin account; empty (and a failure) if refused.
   std::string admin_bearer(const json::object& info) {
     std::string password;
@@ -135,17 +96,6 @@ class DemoTest : public ::testing::Test {
     std::ifstream((dir_ / "broker" / "mosquitto.pid").string()) >> pid;
     return pid;
   }
-  // Polls until the demo has exited or `limit` passed; true if it exited.
-  bool demo_exits_within(std::chrono::milliseconds limit) {
-    for (auto waited = 0ms; demo_.running() && waited < limit; waited += 100ms) {
-      std::this_thread::sleep_for(100ms);
-    }
-    return !demo_.running();
-  }
-
-  fs::path dir_;
-  std::string log_;  // the demo's console output (removed with dir_)
-  ChildProcess demo_;
 };
 
 TEST_F(DemoTest, AnswersASignedDecisionAndStopsCleanly) {

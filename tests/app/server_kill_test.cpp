@@ -20,6 +20,7 @@
 #include "app/child_process.hpp"
 #include "castellan_binary.hpp"
 #include "core/time.hpp"
+#include "demo_fixture.hpp"
 #include "devices/mqtt_client.hpp"
 
 namespace castellan::app {
@@ -94,48 +95,14 @@ class Doors {
   devices::MqttClient client_;  // last: its thread calls into the members above
 };
 
-class ServerKillTest : public ::testing::Test {
+class ServerKillTest : public testing::DemoFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("castellan-kill-test-" + std::to_string(::getpid()));
-    log_ = dir_.string() + ".log";
-    fs::remove_all(dir_);
-  }
-  void TearDown() override {
-    demo_.stop();
-    fs::remove_all(dir_);
-    fs::remove(log_);
-  }
-
-  // `castellan demo --no-sim` on dir_, and its demo.json once ready ({} and a failure if not).
-  // No per-door limit, so that a steady stream is decided, not refused 42901; a 10 s decision
-  // deadline, so that a loaded machine's slow fdatasync does not turn answers into 50401; an
-  // hour's de-duplication window, so that a slow restart (sanitizers, a loaded machine) still
-  // finds the answers of the swipes sent again.
-  json::object start_demo() {
-    const fs::path info = dir_ / "demo.json";
-    fs::remove(info);
-    EXPECT_TRUE(demo_
-                    .start({kBinary, "demo", "--data-dir", dir_.string(), "--no-sim", "--set",
-                            "decision.door_swipes_per_s=0", "--set", "decision.timeout_ms=10000",
-                            "--set", "decision.dedupe_window_s=3600"},
-                           log_)
-                    .ok());
-    for (int i = 0; i < 600 && demo_.running(); ++i) {
-      std::error_code ec;
-      const auto parsed = json::parse(read_file(info), ec);
-      if (!ec && parsed.is_object()) return parsed.as_object();
-      std::this_thread::sleep_for(100ms);
-    }
-    ADD_FAILURE() << "demo.json never appeared; demo output:\n" << read_file(log_);
-    return {};
-  }
-
-  bool demo_exits_within(std::chrono::milliseconds limit) {
-    for (auto waited = 0ms; demo_.running() && waited < limit; waited += 50ms) {
-      std::this_thread::sleep_for(50ms);
-    }
-    return !demo_.running();
+  // No per-door limit, so that a steady stream is decided, not refused 42901; an hour's
+  // de-duplication window, so that a slow restart (sanitizers, a loaded machine) still finds
+  // the answers of the swipes sent again.
+  json::object start_kill_demo() {
+    return start_demo(
+        {"--set", "decision.door_swipes_per_s=0", "--set", "decision.dedupe_window_s=3600"});
   }
 
   // `castellan journal SUBCOMMAND DIR`: exit status and output.
@@ -147,10 +114,6 @@ class ServerKillTest : public ::testing::Test {
     fs::remove(out);
     return {WEXITSTATUS(status), std::move(text)};
   }
-
-  fs::path dir_;
-  std::string log_;
-  ChildProcess demo_;
 };
 
 TEST_F(ServerKillTest, EveryDecisionADoorGotIsInTheJournalOnceAfterTheServerIsKilled) {
@@ -171,7 +134,7 @@ TEST_F(ServerKillTest, EveryDecisionADoorGotIsInTheJournalOnceAfterTheServerIsKi
 
   for (int run = 0; run <= kKills; ++run) {
     SCOPED_TRACE("run " + std::to_string(run));
-    const auto demo = start_demo();
+    const auto demo = start_kill_demo();
     ASSERT_FALSE(demo.empty());
     if (cards.empty()) {
       journal_dir = demo.at("journal_dir").as_string();
