@@ -198,8 +198,8 @@ void ApiService::handle(Request request, ReplyFn done) {
   });
 }
 
-// The error boundary: a handler that throws answers 50001 with a generic sentence; the
-// exception text goes to the log only.
+namespace {
+
 // The answer of an audited request whose admin record was not confirmed durable: a read (of a
 // door key) is refused, as it may only happen on record; a change stands (it is committed) and
 // is answered with the error saying so; a change whose answer is a secret given only once (a new
@@ -226,6 +226,10 @@ Reply unrecorded_reply(const Route& route, Reply reply, const Error& why,
   return reply;
 }
 
+}  // namespace
+
+// The error boundary: a handler that throws answers 50001 with a generic sentence; the
+// exception text goes to the log only.
 void ApiService::run(const Route& route, Request request, ReplyFn done) {
   auto answered = std::make_shared<std::atomic<bool>>(false);
   ReplyFn once = [answered, done = std::move(done)](Reply reply) {
