@@ -55,8 +55,7 @@ Result<void> write_secret_file(const std::string& path, const std::string& conte
   return write_file_durably(path, content, 0600);
 }
 
-Result<void> write_file_durably(const std::string& path, const std::string& content,
-                                mode_t mode) {
+Result<void> write_file_durably(const std::string& path, const std::string& content, mode_t mode) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return io_error("cannot create", tmp);

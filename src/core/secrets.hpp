@@ -28,8 +28,7 @@ Result<std::string> read_secret_file(const std::string& path);
 // Writes `content` to `path` so that a power cut leaves the old file or the new one, whole:
 // a temp file with `mode` (exactly, whatever the umask), fsync, rename over `path`, fsync of
 // the directory (else the rename itself may not survive).
-Result<void> write_file_durably(const std::string& path, const std::string& content,
-                                mode_t mode);
+Result<void> write_file_durably(const std::string& path, const std::string& content, mode_t mode);
 
 // write_file_durably() with mode 0600.
 Result<void> write_secret_file(const std::string& path, const std::string& content);
