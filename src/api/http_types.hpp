@@ -53,9 +53,9 @@ struct Request {
   // Set by the HTTPS transport, which answers 504 at api.request_timeout_ms; null elsewhere
   // (then every answer counts).
   std::shared_ptr<ReplyClaim> claim;
-  // Set by audit() when the change's admin record was not confirmed durable; ApiService then
-  // answers an audited route with this error instead of its 2xx (the change stays made).
-  // (null on routes that are not audited)
+  // Made by ApiService for audited routes (null elsewhere) and filled by audit() when the
+  // change's admin record was not confirmed durable; ApiService then answers with this error
+  // instead of the 2xx (the change stays made).
   std::shared_ptr<std::optional<Error>> unrecorded;
 };
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "app/decision_scan.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
 
@@ -17,24 +18,18 @@ namespace json = boost::json;
 // The change ids that admin records journaled since `from` carry.
 Result<std::set<std::string>> recorded_change_ids(const journal::Journal& journal, TimePoint from) {
   std::set<std::string> ids;
-  journal::EventQuery query;
-  query.kind = journal::RecordKind::admin;
-  query.from = from;
-  query.limit = 1000;
-  for (;;) {
-    auto page = journal.query(query);
-    if (!page) return page.error();
-    for (const auto& record : page->records) {
-      boost::system::error_code ec;
-      const auto extra = json::parse(record.extra, ec);
-      const auto* what = !ec && extra.is_object() ? extra.as_object().if_contains("what") : nullptr;
-      const auto* id =
-          what && what->is_object() ? what->as_object().if_contains("change_id") : nullptr;
-      if (id != nullptr && id->is_string()) ids.emplace(id->get_string());
-    }
-    if (page->next_cursor.empty()) return ids;
-    query.cursor = page->next_cursor;
-  }
+  auto read = scan_records(
+      journal, journal::RecordKind::admin, from, [&](const journal::JournalRecord& record) {
+        boost::system::error_code ec;
+        const auto extra = json::parse(record.extra, ec);
+        const auto* what =
+            !ec && extra.is_object() ? extra.as_object().if_contains("what") : nullptr;
+        const auto* id =
+            what && what->is_object() ? what->as_object().if_contains("change_id") : nullptr;
+        if (id != nullptr && id->is_string()) ids.emplace(id->get_string());
+      });
+  if (!read) return read.error();
+  return ids;
 }
 
 // One note per change: a change that wrote several batches has several rows.

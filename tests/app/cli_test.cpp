@@ -3,10 +3,8 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -24,26 +22,7 @@ namespace {
 using namespace castellan;
 
 using app::testing::kBinary;
-
-struct Run {
-  int code = -1;
-  std::string output;
-};
-
-// Runs `command` through the shell with stderr folded into stdout, without the caller's
-// CASTELLAN_* variables (the server refuses one that matches no key, e.g. a crash-test knob).
-Run run(const std::string& command) {
-  Run r;
-  const std::string clean_env =
-      "unset $(env | sed -n 's/^\\(CASTELLAN_[A-Za-z0-9_]*\\)=.*/\\1/p'); ";
-  FILE* p = ::popen((clean_env + command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p) != nullptr) r.output += buf.data();
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using app::testing::run;
 
 std::string temp_file(const std::string& name, const std::string& content) {
   const auto path = std::filesystem::temp_directory_path() /

@@ -5,7 +5,6 @@
 // (tests/journal/crash_test.cpp kills the journal alone, many more times.)
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -33,6 +32,7 @@ using namespace std::chrono_literals;
 using testing::kBinary;
 using testing::process_alive;
 using testing::read_file;
+using testing::run;
 
 struct Swipe {
   std::string door;
@@ -103,16 +103,6 @@ class ServerKillTest : public testing::DemoFixture {
   json::object start_kill_demo() {
     return start_demo(
         {"--set", "decision.door_swipes_per_s=0", "--set", "decision.dedupe_window_s=3600"});
-  }
-
-  // `castellan journal SUBCOMMAND DIR`: exit status and output.
-  std::pair<int, std::string> journal(const std::string& subcommand, const std::string& dir) {
-    const auto out = dir_.string() + ".journal-out";
-    const auto command = kBinary + " journal " + subcommand + " " + dir + " >" + out + " 2>&1";
-    const int status = ::system(command.c_str());
-    auto text = read_file(out);
-    fs::remove(out);
-    return {WEXITSTATUS(status), std::move(text)};
   }
 };
 
@@ -198,10 +188,11 @@ TEST_F(ServerKillTest, EveryDecisionADoorGotIsInTheJournalOnceAfterTheServerIsKi
   ASSERT_GE(got.size(), static_cast<std::size_t>(next_req))
       << "every swipe was answered in the end";
 
-  const auto [verified, verify_out] = journal("verify", journal_dir);
-  EXPECT_EQ(verified, 0) << verify_out;
-  const auto [exported, lines] = journal("export", journal_dir);
-  ASSERT_EQ(exported, 0) << lines;
+  const auto verified = run(kBinary + " journal verify " + journal_dir);
+  EXPECT_EQ(verified.code, 0) << verified.output;
+  const auto exported = run(kBinary + " journal export " + journal_dir);
+  ASSERT_EQ(exported.code, 0) << exported.output;
+  const std::string& lines = exported.output;
   std::map<std::string, std::vector<int>> codes;  // req → the codes of its decision records
   std::map<std::string, TimePoint> decided_at;    // req → its last decision record's ts
   std::istringstream in(lines);
