@@ -84,7 +84,8 @@ struct NoResources final : ResourcePort {
   Result<void> forget_change(std::string_view) override { return {}; }
 };
 struct NoEvents final : EventsPort {
-  Result<json::object> query(const EventQuery&) override { return json::object{}; }
+  Result<EventLines> query(const EventQuery&) override { return EventLines{}; }
+  Result<EventLines> after(std::uint64_t, std::size_t) override { return EventLines{}; }
   std::unique_ptr<Subscription> subscribe(std::function<void(std::string)>) override {
     return nullptr;
   }

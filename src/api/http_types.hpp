@@ -13,6 +13,8 @@
 
 namespace castellan::api {
 
+class EventFeed;
+
 // Who has the last word on a request answered later than its handler returned: the handler (it
 // answered in time) or the transport (it gave up and answered 504). A handler whose work takes
 // effect once answered — verify: a grant takes a pass use and moves the card's anti-passback
@@ -42,6 +44,7 @@ struct Request {
   std::string body;
   std::string authorization;  // the Authorization header as received
   std::string traceparent;    // W3C trace context header, if any
+  std::string last_event_id;  // Last-Event-ID: the event stream's client reconnects
   std::string client_address;
   // Filled by ApiService before the handler runs.
   std::string trace_id;
@@ -63,9 +66,10 @@ struct Reply {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
-  // Set by GET /v1/events/stream: the transport switches to Server-Sent Events, and ends the
-  // stream at `stream_until` (the token's expiry: a stream is not a way around it).
-  bool event_stream = false;
+  // Set by GET /v1/events/stream: the transport switches to Server-Sent Events, sends what
+  // the feed has, and ends the stream at `stream_until` (the token's expiry: a stream is not a
+  // way around it).
+  std::shared_ptr<EventFeed> event_feed;
   TimePoint stream_until{};
   // Asked before each write to the stream: false ends it (the token's account changed its
   // password or role, or is gone). Null: nothing to ask.

@@ -4,8 +4,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/url/parse.hpp>
-#include <deque>
-
+#include "api/event_feed.hpp"
 #include "api/replies.hpp"
 #include "api/server_impl.hpp"
 #include "core/log.hpp"
@@ -39,32 +38,10 @@ Request to_request(const http::request<http::string_body>& msg, const std::strin
   r.body = msg.body();
   r.authorization = std::string(msg[http::field::authorization]);
   r.traceparent = std::string(msg["traceparent"]);
+  r.last_event_id = std::string(msg["Last-Event-ID"]);
   r.client_address = client;
   return r;
 }
-
-// One SSE event: `id:` is the record's seq (every record line starts {"seq":N,), so a client
-// that was disconnected knows the last record it has and can page GET /v1/events?cursor=… back
-// to it (protocol.md).
-void append_event(std::string& out, const std::string& line) {
-  constexpr std::string_view kSeq = R"({"seq":)";
-  if (line.compare(0, kSeq.size(), kSeq) == 0) {
-    const auto end = line.find_first_not_of("0123456789", kSeq.size());
-    if (end != std::string::npos && end > kSeq.size()) {
-      out.append("id: ").append(line, kSeq.size(), end - kSeq.size()).append("\n");
-    }
-  }
-  out.append("data: ").append(line).append("\n\n");
-}
-
-// Events waiting to be written to one SSE client. A client that cannot keep up (the queue
-// exceeds kMaxQueued) is disconnected rather than buffered without bound.
-struct SseQueue {
-  static constexpr std::size_t kMaxQueued = 4096;
-  std::mutex mu;
-  std::deque<std::string> lines;
-  bool overflow = false;
-};
 
 }  // namespace
 
@@ -220,8 +197,8 @@ asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::soc
         WaitMarker wait(self, "handle request");
         reply = co_await dispatch(to_request(msg, client));
       }
-      if (reply.event_stream) {
-        co_await stream_events(self, stream, reply.stream_until, std::move(reply.stream_allowed));
+      if (reply.event_feed) {
+        co_await stream_events(self, stream, std::move(reply));
         break;
       }
       const auto bytes = response_bytes(reply, version, keep_alive);
@@ -240,39 +217,23 @@ asio::awaitable<void> HttpsServer::Impl::session(runtime::TaskRef self, tcp::soc
 
 asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
                                                        std::shared_ptr<TlsStream> stream,
-                                                       TimePoint until,
-                                                       std::function<bool()> allowed) {
+                                                       Reply reply) {
   auto ex = co_await asio::this_coro::executor;
   auto& lowest = beast::get_lowest_layer(*stream);
   lowest.expires_never();
-  auto queue = std::make_shared<SseQueue>();
+  auto feed = std::move(reply.event_feed);
   auto wake = std::make_shared<asio::steady_timer>(ex);
-  auto close_stream = [ex, weak = std::weak_ptr<TlsStream>(stream)] {
-    asio::post(ex, [weak] {
-      if (auto s = weak.lock()) {
-        boost::system::error_code ignored;
-        beast::get_lowest_layer(*s).socket().close(ignored);
-      }
-    });
-  };
-  auto subscription = api.context().events.subscribe([queue, wake, ex,
-                                                      close_stream](std::string line) {
-    bool overflow = false;
-    {
-      std::lock_guard lock(queue->mu);
-      if (queue->overflow) return;
-      if (queue->lines.size() >= SseQueue::kMaxQueued) {
-        queue->overflow = overflow = true;
-      } else {
-        queue->lines.push_back(std::move(line));
-      }
-    }
-    if (overflow) {
-      spdlog::warn("event stream dropped: its client fell {} records behind", SseQueue::kMaxQueued);
-      return close_stream();
-    }
-    asio::post(ex, [wake] { wake->cancel(); });
-  });
+  feed->attach([ex, wake] { asio::post(ex, [wake] { wake->cancel(); }); },
+               [ex, weak = std::weak_ptr<TlsStream>(stream)] {
+                 spdlog::warn("event stream dropped: its client fell {} records behind",
+                              EventFeed::kMaxQueued);
+                 asio::post(ex, [weak] {
+                   if (auto s = weak.lock()) {
+                     boost::system::error_code ignored;
+                     beast::get_lowest_layer(*s).socket().close(ignored);
+                   }
+                 });
+               });
   static constexpr std::string_view kHeader =
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
       "Connection: close\r\n\r\n: stream open\n\n";
@@ -292,18 +253,12 @@ asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
     char scratch[256];
     co_await stream->async_read_some(asio::buffer(scratch), kTuple);
   };
-  auto writer = [stream, queue, wake, self, write_timeout,
-                 allowed = std::move(allowed)]() -> asio::awaitable<void> {
+  auto writer = [stream, feed, wake, self, write_timeout,
+                 allowed = std::move(reply.stream_allowed)]() -> asio::awaitable<void> {
     for (;;) {
-      std::string out;
-      {
-        std::lock_guard lock(queue->mu);
-        while (!queue->lines.empty()) {
-          append_event(out, queue->lines.front());
-          queue->lines.pop_front();
-        }
-      }
+      std::string out = feed->take();
       if (out.empty()) {
+        if (feed->state() != EventFeed::State::open) co_return;  // dropped, or all sent
         // Nothing queued: wait for a record, or send a comment every 15 s so proxies and
         // clients see the stream is alive.
         wake->expires_after(std::chrono::seconds(15));
@@ -326,7 +281,8 @@ asio::awaitable<void> HttpsServer::Impl::stream_events(runtime::TaskRef self,
     }
   };
   // The stream ends when the token it was opened with expires: the client logs in again.
-  auto expiry = [ex, left = until - api.context().clock.now(), self]() -> asio::awaitable<void> {
+  auto expiry = [ex, left = reply.stream_until - api.context().clock.now(),
+                 self]() -> asio::awaitable<void> {
     asio::steady_timer timer(ex, std::chrono::duration_cast<asio::steady_timer::duration>(left));
     WaitMarker wait(self, "sse token expiry", WaitKind::kIdle);
     co_await timer.async_wait(kTuple);

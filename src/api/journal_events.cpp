@@ -1,5 +1,6 @@
 #include "api/journal_events.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <future>
 #include <memory>
@@ -11,7 +12,7 @@
 namespace castellan::api {
 namespace json = boost::json;
 
-Result<json::object> JournalEvents::query(const EventQuery& q) {
+Result<EventLines> JournalEvents::query(const EventQuery& q) {
   journal::EventQuery jq;
   jq.door = q.door;
   jq.user = q.user;
@@ -37,12 +38,38 @@ Result<json::object> JournalEvents::query(const EventQuery& q) {
   }
   auto page = journal_.query(jq);
   if (!page) return page.error();
-  json::array events;
-  for (const auto& record : page->records)
-    events.push_back(json::parse(journal::to_json_line(record)));
-  json::value next = nullptr;
-  if (!page->next_cursor.empty()) next = page->next_cursor;
-  return json::object{{"events", std::move(events)}, {"next_cursor", next}};
+  EventLines out;
+  out.lines.reserve(page->records.size());
+  for (const auto& record : page->records) out.lines.push_back(journal::to_json_line(record));
+  out.next_cursor = std::move(page->next_cursor);
+  return out;
+}
+
+Result<EventLines> JournalEvents::after(std::uint64_t seq, std::size_t max) {
+  // The journal pages newest first: find the newest record, then read down from seq + max
+  // (or the newest) to `seq`, and turn the result around.
+  journal::EventQuery jq;
+  jq.limit = 1;
+  auto newest = journal_.query(jq);
+  if (!newest) return newest.error();
+  EventLines out;
+  if (newest->records.empty() || newest->records.front().seq <= seq) return out;
+  const std::uint64_t top = std::min<std::uint64_t>(newest->records.front().seq, seq + max);
+  out.more = top < newest->records.front().seq;
+  jq.limit = journal::kMaxQueryLimit;
+  jq.cursor = std::to_string(top + 1);
+  for (;;) {
+    auto page = journal_.query(jq);
+    if (!page) return page.error();
+    for (const auto& record : page->records) {
+      if (record.seq <= seq) break;
+      out.lines.push_back(journal::to_json_line(record));
+    }
+    if (page->next_cursor.empty() || page->records.back().seq <= seq) break;
+    jq.cursor = std::move(page->next_cursor);
+  }
+  std::reverse(out.lines.begin(), out.lines.end());
+  return out;
 }
 
 namespace {

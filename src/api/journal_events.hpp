@@ -15,7 +15,8 @@ namespace castellan::api {
 class JournalEvents final : public EventsPort {
  public:
   explicit JournalEvents(journal::Journal& journal) : journal_(journal) {}
-  Result<boost::json::object> query(const EventQuery& query) override;
+  Result<EventLines> query(const EventQuery& query) override;
+  Result<EventLines> after(std::uint64_t seq, std::size_t max) override;
   std::unique_ptr<Subscription> subscribe(
       std::function<void(std::string json_line)> on_record) override;
   // How long record_admin waits for durability (as long as a door command's record).

@@ -77,12 +77,25 @@ struct EventQuery {
   int limit = 100;
 };
 
+// Journal records as their §5 export lines, byte for byte as they were hashed: served as
+// they are, never parsed and written again, so a copy taken from the API verifies with
+// sha256sum (a JSON writer may escape a character differently: byte 0x08 as \b, not
+// as the journal does, with \u and its code).
+struct EventLines {
+  std::vector<std::string> lines;
+  std::string next_cursor;  // query(): the next page's cursor; empty: no more records
+  bool more = false;        // after(): records beyond the last one given exist
+};
+
 // Journal access: query (GET /v1/events), live stream (SSE) and admin records.
 class EventsPort {
  public:
   virtual ~EventsPort() = default;
-  // → {"events":[…records as §5…],"next_cursor":…}, newest first. May block.
-  virtual Result<boost::json::object> query(const EventQuery& query) = 0;
+  // One page of records matching `query`, newest first. May block.
+  virtual Result<EventLines> query(const EventQuery& query) = 0;
+  // Up to `max` records with a seq above `seq`, oldest first: what an event stream's client
+  // missed since the last record it got. May block.
+  virtual Result<EventLines> after(std::uint64_t seq, std::size_t max) = 0;
   // Calls `on_record` with each record's JSON line (§5) appended after this call, on any
   // thread, until the returned handle is destroyed. The callback must not block.
   class Subscription {

@@ -1,9 +1,11 @@
-// POST /v1/verify, GET /v1/events (journal query) and GET /v1/events/stream (SSE; the
-// transport does the streaming once the route has authorised it).
+// POST /v1/verify, GET /v1/events (journal query) and GET /v1/events/stream (SSE; the route
+// authorises it and fills its feed, the transport sends it).
 #include <array>
 #include <boost/json.hpp>
+#include <charconv>
 
 #include "api/api_service.hpp"
+#include "api/event_feed.hpp"
 #include "api/replies.hpp"
 #include "core/ids.hpp"
 #include "core/time.hpp"
@@ -87,7 +89,52 @@ void query_events(ApiContext& ctx, Request& req, const ReplyFn& done) {
   }
   auto page = ctx.events.query(q);
   if (!page) return done(error_reply(page.error(), req.trace_id));
-  done(json_reply(200, *page));
+  // The lines go in as they are (EventLines says why).
+  std::string body = R"({"events":[)";
+  for (const auto& line : page->lines) {
+    if (&line != &page->lines.front()) body += ',';
+    body += line;
+  }
+  body += R"(],"next_cursor":)";
+  body += page->next_cursor.empty() ? "null" : json::serialize(json::value(page->next_cursor));
+  body += '}';
+  done(Reply{200, std::move(body)});
+}
+
+// Blocking: a client that reconnects with Last-Event-ID is first given what it missed, read
+// from the journal.
+void open_stream(ApiContext& ctx, AccountTags& tags, Request& req, const ReplyFn& done) {
+  std::uint64_t last_seen = 0;
+  if (!req.last_event_id.empty()) {
+    const auto& id = req.last_event_id;
+    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), last_seen);
+    if (ec != std::errc{} || end != id.data() + id.size()) {
+      return done(error_reply(Code::ERR_BAD_REQUEST,
+                              "Header 'Last-Event-ID' must be the id of an event this stream "
+                              "sent (a record's seq).",
+                              req.trace_id));
+    }
+  }
+  Reply reply;
+  reply.content_type = "text/event-stream";
+  reply.event_feed = std::make_shared<EventFeed>();
+  // Following first, then reading what was missed: a record made in between is in both, and
+  // the feed sends it once.
+  reply.event_feed->follow(ctx.events);
+  if (!req.last_event_id.empty()) {
+    auto missed = ctx.events.after(last_seen, EventFeed::kMaxQueued);
+    if (!missed) return done(error_reply(missed.error(), req.trace_id));
+    reply.event_feed->replay(std::move(missed->lines), missed->more);
+  }
+  reply.stream_until = req.token_expires_at;
+  // A stream outlives the request that opened it, so it is asked again, as every request is,
+  // whether the token's account still has that password and role. A store that cannot say
+  // ends the stream: the client reconnects and is checked.
+  reply.stream_allowed = [t = &tags, user = req.username, tag = req.account_tag] {
+    auto current = t->current(user);
+    return current && *current && **current == tag;
+  };
+  done(std::move(reply));
 }
 
 }  // namespace
@@ -100,21 +147,7 @@ void add_event_routes(Router& router, ApiContext& ctx, AccountTags& tags) {
   router.add({"GET", "/v1/events", Access::kRead,
               [c](Request& r, ReplyFn d) { query_events(*c, r, d); }, true});
   router.add({"GET", "/v1/events/stream", Access::kRead,
-              [t](Request& r, ReplyFn d) {
-                Reply reply;
-                reply.content_type = "text/event-stream";
-                reply.event_stream = true;
-                reply.stream_until = r.token_expires_at;
-                // A stream outlives the request that opened it, so it is asked again, as every
-                // request is, whether the token's account still has that password and role. A
-                // store that cannot say ends the stream: the client reconnects and is checked.
-                reply.stream_allowed = [t, user = r.username, tag = r.account_tag] {
-                  auto current = t->current(user);
-                  return current && *current && **current == tag;
-                };
-                d(std::move(reply));
-              },
-              false});
+              [c, t](Request& r, ReplyFn d) { open_stream(*c, *t, r, d); }, true});
 }
 
 }  // namespace castellan::api

@@ -29,8 +29,10 @@ struct HttpsServer::Impl {
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool ops);
   asio::awaitable<void> session(runtime::TaskRef self, tcp::socket socket);
   asio::awaitable<void> ops_session(tcp::socket socket);
+  // Sends `reply`'s event feed as Server-Sent Events until it ends, the client goes or the
+  // token expires.
   asio::awaitable<void> stream_events(runtime::TaskRef self, std::shared_ptr<TlsStream> stream,
-                                      TimePoint until, std::function<bool()> allowed);
+                                      Reply reply);
   // Runs the API on `request` and waits for its reply, at most request_timeout (then 504).
   asio::awaitable<Reply> dispatch(Request request);
 

@@ -101,6 +101,8 @@ struct JournalStats {
   std::string last_error;  // empty while nothing failed since open
 };
 
+inline constexpr std::size_t kMaxQueryLimit = 1000;  // records per query page
+
 struct EventQuery {
   std::string door;  // empty = any
   std::string user;
@@ -108,7 +110,7 @@ struct EventQuery {
   std::string decision;
   std::optional<TimePoint> from;  // inclusive
   std::optional<TimePoint> to;    // inclusive
-  std::size_t limit = 100;        // 1..1000
+  std::size_t limit = 100;        // 1..kMaxQueryLimit
   std::string cursor;             // next_cursor of the previous page; empty = newest
 };
 

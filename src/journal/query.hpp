@@ -17,8 +17,6 @@
 
 namespace castellan::journal {
 
-inline constexpr std::size_t kMaxQueryLimit = 1000;
-
 // Up to `max` entries with seq < `below` that pass the prefilter, newest first, looking at no
 // more than `max_scanned` entries. `*below` becomes the seq to continue below: the last entry
 // looked at, or 0 once the oldest entry was looked at.

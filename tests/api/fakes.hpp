@@ -93,9 +93,14 @@ class FakeVerify final : public VerifyPort {
 
 class FakeEvents final : public EventsPort {
  public:
-  Result<json::object> query(const EventQuery& q) override {
+  Result<EventLines> query(const EventQuery& q) override {
     last_query = q;
-    return json::object{{"events", json::array{}}, {"next_cursor", nullptr}};
+    return EventLines{};
+  }
+  Result<EventLines> after(std::uint64_t seq, std::size_t max) override {
+    std::lock_guard lock(mu);
+    after_calls.emplace_back(seq, max);
+    return missed;
   }
   struct Sub : Subscription {
     FakeEvents* owner;
@@ -136,6 +141,8 @@ class FakeEvents final : public EventsPort {
   std::atomic<bool> recording{true};     // can_record()
   std::atomic<bool> admin_fails{false};  // record_admin() fails after can_record() said yes
   EventQuery last_query;
+  EventLines missed;  // what after() answers
+  std::vector<std::pair<std::uint64_t, std::size_t>> after_calls;
 };
 
 // Doors: "d1" safe, "d2" beam blocked; anything else is unknown.

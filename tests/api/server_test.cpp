@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "api/event_feed.hpp"
 #include "api/server_impl.hpp"
 #include "harness.hpp"
 
@@ -549,6 +550,64 @@ TEST(HttpsServer, SseStreamDeliversRecordsAppendedAfterItOpened) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(h.events.subscribers(), 0u);
+}
+
+// A client that reconnects with Last-Event-ID (as EventSource does) is first given the records
+// it missed, then the new ones, each once: a record that is both missed and new is sent once.
+TEST(HttpsServer, SseStreamFirstSendsWhatAReconnectingClientMissed) {
+  ApiHarness h;
+  h.events.missed.lines = {R"({"seq":5,"kind":"admin"})", R"({"seq":6,"kind":"admin"})"};
+  auto c = h.client();
+  c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 4\r\nAuthorization: " +
+               h.token(Role::kAuditor) + "\r\n\r\n");
+  std::string got = c->read_until("id: 6\n");
+  ASSERT_EQ(h.events.subscribers(), 1u);
+  h.events.publish(R"({"seq":6,"kind":"admin"})");
+  h.events.publish(R"({"seq":7,"kind":"decision"})");
+  got += c->read_until(R"({"seq":7,"kind":"decision"})"
+                       "\n\n");
+  EXPECT_NE(got.find(": stream open\n\n"
+                     "id: 5\n"
+                     R"(data: {"seq":5,"kind":"admin"})"
+                     "\n\nid: 6\n"
+                     R"(data: {"seq":6,"kind":"admin"})"
+                     "\n\nid: 7\n"
+                     R"(data: {"seq":7,"kind":"decision"})"
+                     "\n\n"),
+            std::string::npos)
+      << got;
+  {
+    std::lock_guard lock(h.events.mu);
+    ASSERT_EQ(h.events.after_calls.size(), 1u);
+    EXPECT_EQ(h.events.after_calls[0], std::make_pair(std::uint64_t{4}, EventFeed::kMaxQueued));
+  }
+  // An id that is not a seq is refused, not read as "nothing missed".
+  auto bad = h.client();
+  bad->write_raw(
+      "GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nLast-Event-ID: abc\r\n"
+      "Authorization: " +
+      h.token(Role::kAuditor) + "\r\n\r\n");
+  const auto refused = bad->read_until("}}");
+  EXPECT_NE(refused.find("HTTP/1.1 400"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("Header 'Last-Event-ID' must be the id of an event this stream sent"),
+            std::string::npos)
+      << refused;
+}
+
+// A client that missed more than one replay holds gets that much, and the stream ends: it
+// reconnects with the last id it got and is given the next part.
+TEST(HttpsServer, SseStreamThatMissedMoreThanAReplayHoldsEndsAfterIt) {
+  ApiHarness h;
+  h.events.missed.lines = {R"({"seq":2,"kind":"admin"})", R"({"seq":3,"kind":"admin"})"};
+  h.events.missed.more = true;
+  auto c = h.client();
+  c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\nAuthorization: " +
+               h.token(Role::kAuditor) + "\r\n\r\n");
+  const auto got = c->read_until("id: 3\n");
+  EXPECT_NE(got.find("id: 2\n"), std::string::npos) << got;
+  EXPECT_TRUE(c->closed_by_peer());
+  EXPECT_EQ(h.events.subscribers(), 0u);
+  EXPECT_TRUE(h.wait_for_tasks(2)) << h.registry.active_count() << " tasks left";
 }
 
 // Requests held up by the store (a stalled disk) take both threads for blocking handlers; an
