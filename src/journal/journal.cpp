@@ -183,11 +183,21 @@ void Journal::append(JournalRecord record, DurableCallback on_durable) {
   impl_->enqueue(Pending{std::move(record), std::move(members), std::move(on_durable)});
 }
 
-Result<JournalRecord> Journal::append_and_wait(JournalRecord record) {
-  std::promise<Result<JournalRecord>> promise;
-  auto future = promise.get_future();
+Result<JournalRecord> Journal::append_and_wait(JournalRecord record,
+                                               std::chrono::milliseconds timeout) {
+  // Shared: the callback may run after a wait that gave up has returned.
+  auto promise = std::make_shared<std::promise<Result<JournalRecord>>>();
+  auto future = promise->get_future();
+  const RecordKind kind = record.kind;
   append(std::move(record),
-         [&promise](Result<JournalRecord> result) { promise.set_value(std::move(result)); });
+         [promise](Result<JournalRecord> result) { promise->set_value(std::move(result)); });
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    spdlog::error("journal {}: a {} record was not durable within {} ms (the disk may be stalled)",
+                  impl_->options_.dir, kind_name(kind), timeout.count());
+    return make_error(Code::ERR_TIMEOUT, "journal record not durable within " +
+                                             std::to_string(timeout.count()) +
+                                             " ms; it may still be written");
+  }
   return future.get();
 }
 

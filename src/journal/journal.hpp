@@ -143,8 +143,12 @@ class Journal {
   // closing journal (50301) fails at once, on the calling thread.
   void append(JournalRecord record, DurableCallback on_durable);
 
-  // append() and wait for the outcome.
-  Result<JournalRecord> append_and_wait(JournalRecord record);
+  // append() and wait for the outcome, at most `timeout`: a disk that hangs (at start, where
+  // the server journals its tail cut and recovered changes) then gives 50401 and a log line
+  // instead of a start that hangs without a word. The record may still be written later.
+  static constexpr std::chrono::milliseconds kAppendWait{30000};
+  Result<JournalRecord> append_and_wait(JournalRecord record,
+                                        std::chrono::milliseconds timeout = kAppendWait);
 
   class Subscription {
    public:

@@ -240,6 +240,25 @@ TEST_F(JournalTest, CallbacksRunOnTheSyncerWhenAloneAndOnTheFlusherUnderLoad) {
   for (const auto& n : names) EXPECT_TRUE(n == "journal" || n == "journal-sync") << n;
 }
 
+// A disk that hangs does not hang whoever waits for a record (the server's start): the wait
+// ends at its deadline with 50401, and the record is still written once the disk moves.
+TEST_F(JournalTest, AWaitForARecordEndsAtItsDeadlineAndTheRecordStillLands) {
+  auto j = open(options());
+  j->stall_for(std::chrono::milliseconds(1500));
+  auto late =
+      j->append_and_wait(decision_record("d1", "u", "grant"), std::chrono::milliseconds(50));
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, Code::ERR_TIMEOUT);
+  EXPECT_EQ(late.error().message,
+            "journal record not durable within 50 ms; it may still be written");
+  auto next = j->append_and_wait(decision_record("d2", "u", "grant"));
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->seq, 2u);  // the one given up on took seq 1
+  auto page = j->query(EventQuery{.door = "d1"});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->records.size(), 1u);
+}
+
 // The service lingers by default ([journal] linger_us): a batch after one that had company
 // waits for as many records as that one held, and a lone appender never waits. The linger is
 // an hour here, so only the record count can end a wait.
