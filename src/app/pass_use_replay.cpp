@@ -4,10 +4,10 @@
 #include <limits>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "app/decision_scan.hpp"
+#include "core/crypto.hpp"
 
 namespace castellan::app {
 
@@ -17,8 +17,11 @@ Result<PassUseReplay> replay_pass_uses(const journal::Journal& journal,
                                        std::optional<TimePoint> saved_at) {
   PassUseReplay report;
   if (!saved_at || snapshot.passes.empty()) return report;
-  std::unordered_set<std::string> passes;
-  for (const auto& p : snapshot.passes) passes.insert(p.pass.id);
+  // A grant counts for the pass of its id only if it was that pass's card: a pass deleted and
+  // issued again under its id, for another card, in the window read back does not inherit the
+  // old one's uses.
+  std::unordered_map<std::string, std::string> card_of_pass;
+  for (const auto& p : snapshot.passes) card_of_pass.emplace(p.pass.id, to_hex(p.pass.hash));
 
   // Newest first: a grant's failure record (written after it) is seen before the grant, and
   // each failure replaces one grant, the nearest earlier one with its key (a reused trace id
@@ -37,7 +40,11 @@ Result<PassUseReplay> replay_pass_uses(const journal::Journal& journal,
           return;
         }
         if (!r.pass_use || *r.pass_use <= 0 ||
-            *r.pass_use > std::numeric_limits<std::uint32_t>::max() || !passes.contains(r.pass)) {
+            *r.pass_use > std::numeric_limits<std::uint32_t>::max()) {
+          return;
+        }
+        if (auto p = card_of_pass.find(r.pass);
+            p == card_of_pass.end() || p->second != r.card_hash) {
           return;
         }
         auto& h = highest[r.pass];

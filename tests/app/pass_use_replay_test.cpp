@@ -149,6 +149,35 @@ TEST_F(PassUseReplayTest, AUseSavedAndJournaledCountsOnce) {
   EXPECT_EQ(after->swipe("r-3"), 40308);
 }
 
+// A pass deleted and issued again under its id for another card, in the window read back:
+// the old card's uses stay the old pass's, and the new pass starts with all of its own.
+TEST_F(PassUseReplayTest, APassIssuedAgainUnderItsIdForAnotherCardInheritsNoUse) {
+  auto before = start();
+  before->seed();
+  before->save_pass_uses();
+  clock_.advance(1s);
+  ASSERT_EQ(before->swipe("r-1"), 0);
+  ASSERT_EQ(before->swipe("r-2"), 0);
+  ASSERT_TRUE(before->resources->remove(access::Collection::passes, before->pass_id, "op").ok());
+  const std::string other_uid = "0badf00d";
+  auto again = before->resources->issue_pass(
+      boost::json::parse(
+          R"({"id":")" + before->pass_id + R"(","card":")" + other_uid +
+          R"(","holder":"Visitor","doors":["d1"],"valid_from":"2026-11-01T00:00:00Z",)"
+          R"("valid_until":"2026-12-31T00:00:00Z","max_uses":2})"),
+      "op");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  before->save_pass_uses();
+  // Crash: the old pass's two grants are within the window read back.
+
+  auto after = start();
+  auto report = replay(*after);
+  EXPECT_EQ(report.passes_raised, 0u);
+  EXPECT_EQ(after->ledger.used(before->pass_id), 0u);
+  after->pipeline.handle("hq", "d1", swipe_json("r-3", other_uid));
+  EXPECT_EQ(after->code_for("r-3"), 0) << "the new pass's first use";
+}
+
 TEST_F(PassUseReplayTest, AGrantTheDoorNeverGotTakesNoUse) {
   auto before = start();
   before->seed();
