@@ -20,7 +20,12 @@ space := $(empty) $(empty)
 TSAN_TARGETS = $(addsuffix _tests,$(TSAN_MODULES))
 TSAN_LABELS = ^($(subst $(space),|,$(TSAN_MODULES)))$$
 
-.PHONY: all bootstrap build demo test test-dev test-asan test-tsan bench lint clean
+# make fuzz: each harness runs this long (seconds); a subset with FUZZ_HARNESSES="a b".
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES ?= device_payloads device_messages journal_record journal_segment \
+                  journal_directory access_codec
+
+.PHONY: all bootstrap build demo test test-dev test-asan test-tsan bench lint fuzz clean
 
 all: build
 
@@ -61,6 +66,28 @@ bench: bootstrap
 # clang-tidy (.clang-tidy) over the modules clang-tidy 14 can parse; see scripts/lint.sh.
 lint: build
 	bash scripts/lint.sh
+
+# Fuzzing by hand: the harnesses of fuzz/ built with clang++ and libFuzzer (ASan+UBSan) into
+# build/fuzz, each run for FUZZ_SECONDS from its seed corpus fuzz/corpus/<harness>/ (read only).
+# Inputs libFuzzer finds go to build/fuzz/corpus/<harness>/, failing ones to build/fuzz/failures/.
+# Debian 12's clang 14 cannot compile src/runtime (std::source_location with libstdc++ 12); no
+# harness needs it. make test runs the same harnesses without clang (fuzz/replay_main.cpp).
+fuzz:
+	@bash scripts/bootstrap.sh fuzz
+	cmake -S fuzz -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+	cmake --build build/fuzz -j$(JOBS)
+	@mkdir -p build/fuzz/failures; failed=; \
+	for h in $(FUZZ_HARNESSES); do \
+	  mkdir -p build/fuzz/corpus/$$h; \
+	  echo "make fuzz: $$h for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=131072 \
+	    -print_final_stats=1 -artifact_prefix=build/fuzz/failures/$$h- \
+	    build/fuzz/corpus/$$h fuzz/corpus/$$h || failed="$$failed $$h"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	  echo "make fuzz: failed:$$failed (the inputs are in build/fuzz/failures/)"; exit 1; \
+	fi; \
+	echo "make fuzz: no failure in $(FUZZ_HARNESSES)"
 
 clean:
 	rm -rf build

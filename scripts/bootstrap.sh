@@ -14,6 +14,10 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   prometheus wrk nginx-light openssl curl python3 python3-yaml
 )
+# `bootstrap.sh fuzz` (make fuzz) adds clang and its libFuzzer runtime; make test needs neither.
+if [[ "${1:-}" == "fuzz" ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

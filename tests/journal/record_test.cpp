@@ -205,6 +205,41 @@ TEST(JournalRecord, ParseRejectsIntegersOutOfRange) {
   EXPECT_TRUE(parse_json_line(head + R"("code":2147483647,"latency_us":9223372036854775807})"));
 }
 
+// A number too large for a double (1e400) parses as infinity, which serializes as `Infinity`,
+// not JSON: such a record could not be read back, and such a line could not be re-encoded.
+TEST(JournalRecord, ANumberTooLargeForADoubleIsRefusedInExtraAndInALine) {
+  auto record = decision_record("d1", "u1", "grant");
+  record.extra = R"({"note":{"n":[1,1e400]}})";
+  auto result = validate_and_normalize(record);
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find("too large for a double"), std::string::npos);
+  record.extra = R"({"note":{"n":[1,1e300]}})";
+  EXPECT_TRUE(validate_and_normalize(record));
+
+  const std::string head = R"({"seq":1,"ts":"2026-01-01T00:00:00Z","kind":"admin",)";
+  auto parsed = parse_json_line(head + R"("tiny":5e324})");
+  ASSERT_FALSE(parsed);
+  EXPECT_NE(parsed.error().message.find("too large for a double"), std::string::npos);
+  EXPECT_TRUE(parse_json_line(head + R"("big":1e308})"));
+}
+
+// Boost.JSON reads "5e-34" as a double it writes 4.999999999999999E-34, which reads back as
+// 4.9999999999999986E-34: the record must be sealed with a text that verify, re-encoding what it
+// reads, finds unchanged.
+TEST(JournalRecord, ADoubleInExtraIsStoredAsATextThatReadsBackAsItself) {
+  auto r = decision_record("d1", "u1", "grant");
+  r.seq = 1;
+  r.ts = at("2026-11-22T03:04:05.123Z");
+  r.extra = R"({"note":{"n":[5e-34,0.1]}})";
+  ASSERT_TRUE(validate_and_normalize(r));
+  r.prev = genesis_hash();
+  const std::string line = seal(r);
+  auto parsed = parse_json_line(line);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(to_json_line(*parsed), line);
+  EXPECT_EQ(compute_hash(*parsed), r.hash);
+}
+
 TEST(JournalRecord, KindNamesRoundTrip) {
   for (auto name : {"decision", "door_state", "device_online", "device_offline", "force_unlock",
                     "lockdown", "door_alarm", "admin", "resilience", "task_leak"}) {
