@@ -172,7 +172,8 @@ void ApiService::handle(Request request, ReplyFn done) {
                               "changed; door commands still work. See /readyz.",
                               request.trace_id));
   }
-  if (!route.blocking) return run(route, std::move(request), std::move(finish));
+  const bool blocking = route.blocking_for ? route.blocking_for(request) : route.blocking;
+  if (!blocking) return run(route, std::move(request), std::move(finish));
   auto& threads = route.door_command ? pool_->doors : pool_->pool;
   auto& queued = route.door_command ? pool_->doors_queued : pool_->queued;
   if (queued.fetch_add(1) >= BlockingPool::kMaxQueued) {

@@ -1,6 +1,8 @@
 #include "api/event_feed.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <utility>
 
 namespace castellan::api {
 namespace {
@@ -23,16 +25,25 @@ void EventFeed::follow(EventsPort& events) {
 }
 
 void EventFeed::replay(std::vector<std::string> lines, bool then_end) {
-  std::unique_ptr<EventsPort::Subscription> unfollowed;
+  auto unfollowed = then_end ? end() : nullptr;  // destroyed after the lock is let go
   std::lock_guard lock(mu_);
-  if (then_end) {
-    unfollowed = std::move(subscription_);  // destroyed after the lock is let go
-    lines_.clear();
-    new_waiting_ = 0;
-    state_ = State::ended;
-  }
   lines_.insert(lines_.begin(), std::make_move_iterator(lines.begin()),
                 std::make_move_iterator(lines.end()));
+}
+
+void EventFeed::end_with(std::string why) {
+  auto unfollowed = end();
+  std::replace(why.begin(), why.end(), '\n', ' ');  // one comment line
+  std::lock_guard lock(mu_);
+  ended_why_ = std::move(why);
+}
+
+std::unique_ptr<EventsPort::Subscription> EventFeed::end() {
+  std::lock_guard lock(mu_);
+  lines_.clear();
+  new_waiting_ = 0;
+  state_ = State::ended;
+  return std::move(subscription_);
 }
 
 void EventFeed::attach(std::function<void()> wake, std::function<void()> drop) {
@@ -57,12 +68,13 @@ void EventFeed::push(std::string line) {
 
 std::string EventFeed::take() {
   std::deque<std::string> lines;
+  std::string out;
   {
     std::lock_guard lock(mu_);
     lines.swap(lines_);
     new_waiting_ = 0;
+    if (!ended_why_.empty()) out.append(": ").append(std::exchange(ended_why_, {})).append("\n\n");
   }
-  std::string out;
   for (const auto& line : lines) {
     const std::uint64_t seq = seq_of(line);
     if (seq != 0 && seq <= last_taken_seq_) continue;

@@ -35,9 +35,12 @@ class EventFeed {
   // client missed more than these, so the stream ends after them and no new record is sent;
   // the client reconnects with the last id it got, and is given the next part.
   void replay(std::vector<std::string> lines, bool then_end);
-  // `wake` runs after each new record, `drop` when the client falls behind: both on the
-  // journal's thread with the feed locked, so they must only post. Records that came before
-  // are kept.
+  // Ends the stream at once with the SSE comment `: <why>`, sending no record: what the client
+  // missed cannot be read. It reconnects and tries again.
+  void end_with(std::string why);
+  // `wake` runs after each new record, `drop` when the client falls behind: on the journal's
+  // thread (`drop` also here, if the client fell behind before) with the feed locked, so they
+  // must only post. Records that came before are kept.
   void attach(std::function<void()> wake, std::function<void()> drop);
 
   // Everything waiting, as Server-Sent Events (`id: <seq>`, `data: <line>`), without a
@@ -48,9 +51,13 @@ class EventFeed {
 
  private:
   void push(std::string line);
+  // Stops taking new records and forgets those waiting; returns the subscription, to be
+  // destroyed without the lock (it waits for a push() that is running).
+  std::unique_ptr<EventsPort::Subscription> end();
 
   mutable std::mutex mu_;
   std::deque<std::string> lines_;
+  std::string ended_why_;        // sent as a comment by the next take()
   std::size_t new_waiting_ = 0;  // lines_ that came as new records (not the replay)
   std::uint64_t last_taken_seq_ = 0;
   State state_ = State::open;

@@ -46,26 +46,26 @@ Result<EventLines> JournalEvents::query(const EventQuery& q) {
 }
 
 Result<EventLines> JournalEvents::after(std::uint64_t seq, std::size_t max) {
-  // The journal pages newest first: find the newest record, then read down from seq + max
-  // (or the newest) to `seq`, and turn the result around.
-  journal::EventQuery jq;
-  jq.limit = 1;
-  auto newest = journal_.query(jq);
-  if (!newest) return newest.error();
+  // The journal pages newest first: read down from the top of the window to its bottom, and
+  // turn the result around. The window starts at the oldest record still kept, so a client
+  // whose last record retention removed is given what is there, not an empty window forever.
+  const auto [oldest, newest] = journal_.seq_range();
   EventLines out;
-  if (newest->records.empty() || newest->records.front().seq <= seq) return out;
-  const std::uint64_t top = std::min<std::uint64_t>(newest->records.front().seq, seq + max);
-  out.more = top < newest->records.front().seq;
+  if (newest <= seq) return out;
+  const std::uint64_t bottom = std::max(seq, oldest - 1);  // the last seq not wanted
+  const std::uint64_t top = std::min<std::uint64_t>(newest, bottom + max);
+  out.more = top < newest;
+  journal::EventQuery jq;
   jq.limit = journal::kMaxQueryLimit;
   jq.cursor = std::to_string(top + 1);
   for (;;) {
     auto page = journal_.query(jq);
     if (!page) return page.error();
     for (const auto& record : page->records) {
-      if (record.seq <= seq) break;
+      if (record.seq <= bottom) break;
       out.lines.push_back(journal::to_json_line(record));
     }
-    if (page->next_cursor.empty() || page->records.back().seq <= seq) break;
+    if (page->next_cursor.empty() || page->records.back().seq <= bottom) break;
     jq.cursor = std::move(page->next_cursor);
   }
   std::reverse(out.lines.begin(), out.lines.end());

@@ -77,10 +77,10 @@ struct EventQuery {
   int limit = 100;
 };
 
-// Journal records as their §5 export lines, byte for byte as they were hashed: served as
-// they are, never parsed and written again, so a copy taken from the API verifies with
-// sha256sum (a JSON writer may escape a character differently: byte 0x08 as \b, not
-// as the journal does, with \u and its code).
+// Journal records as their §5 export lines, in the journal's own encoding (the bytes it hashed:
+// it reads a record and writes it again the same way), handed on as text and never parsed and
+// printed by a JSON library, which may escape differently (byte 0x08 as \b) and so break the
+// hash check of a copy taken from the API.
 struct EventLines {
   std::vector<std::string> lines;
   std::string next_cursor;  // query(): the next page's cursor; empty: no more records

@@ -18,6 +18,9 @@ struct Route {
   Handler handler;
   // The handler may block (SQLite, Argon2id): run it on the blocking pool, not an io thread.
   bool blocking = false;
+  // Set: the handler blocks only for the requests this says yes to, which alone take the pool
+  // (the event stream reads the journal only for a client that reconnects).
+  std::function<bool(const Request&)> blocking_for;
   // false: switched off by configuration; every authenticated caller gets 404, whatever the
   // role, as if the route did not exist (the contract's "404 when disabled").
   bool enabled = true;

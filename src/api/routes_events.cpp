@@ -8,6 +8,7 @@
 #include "api/event_feed.hpp"
 #include "api/replies.hpp"
 #include "core/ids.hpp"
+#include "core/log.hpp"
 #include "core/time.hpp"
 
 namespace castellan::api {
@@ -101,8 +102,8 @@ void query_events(ApiContext& ctx, Request& req, const ReplyFn& done) {
   done(Reply{200, std::move(body)});
 }
 
-// Blocking: a client that reconnects with Last-Event-ID is first given what it missed, read
-// from the journal.
+// A client that reconnects with Last-Event-ID is first given what it missed, read from the
+// journal (on the blocking pool: only these requests go there).
 void open_stream(ApiContext& ctx, AccountTags& tags, Request& req, const ReplyFn& done) {
   std::uint64_t last_seen = 0;
   if (!req.last_event_id.empty()) {
@@ -123,8 +124,16 @@ void open_stream(ApiContext& ctx, AccountTags& tags, Request& req, const ReplyFn
   reply.event_feed->follow(ctx.events);
   if (!req.last_event_id.empty()) {
     auto missed = ctx.events.after(last_seen, EventFeed::kMaxQueued);
-    if (!missed) return done(error_reply(missed.error(), req.trace_id));
-    reply.event_feed->replay(std::move(missed->lines), missed->more);
+    if (missed) {
+      reply.event_feed->replay(std::move(missed->lines), missed->more);
+    } else {
+      // Answered 200 and ended, not with an error status: EventSource gives up for good on
+      // one, and reconnects after the other (the damage may be repaired by then).
+      spdlog::warn("event stream: the records after {} cannot be read: {}", last_seen,
+                   missed.error().message);
+      reply.event_feed->end_with("the records missed cannot be read now (" +
+                                 missed.error().message + "); reconnect later");
+    }
   }
   reply.stream_until = req.token_expires_at;
   // A stream outlives the request that opened it, so it is asked again, as every request is,
@@ -146,8 +155,10 @@ void add_event_routes(Router& router, ApiContext& ctx, AccountTags& tags) {
               [c](Request& r, ReplyFn d) { verify(*c, r, d); }, false});
   router.add({"GET", "/v1/events", Access::kRead,
               [c](Request& r, ReplyFn d) { query_events(*c, r, d); }, true});
-  router.add({"GET", "/v1/events/stream", Access::kRead,
-              [c, t](Request& r, ReplyFn d) { open_stream(*c, *t, r, d); }, true});
+  Route stream{"GET", "/v1/events/stream", Access::kRead,
+               [c, t](Request& r, ReplyFn d) { open_stream(*c, *t, r, d); }};
+  stream.blocking_for = [](const Request& r) { return !r.last_event_id.empty(); };
+  router.add(std::move(stream));
 }
 
 }  // namespace castellan::api

@@ -67,7 +67,8 @@ Result<RecoveredChanges> journal_unrecorded_changes(store::Store& store,
     return !recorded->contains(c.change_id);
   });
   if (missing > 0) {
-    // Said before the wait: a stalled disk holds the start here for up to Journal::kAppendWait.
+    // Said before the wait: a stalled disk holds the start here, up to Journal::kAppendWait
+    // for each record.
     spdlog::info("journaling {} change(s) that were committed without their admin record", missing);
   }
   for (const auto& change : changes) {

@@ -233,6 +233,13 @@ void Journal::Subscription::reset() {
   if (journal_ != nullptr) std::exchange(journal_, nullptr)->unsubscribe(id_);
 }
 
+std::pair<std::uint64_t, std::uint64_t> Journal::seq_range() const {
+  std::shared_lock lock(impl_->index_mu_);
+  const auto& entries = impl_->index_.entries();
+  if (entries.empty()) return {0, 0};
+  return {entries.front().seq, entries.back().seq};
+}
+
 Result<EventPage> Journal::query(const EventQuery& query) const {
   return run_query(impl_->options_.dir, query, [&](std::uint64_t below, std::size_t max) {
     std::vector<IndexEntry> out;

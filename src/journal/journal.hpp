@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -173,6 +174,9 @@ class Journal {
 
   // Records matching every given filter, newest first. 40001 for a bad limit or cursor.
   Result<EventPage> query(const EventQuery& query) const;
+  // The seqs of the oldest and the newest record a query can find (retention moves the
+  // oldest up); {0, 0} for a journal without records.
+  std::pair<std::uint64_t, std::uint64_t> seq_range() const;
 
   bool healthy() const;
   std::string last_error() const;

@@ -100,6 +100,7 @@ class FakeEvents final : public EventsPort {
   Result<EventLines> after(std::uint64_t seq, std::size_t max) override {
     std::lock_guard lock(mu);
     after_calls.emplace_back(seq, max);
+    if (after_error) return *after_error;
     return missed;
   }
   struct Sub : Subscription {
@@ -141,7 +142,8 @@ class FakeEvents final : public EventsPort {
   std::atomic<bool> recording{true};     // can_record()
   std::atomic<bool> admin_fails{false};  // record_admin() fails after can_record() said yes
   EventQuery last_query;
-  EventLines missed;  // what after() answers
+  EventLines missed;                 // what after() answers
+  std::optional<Error> after_error;  // or this
   std::vector<std::pair<std::uint64_t, std::size_t>> after_calls;
 };
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/resource.h>
+#include <atomic>
 #include <thread>
 
 #include <csignal>
@@ -505,25 +506,25 @@ TEST_F(RealApi, EventsAreServedAsJournaledSoACopysHashesCheckOut) {
 TEST_F(RealApi, AReconnectingStreamClientGetsTheRecordsItMissedThenTheNewOnes) {
   seed();
   const auto verify = [&] {
-    ASSERT_EQ(h.call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04A1B2C3"})",
-                     Role::kOperator)
-                  .status,
-              200);
+    return h
+        .call("POST", "/v1/verify", R"({"site":"hq","door":"d1","card":"04A1B2C3"})",
+              Role::kOperator)
+        .status;
   };
-  verify();
+  ASSERT_EQ(verify(), 200);
   const auto seen = json::parse(h.call("GET", "/v1/events?limit=1", "", Role::kAuditor).body)
                         .at("events")
                         .at(0)
                         .at("seq")
                         .as_int64();
-  verify();
-  verify();
+  ASSERT_EQ(verify(), 200);
+  ASSERT_EQ(verify(), 200);
   auto stream = h.client();
   stream->write_raw(
       "GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nLast-Event-ID: " + std::to_string(seen) +
       "\r\nAuthorization: " + h.token(Role::kAuditor) + "\r\n\r\n");
   std::string got = stream->read_until("id: " + std::to_string(seen + 2) + "\n");
-  verify();
+  ASSERT_EQ(verify(), 200);
   got += stream->read_until("id: " + std::to_string(seen + 3) + "\n");
   EXPECT_EQ(got.find("id: " + std::to_string(seen) + "\n"), std::string::npos) << got;
   const auto first = got.find("id: " + std::to_string(seen + 1) + "\n");
@@ -547,6 +548,74 @@ TEST_F(RealApi, AReconnectingStreamClientGetsTheRecordsItMissedThenTheNewOnes) {
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->lines.empty());
   EXPECT_FALSE(none->more);
+}
+
+// A client whose last record retention has removed since is given the oldest records still
+// kept, not an empty part and the stream's end on every reconnect.
+TEST(JournalEventsTest, WhatAClientMissedStartsAtTheOldestRecordRetentionKept) {
+  const std::string dir = make_temp_dir();
+  journal::JournalOptions options{dir};
+  options.segment_bytes = 4096;
+  options.retention_bytes = 12 * 1024;
+  {
+    auto journal = journal::Journal::open(options, SystemClock::instance()).value();
+    for (int i = 0; i < 200; ++i) {
+      journal::JournalRecord r;
+      r.kind = journal::RecordKind::decision;
+      r.door = "d1";
+      r.decision = "grant";
+      r.code = 0;
+      ASSERT_TRUE(journal->append_and_wait(std::move(r)).ok());
+    }
+    const auto [oldest, newest] = journal->seq_range();
+    ASSERT_GT(oldest, 20u) << "retention removed the first records";
+    ASSERT_EQ(newest, 200u);
+    JournalEvents events{*journal};
+    const auto seq_at = [](const std::string& line) { return line.substr(0, line.find(',')); };
+    auto part = events.after(5, 10);
+    ASSERT_TRUE(part.ok()) << part.error().message;
+    ASSERT_EQ(part->lines.size(), 10u);
+    EXPECT_EQ(seq_at(part->lines.front()), "{\"seq\":" + std::to_string(oldest));
+    EXPECT_EQ(seq_at(part->lines.back()), "{\"seq\":" + std::to_string(oldest + 9));
+    EXPECT_TRUE(part->more);
+    auto all = events.after(0, 4096);
+    ASSERT_TRUE(all.ok());
+    ASSERT_EQ(all->lines.size(), 200 - oldest + 1);
+    for (std::size_t i = 0; i < all->lines.size(); ++i) {
+      ASSERT_EQ(seq_at(all->lines[i]), "{\"seq\":" + std::to_string(oldest + i));
+    }
+    EXPECT_FALSE(all->more);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// A part longer than a query page (1000 records) comes whole, oldest first, with no gap.
+TEST(JournalEventsTest, WhatAClientMissedIsReadAcrossQueryPages) {
+  const std::string dir = make_temp_dir();
+  {
+    auto journal =
+        journal::Journal::open(journal::JournalOptions{dir}, SystemClock::instance()).value();
+    std::atomic<int> left = 2500;
+    for (int i = 0; i < 2500; ++i) {
+      journal::JournalRecord r;
+      r.kind = journal::RecordKind::admin;
+      r.extra = R"({"n":)" + std::to_string(i) + "}";
+      journal->append(std::move(r), [&](Result<journal::JournalRecord>) { --left; });
+    }
+    for (int i = 0; i < 1000 && left > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(left.load(), 0);
+    JournalEvents events{*journal};
+    auto part = events.after(100, 4096);
+    ASSERT_TRUE(part.ok()) << part.error().message;
+    ASSERT_EQ(part->lines.size(), 2400u);
+    for (std::size_t i = 0; i < part->lines.size(); ++i) {
+      ASSERT_TRUE(part->lines[i].starts_with("{\"seq\":" + std::to_string(101 + i) + ","))
+          << i << ": " << part->lines[i];
+    }
+    EXPECT_FALSE(part->more);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // A change is answered only once its admin record is durable: a crash right after a 201 loses

@@ -556,7 +556,10 @@ TEST(HttpsServer, SseStreamDeliversRecordsAppendedAfterItOpened) {
 // it missed, then the new ones, each once: a record that is both missed and new is sent once.
 TEST(HttpsServer, SseStreamFirstSendsWhatAReconnectingClientMissed) {
   ApiHarness h;
-  h.events.missed.lines = {R"({"seq":5,"kind":"admin"})", R"({"seq":6,"kind":"admin"})"};
+  {
+    std::lock_guard lock(h.events.mu);
+    h.events.missed.lines = {R"({"seq":5,"kind":"admin"})", R"({"seq":6,"kind":"admin"})"};
+  }
   auto c = h.client();
   c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 4\r\nAuthorization: " +
                h.token(Role::kAuditor) + "\r\n\r\n");
@@ -598,8 +601,11 @@ TEST(HttpsServer, SseStreamFirstSendsWhatAReconnectingClientMissed) {
 // reconnects with the last id it got and is given the next part.
 TEST(HttpsServer, SseStreamThatMissedMoreThanAReplayHoldsEndsAfterIt) {
   ApiHarness h;
-  h.events.missed.lines = {R"({"seq":2,"kind":"admin"})", R"({"seq":3,"kind":"admin"})"};
-  h.events.missed.more = true;
+  {
+    std::lock_guard lock(h.events.mu);
+    h.events.missed.lines = {R"({"seq":2,"kind":"admin"})", R"({"seq":3,"kind":"admin"})"};
+    h.events.missed.more = true;
+  }
   auto c = h.client();
   c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\nAuthorization: " +
                h.token(Role::kAuditor) + "\r\n\r\n");
@@ -608,6 +614,28 @@ TEST(HttpsServer, SseStreamThatMissedMoreThanAReplayHoldsEndsAfterIt) {
   EXPECT_TRUE(c->closed_by_peer());
   EXPECT_EQ(h.events.subscribers(), 0u);
   EXPECT_TRUE(h.wait_for_tasks(2)) << h.registry.active_count() << " tasks left";
+}
+
+// What a reconnecting client missed cannot be read (a damaged record): the stream is answered
+// 200 and ends with a comment saying why, so that EventSource reconnects later; an error status
+// would make it give up for good.
+TEST(HttpsServer, SseStreamWhoseMissedRecordsCannotBeReadEndsAndIsNotRefused) {
+  ApiHarness h;
+  {
+    std::lock_guard lock(h.events.mu);
+    h.events.after_error = make_error(Code::ERR_UNAVAILABLE, "journal record 3 is damaged");
+  }
+  auto c = h.client();
+  c->write_raw("GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\nAuthorization: " +
+               h.token(Role::kAuditor) + "\r\n\r\n");
+  const auto got = c->read_until("reconnect later\n\n");
+  EXPECT_NE(got.find("HTTP/1.1 200"), std::string::npos) << got;
+  EXPECT_NE(got.find(": stream open\n\n: the records missed cannot be read now (journal record 3 "
+                     "is damaged); reconnect later\n\n"),
+            std::string::npos)
+      << got;
+  EXPECT_TRUE(c->closed_by_peer());
+  EXPECT_EQ(h.events.subscribers(), 0u);
 }
 
 // Requests held up by the store (a stalled disk) take both threads for blocking handlers; an
