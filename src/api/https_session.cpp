@@ -4,6 +4,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/url/parse.hpp>
+
 #include "api/event_feed.hpp"
 #include "api/replies.hpp"
 #include "api/server_impl.hpp"
